@@ -1,0 +1,363 @@
+"""Gather colornet's training photos into data/photos/ with a manifest and a seeded train/val split.
+
+Sources (all from package registries, real photographs only):
+- the photographs in Debian's gcompris-qt-data, read out of its Qt .rcc archives
+  (data/sources/gcompris-photos.txt lists them, checked by eye);
+- the photos bundled in the scikit-image and scikit-learn wheels;
+- the extended set: the photos in ~20 more Debian packages (data/sources/more-photos.txt).
+
+Debian packages are downloaded with the ordinary apt client (download only, no install) and
+unpacked into the cache (see tools/common.cache_dir). A package that cannot be fetched is reported
+and skipped. Near-duplicates (the same picture at another size) are kept once, the largest.
+"""
+import argparse
+import csv
+import dataclasses
+import glob
+import hashlib
+import json
+import logging
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+if __package__ in (None, ""):  # run as `python tools/gather_photos.py`: make the repo importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+
+from tools.common import REPO_ROOT, atomic_output_dir, cache_dir, setup_logging
+from tools.photo_io import UnreadableImage, decode_bgr
+from tools.rcc import RccArchive, RccError
+
+log = logging.getLogger("gather_photos")
+
+GCOMPRIS_PACKAGE = ("gcompris-qt-data", "3.1-2")
+GCOMPRIS_RCC_DIR = "usr/share/gcompris-qt/rcc"
+WHEEL_PHOTOS = {
+    "scikit-image": ("skimage", "data", ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg",
+                                         "motorcycle_left.png", "motorcycle_right.png"]),
+    "scikit-learn": ("sklearn", "datasets/images", ["china.jpg", "flower.jpg"]),
+}
+# Same picture at another size: grey 32×32 thumbnails correlate above this and the aspect ratios
+# agree within DUPLICATE_ASPECT. Checked on the stereo pair motorcycle_left/right (0.93: kept).
+DUPLICATE_CORRELATION = 0.97
+DUPLICATE_ASPECT = 0.03
+MANIFEST_FIELDS = ["file", "split", "source_package", "source_version", "source_path",
+                   "width", "height", "bytes", "sha256"]
+
+
+class FetchError(RuntimeError):
+    """A Debian package could not be downloaded or unpacked."""
+
+
+@dataclasses.dataclass
+class Photo:
+    file: str            # path under the photo folder
+    package: str
+    version: str
+    source_path: str
+    payload: bytes
+    width: int = 0
+    height: int = 0
+    thumbnail: np.ndarray = None
+
+
+def fetch_deb(package, version, cache):
+    """Download and unpack a Debian package (no install). Returns (unpacked root, version got).
+
+    Tries the listed version first and falls back to the registry's current one with a warning.
+    """
+    debs = cache / "debs"
+    debs.mkdir(parents=True, exist_ok=True)
+    unpacked = cache / "unpacked"
+    unpacked.mkdir(exist_ok=True)
+    existing = sorted(debs.glob(f"{package}_*.deb"))
+    wanted = [deb for deb in existing if _deb_version(deb) == version]
+    deb = wanted[0] if wanted else None
+    if deb is None:
+        deb = _apt_download(package, version, debs) or _apt_download(package, None, debs)
+        if deb is None:
+            raise FetchError(f"{package}: not available from the package registry "
+                             f"(neither version {version} nor any other)")
+    got = _deb_version(deb)
+    if got != version:
+        log.warning("%s: version %s is not available; using %s (listed paths may differ)", package, version, got)
+    root = unpacked / f"{package}_{got.replace(':', '%3a')}"
+    if not (root / ".complete").exists():
+        staging = root.with_name(root.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        result = subprocess.run(["dpkg-deb", "-x", str(deb), str(staging)], capture_output=True, text=True)
+        if result.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise FetchError(f"{package}: cannot unpack {deb.name}: {result.stderr.strip()}")
+        (staging / ".complete").write_text(got)
+        shutil.rmtree(root, ignore_errors=True)
+        staging.rename(root)
+    return root, got
+
+
+def _deb_version(deb):
+    result = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], capture_output=True, text=True)
+    return result.stdout.strip()
+
+
+def _apt_download(package, version, debs):
+    spec = f"{package}={version}" if version else package
+    before = set(debs.glob("*.deb"))
+    result = subprocess.run(["apt-get", "download", "-qq", spec], cwd=debs, capture_output=True, text=True)
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or ["unknown error"])[-1]
+        log.debug("apt-get download %s failed: %s", spec, reason)
+        return None
+    new = sorted(set(debs.glob("*.deb")) - before) or sorted(debs.glob(f"{package}_*.deb"))
+    return new[-1] if new else None
+
+
+def parse_gcompris_list(path):
+    """Lines '<activity>/<path in archive> WxH' → list of (activity, member path)."""
+    entries = []
+    for line in pathlib.Path(path).read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            activity, member = line.split()[0].split("/", 1)
+            entries.append((activity, member))
+    return entries
+
+
+def parse_package_list(path):
+    """'## package version (notes)' headers with path globs under them → [(package, version, [globs])]."""
+    groups = []
+    for line in pathlib.Path(path).read_text().splitlines():
+        if line.startswith("## "):
+            package, version = line[3:].split()[:2]
+            groups.append((package, version, []))
+        elif line.strip() and not line.startswith("#"):
+            if not groups:
+                raise ValueError(f"{path}: path '{line}' before any '## package version' header")
+            # A path may hold spaces; a note after it is set off by two spaces and parentheses.
+            pattern = re.sub(r"\s{2,}\(.*\)\s*$", "", line).strip()
+            groups[-1][2].extend(expand_braces(pattern))
+    return groups
+
+
+def expand_braces(pattern):
+    """'a/{x,y}.jpg' → ['a/x.jpg', 'a/y.jpg'] (glob has no brace expansion)."""
+    match = re.search(r"\{([^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    return [expanded for option in match.group(1).split(",")
+            for expanded in expand_braces(pattern[:match.start()] + option + pattern[match.end():])]
+
+
+def gcompris_photos(list_path, cache, failures):
+    try:
+        root, version = fetch_deb(*GCOMPRIS_PACKAGE, cache)
+    except FetchError as err:
+        log.error("%s; skipping its photos", err)
+        failures.append(str(err))
+        return []
+    photos, archives = [], {}
+    for activity, member in parse_gcompris_list(list_path):
+        try:
+            if activity not in archives:
+                archives[activity] = RccArchive.open(root / GCOMPRIS_RCC_DIR / f"{activity}.rcc")
+            payload = archives[activity].read(member)
+        except (OSError, RccError, KeyError) as err:
+            log.warning("gcompris %s/%s: %s; skipped", activity, member, err)
+            failures.append(f"{activity}/{member}: {err}")
+            continue
+        name = pathlib.PurePosixPath(member).name
+        photos.append(Photo(f"{GCOMPRIS_PACKAGE[0]}/{activity}/{name}", GCOMPRIS_PACKAGE[0], version,
+                            f"{GCOMPRIS_RCC_DIR}/{activity}.rcc:{member}", payload))
+    return photos
+
+
+def wheel_photos():
+    import importlib
+    photos = []
+    for package, (module_name, folder, names) in WHEEL_PHOTOS.items():
+        module = importlib.import_module(module_name)
+        base = pathlib.Path(module.__file__).parent / folder
+        for name in names:
+            photos.append(Photo(f"{package}/{name}", package, module.__version__,
+                                f"{module_name}/{folder}/{name}", (base / name).read_bytes()))
+    return photos
+
+
+def debian_list_photos(list_path, cache, failures):
+    photos = []
+    for package, version, patterns in parse_package_list(list_path):
+        try:
+            root, got = fetch_deb(package, version, cache)
+        except FetchError as err:
+            log.error("%s; skipping its photos", err)
+            failures.append(str(err))
+            continue
+        taken = set()
+        for pattern in patterns:
+            matches = sorted(glob.glob(glob.escape(str(root)) + "/" + pattern))
+            if not matches:
+                log.warning("%s %s: no file matches %s; skipped", package, got, pattern)
+                failures.append(f"{package}: no file matches {pattern}")
+            for match in matches:
+                relative = pathlib.Path(match).relative_to(root)
+                name = relative.name.replace(" ", "_")
+                if name in taken:
+                    name = f"{relative.parent.name}_{name}"
+                taken.add(name)
+                photos.append(Photo(f"{package}/{name}", package, got, str(relative),
+                                    pathlib.Path(match).read_bytes()))
+    return photos
+
+
+def describe(photo):
+    """Fill in size and a 32×32 grey thumbnail (zero mean, unit norm) for duplicate detection."""
+    image = decode_bgr(photo.payload, photo.file)
+    photo.height, photo.width = image.shape[:2]
+    grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (32, 32), interpolation=cv2.INTER_AREA)
+    vector = grey.astype(np.float64).ravel()
+    vector -= vector.mean()
+    photo.thumbnail = vector / (np.linalg.norm(vector) + 1e-9)
+
+
+def drop_near_duplicates(photos):
+    """Keep one of each group of near-identical pictures (the one with most pixels).
+
+    Returns (kept, [(dropped file, kept file)]).
+    """
+    order = sorted(range(len(photos)), key=lambda i: -photos[i].width * photos[i].height)
+    thumbnails = np.stack([photos[i].thumbnail for i in order])
+    aspects = np.array([photos[i].width / photos[i].height for i in order])
+    correlation = thumbnails @ thumbnails.T
+    kept, dropped = [], []
+    for rank, index in enumerate(order):
+        twin = next((k for k in kept if correlation[rank, k] > DUPLICATE_CORRELATION
+                     and abs(aspects[rank] / aspects[k] - 1.0) < DUPLICATE_ASPECT), None)
+        if twin is None:
+            kept.append(rank)
+        else:
+            dropped.append((photos[index].file, photos[order[twin]].file))
+    return [photos[order[rank]] for rank in sorted(kept, key=lambda r: photos[order[r]].file)], dropped
+
+
+def assign_split(name, seed, val_fraction):
+    """'val' or 'train' from a seeded hash of the photo's name: stable when photos are added."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return "val" if int.from_bytes(digest[:8], "big") / 2 ** 64 < val_fraction else "train"
+
+
+def sha256_file(path):
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def read_manifest(folder):
+    with open(pathlib.Path(folder) / "manifest.csv", newline="") as manifest:
+        return list(csv.DictReader(manifest))
+
+
+def is_current(folder, inputs_key):
+    """The folder was gathered with the same inputs and every file matches its manifest entry."""
+    folder = pathlib.Path(folder)
+    try:
+        sidecar = json.loads((folder / "gather.json").read_text())
+        rows = read_manifest(folder)
+    except (OSError, ValueError):
+        return False
+    return sidecar.get("inputs_key") == inputs_key and all(
+        (folder / row["file"]).is_file() and (folder / row["file"]).stat().st_size == int(row["bytes"])
+        for row in rows)
+
+
+def gather(args):
+    lists = [args.gcompris_list] + ([args.extended_list] if args.extended_list else [])
+    inputs_key = hashlib.sha256(json.dumps(
+        [pathlib.Path(p).read_text() for p in lists] + [args.seed, args.val_fraction, args.no_wheels]
+    ).encode()).hexdigest()
+    if not args.force and is_current(args.output, inputs_key):
+        log.info("%s is up to date (use --force to gather again)", args.output)
+        return 0
+    cache = cache_dir()
+    failures = []
+    photos = gcompris_photos(args.gcompris_list, cache, failures)
+    if not args.no_wheels:
+        photos += wheel_photos()
+    if args.extended_list:
+        photos += debian_list_photos(args.extended_list, cache, failures)
+    readable = []
+    for photo in photos:
+        try:
+            describe(photo)
+            readable.append(photo)
+        except UnreadableImage as err:
+            log.warning("%s; skipped", err)
+            failures.append(str(err))
+    if not readable:
+        log.error("no photos could be gathered")
+        return 1
+    kept, duplicates = drop_near_duplicates(readable)
+    for dropped, twin in duplicates:
+        log.info("near-duplicate: %s is %s at another size; kept once", dropped, twin)
+
+    with atomic_output_dir(args.output, force=True) as staging:
+        rows = []
+        for photo in kept:
+            target = staging / photo.file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(photo.payload)
+            rows.append({"file": photo.file, "split": assign_split(photo.file, args.seed, args.val_fraction),
+                         "source_package": photo.package, "source_version": photo.version,
+                         "source_path": photo.source_path, "width": photo.width, "height": photo.height,
+                         "bytes": len(photo.payload), "sha256": hashlib.sha256(photo.payload).hexdigest()})
+        with open(staging / "manifest.csv", "w", newline="") as manifest:
+            writer = csv.DictWriter(manifest, fieldnames=MANIFEST_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+        for split in ("train", "val"):
+            (staging / f"{split}.txt").write_text(
+                "".join(f"{row['file']}\n" for row in rows if row["split"] == split))
+        counts = {}
+        for row in rows:
+            counts.setdefault(row["source_package"], {"train": 0, "val": 0})[row["split"]] += 1
+        (staging / "gather.json").write_text(json.dumps({
+            "inputs_key": inputs_key, "seed": args.seed, "val_fraction": args.val_fraction,
+            "photos": len(rows), "train": sum(r["split"] == "train" for r in rows),
+            "val": sum(r["split"] == "val" for r in rows), "per_package": counts,
+            "near_duplicates_dropped": duplicates, "failures": failures}, indent=1))
+    log.info("%d photos in %s (%d train, %d val) from %d packages; %d near-duplicates dropped; %d problems",
+             len(rows), args.output, sum(r["split"] == "train" for r in rows),
+             sum(r["split"] == "val" for r in rows), len(counts), len(duplicates), len(failures))
+    for failure in failures:
+        log.warning("problem: %s", failure)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=pathlib.Path, default=REPO_ROOT / "data" / "photos",
+                        help="photo folder to (re)create (default: data/photos)")
+    parser.add_argument("--gcompris-list", type=pathlib.Path,
+                        default=REPO_ROOT / "data" / "sources" / "gcompris-photos.txt")
+    parser.add_argument("--extended-list", type=pathlib.Path,
+                        default=REPO_ROOT / "data" / "sources" / "more-photos.txt",
+                        help="'## package version' list of more photos; '' to leave them out")
+    parser.add_argument("--no-wheels", action="store_true", help="leave out the scikit-image/-learn photos")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the train/val split (default 0)")
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="share of photos in val (default 0.1)")
+    parser.add_argument("--force", action="store_true", help="gather again even if up to date")
+    parser.add_argument("--verbose", "-v", action="store_true")
+    args = parser.parse_args(argv)
+    if args.extended_list is not None and str(args.extended_list) in ("", "."):
+        args.extended_list = None
+    setup_logging(args.verbose)
+    try:
+        return gather(args)
+    except (OSError, ValueError) as err:
+        log.error("%s", err)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Reading photos of any kind OpenCV decodes into plain 8-bit BGR."""
+import pathlib
+
+import cv2
+import numpy as np
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".ppm", ".pgm",
+                  ".pnm", ".jp2", ".jpe", ".sr", ".ras", ".exr", ".hdr", ".pic"}
+
+
+class UnreadableImage(ValueError):
+    """A file that is not a decodable image; the message names the file and the reason."""
+
+
+def decode_bgr(payload, name="<bytes>"):
+    """Encoded image bytes → uint8 H×W×3 BGR.
+
+    Grey, palette, RGBA (composited on white), 16-bit and CMYK inputs are converted; JPEG EXIF
+    orientation is applied.
+    """
+    if len(payload) == 0:
+        raise UnreadableImage(f"{name}: empty file")
+    buffer = np.frombuffer(payload, dtype=np.uint8)
+    if payload[:2] == b"\xff\xd8":
+        # JPEG has no alpha and no 16-bit; IMREAD_COLOR applies EXIF orientation and converts
+        # grey and CMYK to BGR.
+        image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    else:
+        image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise UnreadableImage(f"{name}: not an image OpenCV can decode (corrupt, truncated or another kind of file)")
+    return to_bgr8(image)
+
+
+def to_bgr8(image):
+    """Any decoded array (H×W, H×W×1..4; uint8, uint16 or float) → uint8 H×W×3 BGR."""
+    if image.dtype == np.uint16:
+        image = ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    elif image.dtype.kind == "f":
+        image = (np.clip(image, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        raise UnreadableImage(f"unsupported pixel type {image.dtype}")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    channels = image.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(image[..., 0], cv2.COLOR_GRAY2BGR)
+    if channels == 2:
+        grey, alpha = image[..., 0], image[..., 1]
+        return cv2.cvtColor(_over_white(grey[..., None], alpha)[..., 0], cv2.COLOR_GRAY2BGR)
+    if channels == 4:
+        return _over_white(image[..., :3], image[..., 3])
+    return np.ascontiguousarray(image[..., :3])
+
+
+def _over_white(colour, alpha):
+    weight = alpha.astype(np.float32)[..., None] / 255.0
+    return (colour.astype(np.float32) * weight + 255.0 * (1.0 - weight) + 0.5).astype(np.uint8)
+
+
+def read_bgr(path):
+    """Read a photo file as uint8 BGR; raises UnreadableImage naming the file and the reason."""
+    path = pathlib.Path(path)
+    try:
+        payload = path.read_bytes()
+    except OSError as err:
+        raise UnreadableImage(f"{path}: cannot read ({err.strerror or err})") from None
+    return decode_bgr(payload, str(path))
+
+
+def list_images(inputs):
+    """Files, directories (recursively, image suffixes only) and list files (.txt: one path a
+    line, relative to the list's folder) → sorted unique list of paths."""
+    found = []
+    for item in inputs:
+        item = pathlib.Path(item)
+        if item.is_dir():
+            found.extend(p for p in sorted(item.rglob("*"))
+                         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        elif item.suffix == ".txt":
+            for line in item.read_text().splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    found.append(item.parent / line)
+        else:
+            found.append(item)
+    unique = []
+    seen = set()
+    for path in found:
+        if path not in seen:
+            seen.add(path)
+            unique.append(path)
+    return unique

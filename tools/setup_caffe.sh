@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# colornet set-up: Debian packages, pinned Python packages, and stock BVLC Caffe 1.0 built from
+# Debian's `caffe` source package with the patches in tools/caffe-patches/.
+#
+# Usage: tools/setup_caffe.sh [--gpu]        (normally through `make setup` / `make setup GPU=1`)
+#
+# Environment (all optional):
+#   CAFFE_PREFIX    where Caffe is installed           (default /opt/colornet/caffe-cpu)
+#   COLORNET_CACHE  downloaded source and build trees  (default /var/cache/colornet)
+#   COLORNET_BINDIR where the `caffe` command goes     (default /usr/local/bin)
+#   PYTHON          the interpreter Caffe is built for (default: python3 on PATH)
+#
+# Idempotent: a finished install carries a stamp of everything that went into it; a second run
+# with the same inputs checks the stamps and exits in seconds without root.
+set -Eeuo pipefail
+
+readonly CAFFE_DEB_VERSION="1.0.0+git20180821.99bd997-8"
+readonly CAFFE_DEB_SUITE="bullseye"
+readonly APT_PACKAGES=(
+  cmake make g++ patch dpkg-dev pkg-config
+  libprotobuf-dev protobuf-compiler libboost-system-dev libboost-thread-dev
+  libboost-filesystem-dev libboost-python-dev libgoogle-glog-dev libgflags-dev libhdf5-dev
+  liblmdb-dev libleveldb-dev libsnappy-dev libopencv-dev libopenblas-dev
+)
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+prefix=${CAFFE_PREFIX:-/opt/colornet/caffe-cpu}
+cache=${COLORNET_CACHE:-/var/cache/colornet}
+bindir=${COLORNET_BINDIR:-/usr/local/bin}
+current_step="start"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+step() { current_step=$1; log "==> $1"; }
+on_error() {
+  local status=$?
+  printf 'setup: FAILED during step "%s" (exit %d); nothing half-built was installed.\n' \
+    "$current_step" "$status" >&2
+  exit "$status"
+}
+trap on_error ERR
+
+if [[ ${1:-} == "--gpu" ]]; then
+  die "GPU builds are not done yet: 'make setup GPU=1' builds nothing. Use 'make setup' for the CPU build; CUDA support is tracked in the GPU issue."
+elif [[ $# -gt 0 ]]; then
+  die "unknown argument '$1' (usage: tools/setup_caffe.sh [--gpu])"
+fi
+
+python_bin=$(command -v "${PYTHON:-python3}") || die "no python3 on PATH (set PYTHON=/path/to/python3)"
+python_bin=$("$python_bin" -c 'import sys; print(sys.executable)')
+read -r py_version py_libdir py_ldlibrary py_include py_site < <("$python_bin" - <<'EOF'
+import sys, sysconfig, site
+print(sys.version.split()[0], sysconfig.get_config_var("LIBDIR"),
+      sysconfig.get_config_var("LDLIBRARY"), sysconfig.get_paths()["include"],
+      sysconfig.get_paths()["purelib"])
+EOF
+)
+py_library="$py_libdir/$py_ldlibrary"
+[[ $py_ldlibrary == *.so* && -f $py_library ]] || die "$python_bin has no shared libpython ($py_library); Caffe's Python layers need one. Use a Python built with --enable-shared."
+
+cmake_flags=(
+  -DCMAKE_BUILD_TYPE=Release -DCPU_ONLY=ON -DBLAS=Open
+  -DUSE_OPENCV=ON -DUSE_LMDB=ON -DUSE_LEVELDB=ON
+  -DBUILD_python=ON -DBUILD_python_layer=ON -Dpython_version=3 -DBUILD_docs=OFF
+  # One interpreter: the caffe binary embeds the same libpython that runs pycaffe and tools/.
+  "-DPYTHON_EXECUTABLE=$python_bin" "-DPYTHON_LIBRARY=$py_library" "-DPYTHON_INCLUDE_DIR=$py_include"
+  "-DCMAKE_INSTALL_PREFIX=$prefix" "-DCMAKE_INSTALL_RPATH=$prefix/lib;$py_libdir"
+)
+
+build_key=$( {
+  echo "$CAFFE_DEB_VERSION"; printf '%s\n' "${cmake_flags[@]}"; echo "$py_version"
+  cat "$repo_root"/tools/caffe-patches/*.patch
+} | sha256sum | cut -d' ' -f1)
+requirements_key=$( { echo "$python_bin"; cat "$repo_root/requirements.txt"; } | sha256sum | cut -d' ' -f1)
+caffe_stamp="$prefix/.colornet-build-stamp"
+requirements_stamp="$py_site/colornet-requirements.stamp"
+
+missing_apt_packages() {
+  local pkg
+  for pkg in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || echo "$pkg"
+  done
+}
+
+caffe_is_current() { [[ -f $caffe_stamp && $(cat "$caffe_stamp") == "$build_key" ]]; }
+requirements_are_current() { [[ -f $requirements_stamp && $(cat "$requirements_stamp") == "$requirements_key" ]]; }
+wrapper_is_current() { [[ -x $bindir/caffe ]] && grep -qF "$prefix/bin/caffe" "$bindir/caffe"; }
+
+need_root() {
+  [[ $(id -u) -eq 0 ]] || die "this step ($current_step) installs system files and needs root. Run: sudo make setup  (or, as root: make setup)"
+}
+
+debian_mirror() {
+  if [[ -n ${COLORNET_DEBIAN_MIRROR:-} ]]; then echo "$COLORNET_DEBIAN_MIRROR"; return; fi
+  local uri
+  uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n1 || true)
+  [[ -n $uri ]] || uri=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{for (i=2;i<=NF;i++) if ($i ~ /^(https?|ftp):/) {print $i; exit}}' | grep -v security | head -n1 || true)
+  [[ -n $uri ]] || die "cannot find the Debian mirror in /etc/apt/sources.list*; set COLORNET_DEBIAN_MIRROR"
+  echo "$uri"
+}
+
+install_apt_packages() {
+  step "Debian packages"
+  local missing
+  missing=$(missing_apt_packages)
+  if [[ -z $missing ]]; then log "all ${#APT_PACKAGES[@]} Debian packages present"; return; fi
+  need_root
+  # shellcheck disable=SC2086
+  log "installing: $(echo $missing)"
+  apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+install_python_packages() {
+  step "Python packages ($python_bin)"
+  if requirements_are_current; then log "requirements.txt already installed"; return; fi
+  [[ -w $py_site ]] || need_root
+  export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 HDF5_PKGCONFIG_NAME=hdf5
+  log "pip install -r requirements.txt (h5py compiles against Debian's HDF5: about 4 minutes the first time)"
+  "$python_bin" -m pip install --quiet -r "$repo_root/requirements.txt"
+  # An h5py wheel installed earlier satisfies the pin but bundles another HDF5: rebuild it.
+  local system_hdf5 h5py_hdf5 h5py_pin
+  system_hdf5=$(pkg-config --modversion hdf5)
+  h5py_hdf5=$("$python_bin" -c 'import h5py; print(h5py.version.hdf5_version)' 2>/dev/null)
+  if [[ $h5py_hdf5 != "$system_hdf5" ]]; then
+    h5py_pin=$(grep -E '^h5py==' "$repo_root/requirements.txt")
+    log "h5py uses HDF5 $h5py_hdf5, Caffe uses $system_hdf5: rebuilding $h5py_pin from source"
+    "$python_bin" -m pip install --quiet --force-reinstall --no-deps --no-binary h5py "$h5py_pin"
+  fi
+  echo "$requirements_key" > "$requirements_stamp"
+}
+
+fetch_caffe_source() {
+  step "fetch Caffe $CAFFE_DEB_VERSION source"
+  local src="$cache/src" lists="$cache/apt-lists"
+  mkdir -p "$src" "$lists/partial"
+  if ! ls "$src"/caffe_"${CAFFE_DEB_VERSION}".dsc >/dev/null 2>&1; then
+    # A private sources list and state dir: the system's apt configuration stays untouched.
+    local list="$cache/caffe-src.list"
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $(debian_mirror) $CAFFE_DEB_SUITE main" > "$list"
+    local apt_opts=(-o "Dir::Etc::SourceList=$list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$lists")
+    apt-get "${apt_opts[@]}" update -qq
+    (cd "$src" && apt-get "${apt_opts[@]}" source --download-only -qq "caffe=$CAFFE_DEB_VERSION" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+    ls "$src"/caffe_"${CAFFE_DEB_VERSION}".dsc >/dev/null 2>&1 || die "apt-get source did not deliver caffe_$CAFFE_DEB_VERSION.dsc"
+  else
+    log "using cached source in $src"
+  fi
+}
+
+build_caffe() {
+  local work="$cache/build-cpu"
+  rm -rf "$work"; mkdir -p "$work"
+  step "unpack and patch Caffe"
+  dpkg-source --no-check -x "$cache/src/caffe_${CAFFE_DEB_VERSION}.dsc" "$work/caffe" >/dev/null
+  local patch_file
+  for patch_file in "$repo_root"/tools/caffe-patches/*.patch; do
+    log "patch $(basename "$patch_file"): $(head -n1 "$patch_file")"
+    patch -d "$work/caffe" -p1 --quiet --forward < "$patch_file"
+  done
+
+  step "configure Caffe (cmake)"
+  mkdir -p "$work/build"
+  (cd "$work/build" && cmake "${cmake_flags[@]}" ../caffe >"$work/cmake.log" 2>&1) \
+    || { tail -n 30 "$work/cmake.log" >&2; false; }
+
+  step "compile Caffe (about 8 minutes on 2 cores)"
+  (cd "$work/build" && make -j"$(( $(nproc) + 1 ))" >"$work/make.log" 2>&1) \
+    || { grep -m 20 -B2 -A8 'error' "$work/make.log" >&2 || tail -n 40 "$work/make.log" >&2; false; }
+
+  step "install Caffe to $prefix"
+  need_root_for_prefix
+  (cd "$work/build" && make install DESTDIR="$work/stage" >"$work/install.log" 2>&1) \
+    || { tail -n 20 "$work/install.log" >&2; false; }
+  echo "$build_key" > "$work/stage$prefix/.colornet-build-stamp"
+  # Swap the finished tree in whole, so an interrupted build never leaves a prefix that looks good.
+  mkdir -p "$(dirname "$prefix")"
+  rm -rf "$prefix.old"
+  if [[ -e $prefix ]]; then mv "$prefix" "$prefix.old"; fi
+  mv "$work/stage$prefix" "$prefix"
+  rm -rf "$prefix.old" "$work"
+}
+
+need_root_for_prefix() {
+  local parent
+  parent=$(dirname "$prefix")
+  mkdir -p "$parent" 2>/dev/null || need_root
+  [[ -w $parent ]] || need_root
+}
+
+install_entry_points() {
+  step "entry points (caffe command, pycaffe path)"
+  if ! wrapper_is_current; then
+    [[ -w $bindir ]] || need_root
+    local tmp="$bindir/.caffe.$$"
+    cat > "$tmp" <<EOF
+#!/bin/sh
+# Installed by colornet's setup. Runs stock Caffe from $prefix with the working directory on
+# PYTHONPATH, so that Python layers named "layers.<module>" load from the repo it runs in.
+PYTHONPATH="\${PWD}\${PYTHONPATH:+:\$PYTHONPATH}" exec "$prefix/bin/caffe" "\$@"
+EOF
+    chmod 755 "$tmp"; mv "$tmp" "$bindir/caffe"
+  fi
+  local pth="$py_site/colornet-caffe.pth"
+  if [[ ! -f $pth || $(cat "$pth") != "$prefix/lib/python3/dist-packages" ]]; then
+    echo "$prefix/lib/python3/dist-packages" > "$pth"
+  fi
+}
+
+verify() {
+  step "verify"
+  "$bindir/caffe" --version >&2
+  (cd /tmp && "$python_bin" -c 'import caffe, cv2, lmdb, h5py, skimage; print("pycaffe", caffe.__file__)') >&2
+}
+
+if [[ -z $(missing_apt_packages) ]] && requirements_are_current && caffe_is_current && wrapper_is_current \
+   && [[ -f $py_site/colornet-caffe.pth ]]; then
+  log "already set up: Caffe in $prefix, caffe command in $bindir, Python $python_bin (nothing to do)"
+  exit 0
+fi
+
+install_apt_packages
+install_python_packages
+if caffe_is_current; then
+  step "Caffe"; log "Caffe in $prefix is current"
+else
+  fetch_caffe_source
+  build_caffe
+fi
+install_entry_points
+verify
+log "done: Caffe in $prefix; 'caffe' in $bindir; pycaffe on $python_bin"
