@@ -1,8 +1,12 @@
 # colornet — common tasks. `make help` lists them.
 PYTHON ?= python3
 GPU ?= 0
+SIZE ?= 224
+CROPS ?= 8
+WORKERS ?= 2
+PHOTOS := data/photos
 
-.PHONY: help setup test
+.PHONY: help setup test photos lmdb lmdb-bgr hdf5 inspect
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -16,3 +20,23 @@ endif
 
 test: setup  ## run the test suite (runs `make setup` first)
 	$(PYTHON) -m pytest -q
+
+photos:  ## gather the training photos into data/photos/ (manifest, train/val split)
+	$(PYTHON) tools/gather_photos.py
+
+# Train: CROPS random crops per photo (augmentation); val: one centre crop per photo.
+lmdb: photos  ## YUV-64 LMDBs data/train_lmdb and data/val_lmdb (SIZE, CROPS, WORKERS)
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_lmdb --size $(SIZE) --crops-per-photo $(CROPS) --workers $(WORKERS) --force
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_lmdb --size $(SIZE) --resize crop --workers $(WORKERS) --force
+
+lmdb-bgr: photos  ## plain BGR LMDBs for the Lab/313 nets: data/train_bgr_lmdb, data/val_bgr_lmdb
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_bgr_lmdb --format bgr --size 256 --crops-per-photo $(CROPS) --workers $(WORKERS) --force
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_bgr_lmdb --format bgr --size 256 --resize crop --workers $(WORKERS) --force
+
+hdf5: photos  ## YUV-64 HDF5 sets data/train_hdf5 and data/val_hdf5 (with list.txt for HDF5Data)
+	$(PYTHON) tools/gen_hdf5.py $(PHOTOS)/train.txt -o data/train_hdf5 --size $(SIZE) --crops-per-photo $(CROPS) --workers $(WORKERS) --force
+	$(PYTHON) tools/gen_hdf5.py $(PHOTOS)/val.txt -o data/val_hdf5 --size $(SIZE) --resize crop --workers $(WORKERS) --force
+
+inspect:  ## class histogram and contact sheet of data/train_lmdb (→ out/train_lmdb_sheet.png)
+	mkdir -p out
+	$(PYTHON) tools/inspect_lmdb.py data/train_lmdb --sheet out/train_lmdb_sheet.png

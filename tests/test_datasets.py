@@ -1,0 +1,178 @@
+"""Datasets written by gen_lmdb.py / gen_hdf5.py, read back through Caffe's own layers."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from layers.yuv64 import Codec
+from tools import gen_hdf5, gen_lmdb
+from tools.photo_io import UnreadableImage, decode_bgr, list_images, read_bgr
+from tools.samples import photo_samples
+
+SIZE = 32
+
+
+@pytest.fixture
+def photo_dir(tmp_path):
+    """Five small colour photos of different sizes, plus a corrupt and a non-image file."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for index, (height, width) in enumerate([(40, 60), (64, 48), (50, 50), (33, 80), (70, 45)]):
+        base = rng.integers(0, 256, size=(4, 4, 3), dtype=np.uint8)
+        image = cv2.resize(base, (width, height), interpolation=cv2.INTER_LINEAR)
+        cv2.imwrite(str(folder / f"photo{index}.png"), image)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    (folder / "notes.png").write_text("plain text, not an image")
+    return folder
+
+
+def expected_records(photos, crops=0, resize="stretch", seed=0):
+    codec = Codec()
+    records = []
+    for index, path in enumerate(photos):
+        try:
+            samples = photo_samples(path, index, SIZE, resize, crops, seed)
+        except UnreadableImage:
+            continue
+        for sample in samples:
+            y, labels = codec.encode_bgr(sample)
+            records.append(np.stack([y, labels]))
+    return records
+
+
+def run_gen_lmdb(photo_dir, output, *extra):
+    return gen_lmdb.main([str(photo_dir), "-o", str(output), "--size", str(SIZE), "-q", *extra])
+
+
+def test_lmdb_read_through_caffe_data_layer_equals_codec(caffe, write_net, photo_dir, tmp_path):
+    output = tmp_path / "train_lmdb"
+    assert run_gen_lmdb(photo_dir, output, "--crops-per-photo", "2", "--workers", "2") == 0
+    expected = expected_records(list_images([photo_dir]), crops=2)
+    assert len(expected) == 10
+    net = caffe.Net(write_net(f"""
+layer {{ name: "data" type: "Data" top: "data" include {{ phase: TEST }}
+  data_param {{ source: "{output}" backend: LMDB batch_size: 10 }} }}
+layer {{ name: "slice" type: "Slice" bottom: "data" top: "data_y" top: "label_uv"
+  slice_param {{ axis: 1 slice_point: 1 }} }}
+"""), caffe.TEST)
+    net.forward()
+    got = np.concatenate([net.blobs["data_y"].data, net.blobs["label_uv"].data], axis=1)
+    np.testing.assert_array_equal(got, np.stack(expected).astype(np.float32))
+    sidecar = json.loads((output / "colornet.json").read_text())
+    assert sidecar["records"] == 10 and sidecar["skipped"] == 2 and sidecar["codec"]["mu"] == 10.0
+    assert any("broken.jpg" in name for name in sidecar["skipped_files"])
+
+
+def test_bgr_lmdb_holds_plain_bgr_like_convert_imageset(caffe, write_net, photo_dir, tmp_path):
+    output = tmp_path / "bgr_lmdb"
+    assert run_gen_lmdb(photo_dir, output, "--format", "bgr", "--resize", "crop") == 0
+    photos = [p for p in list_images([photo_dir]) if p.name.startswith("photo")]
+    net = caffe.Net(write_net(f"""
+layer {{ name: "data" type: "Data" top: "data" include {{ phase: TEST }}
+  data_param {{ source: "{output}" backend: LMDB batch_size: 5 }} }}"""), caffe.TEST)
+    net.forward()
+    expected = [photo_samples(p, i, SIZE, "crop", 0, 0)[0].transpose(2, 0, 1) for i, p in enumerate(photos)]
+    np.testing.assert_array_equal(net.blobs["data"].data, np.stack(expected).astype(np.float32))
+
+
+def test_hdf5_read_through_caffe_hdf5data_layer(caffe, write_net, photo_dir, tmp_path):
+    output = tmp_path / "train_hdf5"
+    assert gen_hdf5.main([str(photo_dir), "-o", str(output), "--size", str(SIZE), "-q",
+                          "--max-file-mb", "0.01"]) == 0
+    expected = expected_records(list_images([photo_dir]))
+    assert len((output / "list.txt").read_text().split()) > 1  # bounded file size → several files
+    net = caffe.Net(write_net(f"""
+layer {{ name: "data" type: "HDF5Data" top: "data" top: "label" include {{ phase: TEST }}
+  hdf5_data_param {{ source: "{output / 'list.txt'}" batch_size: 5 }} }}"""), caffe.TEST)
+    net.forward()
+    np.testing.assert_array_equal(net.blobs["data"].data, np.stack([r[:1] for r in expected]).astype(np.float32))
+    np.testing.assert_array_equal(net.blobs["label"].data, np.stack([r[1:] for r in expected]).astype(np.float32))
+
+
+def test_existing_database_needs_force(photo_dir, tmp_path):
+    output = tmp_path / "db"
+    assert run_gen_lmdb(photo_dir, output) == 0
+    before = (output / "data.mdb").read_bytes()
+    assert run_gen_lmdb(photo_dir, output, "--resize", "crop") == 1
+    assert (output / "data.mdb").read_bytes() == before
+    assert run_gen_lmdb(photo_dir, output, "--resize", "crop", "--force") == 0
+    assert (output / "data.mdb").read_bytes() != before
+
+
+def test_interrupted_build_leaves_the_old_database_intact(photo_dir, tmp_path, monkeypatch):
+    output = tmp_path / "db"
+    assert run_gen_lmdb(photo_dir, output) == 0
+    before = {p.name: p.read_bytes() for p in output.iterdir()}
+    real_map_jobs = gen_lmdb.map_jobs
+
+    def interrupted(jobs, workers):
+        for number, result in enumerate(real_map_jobs(jobs, workers)):
+            if number == 2:
+                raise KeyboardInterrupt
+            yield result
+    monkeypatch.setattr(gen_lmdb, "map_jobs", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_gen_lmdb(photo_dir, output, "--force", "--crops-per-photo", "3")
+    assert {p.name: p.read_bytes() for p in output.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["db", "photos"]
+
+
+def test_map_grows_beyond_its_initial_size(photo_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(gen_lmdb, "INITIAL_MAP_SIZE", 64 * 1024)
+    output = tmp_path / "db"
+    assert run_gen_lmdb(photo_dir, output, "--crops-per-photo", "20", "--commit-every", "7") == 0
+    assert json.loads((output / "colornet.json").read_text())["records"] == 100
+
+
+def _encode_png(array):
+    return cv2.imencode(".png", array)[1].tobytes()
+
+
+@pytest.mark.parametrize("kind", ["grey", "palette", "rgba", "16bit", "cmyk", "grey_alpha"])
+def test_unusual_image_kinds_are_converted(kind):
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 256, size=(6, 7, 3), dtype=np.uint8)
+    if kind == "grey":
+        payload = _encode_png(rgb[..., 0])
+    elif kind == "16bit":
+        payload = _encode_png(rgb[..., ::-1].astype(np.uint16) * 257)
+    elif kind == "rgba":
+        payload = _encode_png(np.dstack([rgb[..., ::-1], np.full((6, 7), 255, np.uint8)]))
+    elif kind == "grey_alpha":
+        import io
+        buffer = io.BytesIO()
+        Image.fromarray(np.dstack([rgb[..., 0], np.full((6, 7), 255, np.uint8)]), "LA").save(buffer, "PNG")
+        payload = buffer.getvalue()
+    else:
+        import io
+        buffer = io.BytesIO()
+        image = Image.fromarray(rgb)
+        if kind == "palette":
+            image.convert("P").save(buffer, "PNG")
+        else:
+            image.convert("CMYK").save(buffer, "JPEG", quality=100)
+        payload = buffer.getvalue()
+    bgr = decode_bgr(payload, kind)
+    assert bgr.dtype == np.uint8 and bgr.shape == (6, 7, 3)
+    if kind in ("16bit", "rgba"):
+        np.testing.assert_array_equal(bgr, rgb[..., ::-1])
+    if kind in ("grey", "grey_alpha"):
+        np.testing.assert_array_equal(bgr[..., 0], rgb[..., 0])
+    if kind == "cmyk":
+        assert np.abs(bgr.astype(int) - rgb[..., ::-1]).mean() < 12
+
+
+def test_unreadable_files_name_the_file_and_reason(tmp_path):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    with pytest.raises(UnreadableImage, match="empty.png: empty file"):
+        read_bgr(empty)
+    with pytest.raises(UnreadableImage, match="missing.png: cannot read"):
+        read_bgr(tmp_path / "missing.png")
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes(_encode_png(np.zeros((20, 20, 3), np.uint8))[:40])
+    with pytest.raises(UnreadableImage, match="cut.png: not an image"):
+        read_bgr(truncated)

@@ -1,0 +1,192 @@
+"""Build an LMDB that Caffe's Data layer reads, from a folder or list file of photos.
+
+Formats:
+- ``yuv64`` (default): Datum 2×S×S uint8, channel 0 = Y, channel 1 = the packed 3+3-bit UV class
+  (μ-law codec of layers/yuv64.py; grey = 36);
+- ``bgr``: Datum 3×S×S uint8 BGR, as Caffe's convert_imageset writes, for the Lab/313 nets.
+
+Keys are zero-padded 8-digit record numbers from 00000000. The database is built in a temporary
+folder beside the target and renamed on success, so an interrupted build never replaces a good
+one; a sidecar ``colornet.json`` inside it records how it was made. Unreadable files are skipped,
+named in the log and counted.
+"""
+import argparse
+import json
+import logging
+import multiprocessing
+import pathlib
+import sys
+import time
+
+if __package__ in (None, ""):  # run as `python tools/gen_lmdb.py`: make the repo importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import lmdb
+import numpy as np
+from tqdm import tqdm
+
+from layers.yuv64 import DEFAULT_BITS, DEFAULT_MU, Codec
+from tools.common import OutputExists, atomic_output_dir, setup_logging
+from tools.photo_io import UnreadableImage, list_images
+from tools.samples import RESIZE_MODES, photo_samples
+
+log = logging.getLogger("gen_lmdb")
+
+FORMATS = ("yuv64", "bgr")
+INITIAL_MAP_SIZE = 1 << 28
+
+
+def datum_bytes(channels_first):
+    """uint8 C×H×W → serialized caffe.Datum (raw, not encoded)."""
+    from caffe.proto import caffe_pb2
+    datum = caffe_pb2.Datum()
+    datum.channels, datum.height, datum.width = channels_first.shape
+    datum.data = channels_first.tobytes()
+    datum.label = 0
+    return datum.SerializeToString()
+
+
+def encode_sample(bgr, data_format, codec):
+    """One BGR sample → uint8 C×H×W array in the chosen record format."""
+    if data_format == "bgr":
+        return np.ascontiguousarray(bgr.transpose(2, 0, 1))
+    y, labels = codec.encode_bgr(bgr)
+    return np.stack([y, labels])
+
+
+def record_job(job):
+    """Worker: (index, path, settings) → (index, path, records, error or None).
+
+    Records are serialized Datums, or C×H×W arrays when settings["serialize"] is false.
+    """
+    index, path, settings = job
+    sampling = {k: settings[k] for k in ("size", "resize", "crops_per_photo", "seed")}
+    codec = Codec(settings["mu"], settings["bits"])
+    try:
+        samples = photo_samples(path, index, **sampling)
+    except UnreadableImage as err:
+        return index, path, None, str(err)
+    arrays = [encode_sample(sample, settings["format"], codec) for sample in samples]
+    if settings.get("serialize", True):
+        return index, path, [datum_bytes(array) for array in arrays], None
+    return index, path, arrays, None
+
+
+def map_jobs(jobs, workers):
+    if workers <= 1:
+        yield from map(record_job, jobs)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap(record_job, jobs, chunksize=1)
+
+
+class GrowingLmdbWriter:
+    """Writes records in transactions of ``commit_every``; doubles the map size when it fills."""
+
+    def __init__(self, folder, commit_every):
+        self.env = lmdb.open(str(folder), map_size=INITIAL_MAP_SIZE, subdir=True, meminit=False)
+        self.commit_every = commit_every
+        self.pending = []
+        self.count = 0
+
+    def add(self, payload):
+        self.pending.append((f"{self.count + len(self.pending):08d}".encode(), payload))
+        if len(self.pending) >= self.commit_every:
+            self.commit()
+
+    def commit(self):
+        while self.pending:
+            try:
+                with self.env.begin(write=True) as txn:
+                    for key, payload in self.pending:
+                        txn.put(key, payload)
+            except lmdb.MapFullError:
+                self.env.set_mapsize(self.env.info()["map_size"] * 2)
+                continue
+            self.count += len(self.pending)
+            self.pending = []
+
+    def close(self):
+        self.commit()
+        self.env.sync()
+        self.env.close()
+
+
+def build(photos, output, args):
+    settings = {"size": args.size, "resize": args.resize, "crops_per_photo": args.crops_per_photo,
+                "seed": args.seed, "mu": args.mu, "bits": args.bits, "format": args.format}
+    jobs = [(index, str(path), settings) for index, path in enumerate(photos)]
+    skipped = []
+    started = time.time()
+    with atomic_output_dir(output, force=args.force) as staging:
+        writer = GrowingLmdbWriter(staging, args.commit_every)
+        try:
+            for _, path, records, error in tqdm(map_jobs(jobs, args.workers), total=len(jobs),
+                                                unit="photo", desc=output.name, disable=args.quiet):
+                if error:
+                    log.warning("skipped %s", error)
+                    skipped.append(error)
+                    continue
+                for payload in records:
+                    writer.add(payload)
+        finally:
+            writer.close()
+        if writer.count == 0:
+            raise RuntimeError(f"no readable photos among {len(photos)} inputs; {output} not written")
+        codec = Codec(args.mu, args.bits)
+        sidecar = {
+            "tool": "tools/gen_lmdb.py", "format": args.format,
+            "datum": {"channels": 3 if args.format == "bgr" else 2, "height": args.size, "width": args.size,
+                      "channel_meaning": ["B", "G", "R"] if args.format == "bgr" else ["Y", "uv_class"]},
+            "codec": codec.describe() if args.format == "yuv64" else None,
+            "size": args.size, "resize": args.resize if args.crops_per_photo == 0 else "random-crops",
+            "crops_per_photo": args.crops_per_photo, "seed": args.seed,
+            "inputs": [str(i) for i in args.inputs], "photos": len(photos),
+            "photos_used": len(photos) - len(skipped), "records": writer.count,
+            "skipped": len(skipped), "skipped_files": skipped,
+            "seconds": round(time.time() - started, 2), "workers": args.workers,
+        }
+        (staging / "colornet.json").write_text(json.dumps(sidecar, indent=1))
+    log.info("%s: %d records from %d photos (%d skipped) in %.1f s", output, writer.count,
+             len(photos) - len(skipped), len(skipped), time.time() - started)
+    return sidecar
+
+
+def add_sampling_arguments(parser):
+    parser.add_argument("inputs", nargs="+", type=pathlib.Path,
+                        help="photo folders, image files, or list files (.txt, paths relative to the list)")
+    parser.add_argument("-o", "--output", type=pathlib.Path, required=True, help="database to create")
+    parser.add_argument("--size", type=int, default=224, help="side S of the square samples (default 224)")
+    parser.add_argument("--resize", choices=RESIZE_MODES, default="stretch",
+                        help="whole-photo mode when --crops-per-photo is 0: stretch (the original's) or centre crop")
+    parser.add_argument("--crops-per-photo", type=int, default=0, metavar="N",
+                        help="N random square crops per photo (scale 0.35-1, random flips) instead of one resize")
+    parser.add_argument("--mu", type=float, default=DEFAULT_MU, help="μ-law constant (default 10)")
+    parser.add_argument("--bits", type=int, default=DEFAULT_BITS, help="bits per U/V component (default 3: 64 classes)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of crops and flips (default 0)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--force", action="store_true", help="replace an existing output")
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_sampling_arguments(parser)
+    parser.add_argument("--format", choices=FORMATS, default="yuv64", help="record format (default yuv64)")
+    parser.add_argument("--commit-every", type=int, default=100, help="records per transaction (default 100)")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        photos = list_images(args.inputs)
+        if not photos:
+            log.error("no photos found in %s", " ".join(map(str, args.inputs)))
+            return 1
+        build(photos, args.output, args)
+    except (OutputExists, OSError, RuntimeError, ValueError) as err:
+        log.error("%s", err)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Turning photos into fixed-size training samples, shared by gen_lmdb.py and gen_hdf5.py.
+
+A photo gives either one sample (``stretch`` to S×S, as the original did, or a centred square
+``crop``) or N random square crops (side 0.35–1 of the short side, random position, random
+horizontal flip). Each photo's randomness comes from (seed, photo index), so the output does not
+depend on the number of workers.
+"""
+import cv2
+import numpy as np
+
+from tools.photo_io import UnreadableImage, read_bgr
+
+RESIZE_MODES = ("stretch", "crop")
+MIN_CROP_SCALE = 0.35
+
+
+def resize_square(bgr, size, mode):
+    """Whole photo → size×size: ``stretch`` ignores the aspect ratio, ``crop`` takes the centre."""
+    if mode == "crop":
+        height, width = bgr.shape[:2]
+        side = min(height, width)
+        top, left = (height - side) // 2, (width - side) // 2
+        bgr = bgr[top:top + side, left:left + side]
+    elif mode != "stretch":
+        raise ValueError(f"unknown resize mode '{mode}' (choose from {RESIZE_MODES})")
+    return _resize(bgr, size)
+
+
+def random_crops(bgr, size, count, rng):
+    """``count`` random square crops, each resized to size×size and flipped with probability ½."""
+    height, width = bgr.shape[:2]
+    short = min(height, width)
+    crops = []
+    for _ in range(count):
+        side = max(1, int(round(short * rng.uniform(MIN_CROP_SCALE, 1.0))))
+        top = int(rng.integers(0, height - side + 1))
+        left = int(rng.integers(0, width - side + 1))
+        crop = _resize(bgr[top:top + side, left:left + side], size)
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        crops.append(np.ascontiguousarray(crop))
+    return crops
+
+
+def _resize(bgr, size):
+    height, width = bgr.shape[:2]
+    # Bicubic as the spec says; area averaging when shrinking a lot avoids aliasing.
+    interpolation = cv2.INTER_AREA if min(height, width) > 2 * size else cv2.INTER_CUBIC
+    return cv2.resize(bgr, (size, size), interpolation=interpolation)
+
+
+def photo_samples(path, index, size, resize, crops_per_photo, seed):
+    """All BGR samples of one photo (uint8 size×size×3). Raises UnreadableImage."""
+    bgr = read_bgr(path)
+    if crops_per_photo > 0:
+        rng = np.random.default_rng([seed, index])
+        return random_crops(bgr, size, crops_per_photo, rng)
+    return [resize_square(bgr, size, resize)]
