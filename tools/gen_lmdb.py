@@ -36,14 +36,25 @@ FORMATS = ("yuv64", "bgr")
 INITIAL_MAP_SIZE = 1 << 28
 
 
+def _varint(value):
+    out = bytearray()
+    while True:
+        low, value = value & 0x7F, value >> 7
+        out.append(low | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
 def datum_bytes(channels_first):
-    """uint8 C×H×W → serialized caffe.Datum (raw, not encoded)."""
-    from caffe.proto import caffe_pb2
-    datum = caffe_pb2.Datum()
-    datum.channels, datum.height, datum.width = channels_first.shape
-    datum.data = channels_first.tobytes()
-    datum.label = 0
-    return datum.SerializeToString()
+    """uint8 C×H×W → serialized caffe.Datum (raw, not encoded; label 0).
+
+    Written as protobuf wire format directly (fields 1–5: channels, height, width, data, label):
+    the same bytes caffe_pb2 produces, without importing pycaffe in every worker.
+    """
+    channels, height, width = channels_first.shape
+    data = channels_first.tobytes()
+    return b"".join([b"\x08", _varint(channels), b"\x10", _varint(height), b"\x18", _varint(width),
+                     b"\x22", _varint(len(data)), data, b"\x28\x00"])
 
 
 def encode_sample(bgr, data_format, codec):

@@ -12,11 +12,36 @@ class UnreadableImage(ValueError):
     """A file that is not a decodable image; the message names the file and the reason."""
 
 
-def decode_bgr(payload, name="<bytes>"):
+# JPEG decoding can scale by 1/2, 1/4, 1/8 in the DCT domain: much faster, and no aliasing.
+_JPEG_REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
+                 (2, cv2.IMREAD_REDUCED_COLOR_2))
+_JPEG_SOF_MARKERS = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def jpeg_size(payload):
+    """(height, width) from a JPEG's SOF segment, or None if it cannot be found."""
+    offset = 2
+    while offset + 9 < len(payload):
+        if payload[offset] != 0xFF:
+            return None
+        marker = payload[offset + 1]
+        if marker == 0xFF:
+            offset += 1
+            continue
+        length = int.from_bytes(payload[offset + 2:offset + 4], "big")
+        if marker in _JPEG_SOF_MARKERS:
+            return (int.from_bytes(payload[offset + 5:offset + 7], "big"),
+                    int.from_bytes(payload[offset + 7:offset + 9], "big"))
+        offset += 2 + length
+    return None
+
+
+def decode_bgr(payload, name="<bytes>", min_side=None):
     """Encoded image bytes → uint8 H×W×3 BGR.
 
     Grey, palette, RGBA (composited on white), 16-bit and CMYK inputs are converted; JPEG EXIF
-    orientation is applied.
+    orientation is applied. With ``min_side``, a large JPEG may be decoded at 1/2, 1/4 or 1/8 size
+    as long as its short side stays at least ``min_side``.
     """
     if len(payload) == 0:
         raise UnreadableImage(f"{name}: empty file")
@@ -24,7 +49,11 @@ def decode_bgr(payload, name="<bytes>"):
     if payload[:2] == b"\xff\xd8":
         # JPEG has no alpha and no 16-bit; IMREAD_COLOR applies EXIF orientation and converts
         # grey and CMYK to BGR.
-        image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+        flags = cv2.IMREAD_COLOR
+        size = jpeg_size(payload) if min_side else None
+        if size:
+            flags = next((flag for factor, flag in _JPEG_REDUCED if min(size) // factor >= min_side), flags)
+        image = cv2.imdecode(buffer, flags)
     else:
         image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
@@ -58,14 +87,17 @@ def _over_white(colour, alpha):
     return (colour.astype(np.float32) * weight + 255.0 * (1.0 - weight) + 0.5).astype(np.uint8)
 
 
-def read_bgr(path):
-    """Read a photo file as uint8 BGR; raises UnreadableImage naming the file and the reason."""
+def read_bgr(path, min_side=None):
+    """Read a photo file as uint8 BGR; raises UnreadableImage naming the file and the reason.
+
+    ``min_side``: see decode_bgr.
+    """
     path = pathlib.Path(path)
     try:
         payload = path.read_bytes()
     except OSError as err:
         raise UnreadableImage(f"{path}: cannot read ({err.strerror or err})") from None
-    return decode_bgr(payload, str(path))
+    return decode_bgr(payload, str(path), min_side)
 
 
 def list_images(inputs):

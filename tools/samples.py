@@ -44,14 +44,18 @@ def random_crops(bgr, size, count, rng):
 
 def _resize(bgr, size):
     height, width = bgr.shape[:2]
-    # Bicubic as the spec says; area averaging when shrinking a lot avoids aliasing.
-    interpolation = cv2.INTER_AREA if min(height, width) > 2 * size else cv2.INTER_CUBIC
-    return cv2.resize(bgr, (size, size), interpolation=interpolation)
+    if min(height, width) > 2 * size:
+        # Large shrink: bilinear to 2×size, then an exact 2:1 area average. Close to INTER_AREA's
+        # anti-aliasing at a tenth of its cost (INTER_AREA has no fast path for odd ratios).
+        bgr = cv2.resize(bgr, (2 * size, 2 * size), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA)
+    return cv2.resize(bgr, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
 def photo_samples(path, index, size, resize, crops_per_photo, seed):
     """All BGR samples of one photo (uint8 size×size×3). Raises UnreadableImage."""
-    bgr = read_bgr(path)
+    # The smallest crop must still have `size` pixels a side, so decoding may shrink that far.
+    bgr = read_bgr(path, min_side=int(np.ceil(size / MIN_CROP_SCALE)) if crops_per_photo > 0 else size)
     if crops_per_photo > 0:
         rng = np.random.default_rng([seed, index])
         return random_crops(bgr, size, crops_per_photo, rng)
