@@ -6,7 +6,7 @@ CROPS ?= 8
 WORKERS ?= 2
 PHOTOS := data/photos
 
-.PHONY: help setup test photos lmdb lmdb-bgr hdf5 inspect
+.PHONY: help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ test: setup  ## run the test suite (runs `make setup` first)
 
 photos:  ## gather the training photos into data/photos/ (manifest, train/val split)
 	$(PYTHON) tools/gather_photos.py
+
+photo-report: photos  ## rewrite docs/data.md and its contact sheets from the photo set
+	$(PYTHON) tools/photo_report.py
 
 # Train: CROPS random crops per photo (augmentation); val: one centre crop per photo.
 lmdb: photos  ## YUV-64 LMDBs data/train_lmdb and data/val_lmdb (SIZE, CROPS, WORKERS)
