@@ -2,6 +2,8 @@
 and one interpreter shared by the `caffe` binary, pycaffe and tools/."""
 import json
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -96,3 +98,33 @@ def test_caffe_binary_embeds_this_interpreter_with_the_same_packages(tmp_path):
     ours = interpreter_report()
     assert embedded == ours
     assert ours["prefix"] == sys.prefix and all(ours["packages"].values())
+
+
+def test_setup_gpu_says_it_is_not_done_rather_than_building_for_the_cpu():
+    result = subprocess.run(["make", "setup", "GPU=1"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "GPU builds are not done yet" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser"), reason="needs root to switch to nobody")
+def test_setup_without_root_says_what_to_run_instead():
+    import tempfile
+    # A copy that nobody can read wherever CI cloned the repo.
+    copy = pathlib.Path(tempfile.mkdtemp(prefix="colornet-nonroot-"))
+    try:
+        shutil.copytree(REPO_ROOT / "tools" / "caffe-patches", copy / "tools" / "caffe-patches")
+        shutil.copy(REPO_ROOT / "tools" / "setup_caffe.sh", copy / "tools")
+        shutil.copy(REPO_ROOT / "requirements.txt", copy)
+        for path in [copy, *copy.rglob("*")]:
+            path.chmod(0o755)
+        # nobody cannot run a python3 under /root, so setup finds the system one; either way a
+        # step that writes system files comes before anything is built.
+        result = subprocess.run(
+            ["runuser", "-u", "nobody", "--", "env", f"CAFFE_PREFIX={copy}/prefix",
+             "COLORNET_CACHE=/var/cache/colornet", "bash", str(copy / "tools" / "setup_caffe.sh")],
+            capture_output=True, text=True, timeout=120)
+        assert result.returncode != 0
+        assert "needs root" in result.stderr and "sudo make setup" in result.stderr, result.stderr
+        assert not (copy / "prefix").exists()
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)

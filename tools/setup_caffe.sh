@@ -134,7 +134,8 @@ install_python_packages() {
 fetch_caffe_source() {
   step "fetch Caffe $CAFFE_DEB_VERSION source"
   local src="$cache/src" lists="$cache/apt-lists"
-  mkdir -p "$src" "$lists/partial"
+  mkdir -p "$src" "$lists/partial" 2>/dev/null || need_root
+  [[ -w $src && -w $lists ]] || need_root
   if ! ls "$src"/caffe_"${CAFFE_DEB_VERSION}".dsc >/dev/null 2>&1; then
     # A private sources list and state dir: the system's apt configuration stays untouched.
     local list="$cache/caffe-src.list"
