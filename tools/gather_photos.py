@@ -17,6 +17,7 @@ import glob
 import hashlib
 import json
 import logging
+import os
 import pathlib
 import re
 import shutil
@@ -80,6 +81,8 @@ def fetch_deb(package, version, cache):
     deb = wanted[0] if wanted else None
     if deb is None:
         deb = _apt_download(package, version, debs) or _apt_download(package, None, debs)
+        if deb is None and _refresh_apt_lists_once():
+            deb = _apt_download(package, version, debs) or _apt_download(package, None, debs)
         if deb is None:
             raise FetchError(f"{package}: not available from the package registry "
                              f"(neither version {version} nor any other)")
@@ -98,6 +101,18 @@ def fetch_deb(package, version, cache):
         shutil.rmtree(root, ignore_errors=True)
         staging.rename(root)
     return root, got
+
+
+_apt_lists_refreshed = []
+
+
+def _refresh_apt_lists_once():
+    """On a fresh machine apt's package lists may be empty: update them once per run (as root)."""
+    if _apt_lists_refreshed or os.geteuid() != 0:
+        return False
+    _apt_lists_refreshed.append(True)
+    log.info("updating apt's package lists (apt-get update)")
+    return subprocess.run(["apt-get", "update", "-qq"], capture_output=True).returncode == 0
 
 
 def _deb_version(deb):
