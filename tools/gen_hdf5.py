@@ -22,9 +22,8 @@ import numpy as np
 from tqdm import tqdm
 
 from layers.yuv64 import Codec
-from tools.common import OutputExists, atomic_output_dir, setup_logging
-from tools.gen_lmdb import add_sampling_arguments, map_jobs
-from tools.photo_io import list_images
+from tools.common import atomic_output_dir
+from tools.gen_lmdb import add_sampling_arguments, map_jobs, run_build
 
 log = logging.getLogger("gen_hdf5")
 
@@ -100,18 +99,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_sampling_arguments(parser)
     parser.add_argument("--max-file-mb", type=float, default=256, help="largest file size in MiB (default 256)")
-    args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        photos = list_images(args.inputs)
-        if not photos:
-            log.error("no photos found in %s", " ".join(map(str, args.inputs)))
-            return 1
-        build(photos, args.output, args)
-    except (OutputExists, OSError, RuntimeError, ValueError) as err:
-        log.error("%s", err)
-        return 1
-    return 0
+    return run_build(build, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

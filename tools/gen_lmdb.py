@@ -180,23 +180,28 @@ def add_sampling_arguments(parser):
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_sampling_arguments(parser)
-    parser.add_argument("--format", choices=FORMATS, default="yuv64", help="record format (default yuv64)")
-    parser.add_argument("--commit-every", type=int, default=100, help="records per transaction (default 100)")
-    args = parser.parse_args(argv)
+def run_build(build_function, args):
+    """Shared command-line body of the dataset builders: list the photos, build, and turn the
+    expected failures into a one-line error and exit code 1."""
     setup_logging()
     try:
         photos = list_images(args.inputs)
         if not photos:
             log.error("no photos found in %s", " ".join(map(str, args.inputs)))
             return 1
-        build(photos, args.output, args)
+        build_function(photos, args.output, args)
     except (OutputExists, OSError, RuntimeError, ValueError) as err:
         log.error("%s", err)
         return 1
     return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_sampling_arguments(parser)
+    parser.add_argument("--format", choices=FORMATS, default="yuv64", help="record format (default yuv64)")
+    parser.add_argument("--commit-every", type=int, default=100, help="records per transaction (default 100)")
+    return run_build(build, parser.parse_args(argv))
 
 
 if __name__ == "__main__":
