@@ -19,11 +19,10 @@ if __package__ in (None, ""):  # run as `python tools/gen_hdf5.py`: make the rep
 
 import h5py
 import numpy as np
-from tqdm import tqdm
 
 from layers.yuv64 import Codec
 from tools.common import atomic_output_dir
-from tools.gen_lmdb import add_sampling_arguments, map_jobs, run_build
+from tools.gen_lmdb import add_sampling_arguments, readable_records, run_build
 
 log = logging.getLogger("gen_hdf5")
 
@@ -69,14 +68,8 @@ def build(photos, output, args):
     started = time.time()
     with atomic_output_dir(output, force=args.force) as staging:
         writer = ChunkedHdf5Writer(staging, output, records_per_file)
-        for _, path, records, error in tqdm(map_jobs(jobs, args.workers), total=len(jobs),
-                                            unit="photo", desc=output.name, disable=args.quiet):
-            if error:
-                log.warning("skipped %s", error)
-                skipped.append(error)
-                continue
-            for record in records:
-                writer.add(record[0], record[1])
+        for record in readable_records(jobs, args, output.name, skipped):
+            writer.add(record[0], record[1])
         writer.close()
         if writer.count == 0:
             raise RuntimeError(f"no readable photos among {len(photos)} inputs; {output} not written")

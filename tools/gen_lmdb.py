@@ -91,6 +91,18 @@ def map_jobs(jobs, workers):
         yield from pool.imap(record_job, jobs, chunksize=1)
 
 
+def readable_records(jobs, args, label, skipped):
+    """Every record of every readable photo, in input order, with a progress bar; unreadable
+    photos are logged and their errors appended to ``skipped``."""
+    for _, _, records, error in tqdm(map_jobs(jobs, args.workers), total=len(jobs), unit="photo",
+                                     desc=label, disable=args.quiet):
+        if error:
+            log.warning("skipped %s", error)
+            skipped.append(error)
+            continue
+        yield from records
+
+
 class GrowingLmdbWriter:
     """Writes records in transactions of ``commit_every``; doubles the map size when it fills."""
 
@@ -132,14 +144,8 @@ def build(photos, output, args):
     with atomic_output_dir(output, force=args.force) as staging:
         writer = GrowingLmdbWriter(staging, args.commit_every)
         try:
-            for _, path, records, error in tqdm(map_jobs(jobs, args.workers), total=len(jobs),
-                                                unit="photo", desc=output.name, disable=args.quiet):
-                if error:
-                    log.warning("skipped %s", error)
-                    skipped.append(error)
-                    continue
-                for payload in records:
-                    writer.add(payload)
+            for payload in readable_records(jobs, args, output.name, skipped):
+                writer.add(payload)
         finally:
             writer.close()
         if writer.count == 0:
