@@ -104,15 +104,15 @@ def centred_y(L, ns, data_y):
 def color_train_val(variant):
     caffe, L, P = _caffe()
     ns = caffe.NetSpec()
-    transform = dict(crop_size=variant.crop, mirror=True) if variant.crop != 224 else dict(mirror=True)
+    # The LMDB records are 224×224; smaller inputs are random (TRAIN) or centre (TEST) crops.
+    crop = dict(crop_size=variant.crop) if variant.crop != 224 else {}
     ns.data = L.Data(source="data/train_lmdb", backend=P.Data.LMDB, batch_size=variant.batch,
-                     transform_param=transform, include=dict(phase=caffe.TRAIN))
-    train_data = ns.data
+                     transform_param=dict(crop, mirror=True), include=dict(phase=caffe.TRAIN))
+    # NetSpec names one top once, so the TEST-phase Data layer (same top "data") is its own spec.
     val = caffe.NetSpec()
     val.data = L.Data(source="data/val_lmdb", backend=P.Data.LMDB, batch_size=variant.val_batch,
-                      transform_param=dict(crop_size=variant.crop) if variant.crop != 224 else {},
-                      include=dict(phase=caffe.TEST))
-    ns.data_y, ns.label_uv = L.Slice(train_data, slice_param=dict(axis=1, slice_point=1), ntop=2)
+                      transform_param=crop, include=dict(phase=caffe.TEST))
+    ns.data_y, ns.label_uv = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
     # Kernel 1, stride 2: pure subsampling of the labels. Caffe rounds up (224 → 113); the Crop
     # below trims to the prediction's 112.
     ns.label_uv2 = L.Pooling(ns.label_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
@@ -125,7 +125,6 @@ def color_train_val(variant):
     ns.accuracy = L.Accuracy(prediction, ns.label_uv3, accuracy_param=dict(ignore_label=YUV64_GREY_CLASS),
                              include=dict(phase=caffe.TEST))
     train = str(ns.to_proto())
-    # NetSpec names one top once; the TEST-phase Data layer shares the top "data".
     val_layer = str(val.to_proto()).strip()
     return f'name: "color{variant.suffix}"\n{val_layer}\n{train}'
 
