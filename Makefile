@@ -5,8 +5,15 @@ SIZE ?= 224
 CROPS ?= 8
 WORKERS ?= 2
 PHOTOS := data/photos
+FULL ?= 0
+# Lite nets (¼ width, small crops) train on a CPU; FULL=1 picks the original's sizes for a GPU.
+ifeq ($(FULL),1)
+VARIANT :=
+else
+VARIANT := _lite
+endif
 
-.PHONY: help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect
+.PHONY: help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -43,3 +50,12 @@ hdf5: photos  ## YUV-64 HDF5 sets data/train_hdf5 and data/val_hdf5 (with list.t
 inspect:  ## class histogram and contact sheet of data/train_lmdb (→ out/train_lmdb_sheet.png)
 	mkdir -p out
 	$(PYTHON) tools/inspect_lmdb.py data/train_lmdb --sheet out/train_lmdb_sheet.png
+
+# Interrupted runs resume from the newest snapshot in models/snapshots/ (tools/train.py).
+train-color:  ## train the YUV-64 color net (lite; FULL=1 full size) → logs/, models/snapshots/
+	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
+	$(PYTHON) tools/train.py prototxt/solver_color$(VARIANT).prototxt --log logs/color$(VARIANT).log
+
+train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
+	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
+	$(PYTHON) tools/train.py prototxt/solver_fcn$(VARIANT).prototxt --log logs/fcn$(VARIANT).log

@@ -36,6 +36,8 @@ class ColorVariant:
 
 FULL = ColorVariant("", 1.0, 224, 4, 4)
 LITE = ColorVariant("_lite", 0.25, 128, 16, 8)
+FCN_FULL = ColorVariant("", 1.0, 224, 4, 4)
+FCN_LITE = ColorVariant("_lite", 0.25, 128, 4, 8)
 
 
 def _caffe():
@@ -93,40 +95,182 @@ def color_head(L, ns, bottom):
     return ns.conv9_1
 
 
-def centred_y(L, ns, data_y):
-    # Frozen Scale (weight 1, bias −127) in train and deploy alike: the original subtracted the
+def centred_y(L, ns, data_y, scale=1.0):
+    # Frozen Scale (y·scale − 127·scale) in train and deploy alike: the original subtracted the
     # mean only in training and fed raw Y at deploy time.
-    ns.data_y_centred = L.Scale(data_y, bias_term=True, filler=dict(type="constant", value=1),
-                                bias_filler=dict(type="constant", value=-127), param=FROZEN * 2)
+    ns.data_y_centred = L.Scale(data_y, bias_term=True, filler=dict(type="constant", value=scale),
+                                bias_filler=dict(type="constant", value=-127 * scale), param=FROZEN * 2)
     return ns.data_y_centred
+
+
+# The FCN has no BatchNorm, so the input's scale carries through 16 layers: (Y − 127)/64 keeps
+# the initial scores near unit size (raw ±128 made the iteration-0 loss ~85 instead of ~ln 64).
+FCN_Y_SCALE = 1.0 / 64
+
+
+def lmdb_data(caffe, L, P, ns, variant, train_source, val_source, record_side=224):
+    """TRAIN and TEST Data layers on top "data"; returns the TEST layer's text.
+
+    The LMDB records are record_side square; smaller inputs are random (TRAIN) or centre (TEST)
+    crops. NetSpec names one top once, so the TEST-phase layer is written from its own spec.
+    """
+    crop = dict(crop_size=variant.crop) if variant.crop != record_side else {}
+    ns.data = L.Data(source=train_source, backend=P.Data.LMDB, batch_size=variant.batch,
+                     transform_param=dict(crop, mirror=True), include=dict(phase=caffe.TRAIN))
+    val = caffe.NetSpec()
+    val.data = L.Data(source=val_source, backend=P.Data.LMDB, batch_size=variant.val_batch,
+                      transform_param=crop, include=dict(phase=caffe.TEST))
+    return str(val.to_proto()).strip()
+
+
+def yuv64_loss(caffe, L, P, ns, prediction, label):
+    # VALID normalisation: the loss is a mean over non-grey pixels, so the learning rate does not
+    # depend on batch size or resolution (the original's unnormalised sum needed lr 1e-10).
+    ns.loss = L.SoftmaxWithLoss(prediction, label, propagate_down=[True, False],
+                                loss_param=dict(ignore_label=YUV64_GREY_CLASS, normalization=P.Loss.VALID))
+    ns.accuracy = L.Accuracy(prediction, label, accuracy_param=dict(ignore_label=YUV64_GREY_CLASS),
+                             include=dict(phase=caffe.TEST))
 
 
 def color_train_val(variant):
     caffe, L, P = _caffe()
     ns = caffe.NetSpec()
-    # The LMDB records are 224×224; smaller inputs are random (TRAIN) or centre (TEST) crops.
-    crop = dict(crop_size=variant.crop) if variant.crop != 224 else {}
-    ns.data = L.Data(source="data/train_lmdb", backend=P.Data.LMDB, batch_size=variant.batch,
-                     transform_param=dict(crop, mirror=True), include=dict(phase=caffe.TRAIN))
-    # NetSpec names one top once, so the TEST-phase Data layer (same top "data") is its own spec.
-    val = caffe.NetSpec()
-    val.data = L.Data(source="data/val_lmdb", backend=P.Data.LMDB, batch_size=variant.val_batch,
-                      transform_param=crop, include=dict(phase=caffe.TEST))
+    val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_lmdb", "data/val_lmdb")
     ns.data_y, ns.label_uv = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
     # Kernel 1, stride 2: pure subsampling of the labels. Caffe rounds up (224 → 113); the Crop
     # below trims to the prediction's 112.
     ns.label_uv2 = L.Pooling(ns.label_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
     prediction = color_head(L, ns, zhang_trunk(L, ns, centred_y(L, ns, ns.data_y), variant))
     ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
-    # VALID normalisation: the loss is a mean over non-grey pixels, so the learning rate does not
-    # depend on batch size or resolution (the original's unnormalised sum needed lr 1e-10).
-    ns.loss = L.SoftmaxWithLoss(prediction, ns.label_uv3, propagate_down=[True, False],
-                                loss_param=dict(ignore_label=YUV64_GREY_CLASS, normalization=P.Loss.VALID))
-    ns.accuracy = L.Accuracy(prediction, ns.label_uv3, accuracy_param=dict(ignore_label=YUV64_GREY_CLASS),
-                             include=dict(phase=caffe.TEST))
-    train = str(ns.to_proto())
-    val_layer = str(val.to_proto()).strip()
-    return f'name: "color{variant.suffix}"\n{val_layer}\n{train}'
+    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3)
+    return f'name: "color{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
+
+
+def color_hdf5_train_val(variant):
+    """The color net on the HDF5 dataset: tops must be named after the datasets /data and /label.
+
+    HDF5Data applies no transform, so the crop size is the size the HDF5 set was built at.
+    """
+    caffe, L, P = _caffe()
+    ns = caffe.NetSpec()
+    ns.data, ns.label = L.HDF5Data(source="data/train_hdf5/list.txt", batch_size=variant.batch, shuffle=True,
+                                   ntop=2, include=dict(phase=caffe.TRAIN))
+    val = caffe.NetSpec()
+    val.data, val.label = L.HDF5Data(source="data/val_hdf5/list.txt", batch_size=variant.val_batch,
+                                     ntop=2, include=dict(phase=caffe.TEST))
+    ns.label_uv2 = L.Pooling(ns.label, pool=P.Pooling.MAX, kernel_size=1, stride=2)
+    prediction = color_head(L, ns, zhang_trunk(L, ns, centred_y(L, ns, ns.data), variant))
+    ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
+    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3)
+    return f'name: "color_hdf5{variant.suffix}"\n{str(val.to_proto()).strip()}\n{ns.to_proto()}'
+
+
+# OpenCV's COLOR_BGR2YUV on 8-bit: Y = .299R + .587G + .114B, U = .492(B − Y) + 128,
+# V = .877(R − Y) + 128. Written out per B, G, R so Eltwise SUM can apply it with no weights.
+BGR_TO_Y = (0.114, 0.587, 0.299)
+BGR_TO_U = tuple(0.492 * ((1.0 if i == 0 else 0.0) - w) for i, w in enumerate(BGR_TO_Y))
+BGR_TO_V = tuple(0.877 * ((1.0 if i == 2 else 0.0) - w) for i, w in enumerate(BGR_TO_Y))
+UV_SCALE = 1.0 / 128  # centred U, V regressed in about −1..1
+
+
+def color_l2_train_val(variant):
+    """The regression variant: conv9_1 predicts centred U, V (2 channels) under EuclideanLoss.
+
+    The target comes from the plain BGR LMDB (make lmdb-bgr), turned into Y, U, V by Eltwise sums
+    with fixed coefficients: stock layers only, nothing learned, nothing to store.
+    """
+    caffe, L, P = _caffe()
+    ns = caffe.NetSpec()
+    val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_bgr_lmdb", "data/val_bgr_lmdb", record_side=256)
+    ns.data_b, ns.data_g, ns.data_r = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=[1, 2]), ntop=3)
+    bgr = [ns.data_b, ns.data_g, ns.data_r]
+    ns.data_y = L.Eltwise(*bgr, operation=P.Eltwise.SUM, coeff=list(BGR_TO_Y))
+    ns.target_u = L.Eltwise(*bgr, operation=P.Eltwise.SUM, coeff=[c * UV_SCALE for c in BGR_TO_U])
+    ns.target_v = L.Eltwise(*bgr, operation=P.Eltwise.SUM, coeff=[c * UV_SCALE for c in BGR_TO_V])
+    ns.target_uv = L.Concat(ns.target_u, ns.target_v, axis=1)
+    ns.target_uv2 = L.Pooling(ns.target_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
+    top = zhang_trunk(L, ns, centred_y(L, ns, ns.data_y), variant)
+    ns.conv9_1 = L.Deconvolution(top, convolution_param=dict(
+        num_output=2, kernel_size=4, stride=2, pad=1,
+        weight_filler=dict(type="xavier"), bias_filler=dict(type="constant", value=0)))
+    ns.target_uv3 = L.Crop(ns.target_uv2, ns.conv9_1, axis=2, offset=0)
+    # EuclideanLoss is a sum over pixels divided by 2N; the loss weight makes it a per-pixel mean
+    # so that the learning rate does not depend on resolution.
+    side = variant.crop // 2
+    ns.loss = L.EuclideanLoss(ns.conv9_1, ns.target_uv3, loss_weight=1.0 / (side * side))
+    return f'name: "color_l2{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
+
+
+def fcn_trunk(L, P, ns, bottom, variant):
+    """FCN-8s (VGG16, pad 100, fc6/fc7 as convolutions, skips from pool4 and pool3) to 64 scores.
+
+    The Crop offsets 5, 9 and 31 follow from pad 100 and the VGG geometry, whatever the input
+    side. Unlike the original, every layer has a filler: msra before ReLUs, xavier for the linear
+    score layers, and per-class (grouped) bilinear kernels for the learnable upsampling, so no
+    path starts — or, with lr_mult 0, stays — at zero.
+    """
+    top = bottom
+    pools = {}
+    for block, convs, nout in [(1, 2, 64), (2, 2, 128), (3, 3, 256), (4, 3, 512), (5, 3, 512)]:
+        for index in range(1, convs + 1):
+            conv = L.Convolution(top, num_output=channels(nout, variant), kernel_size=3,
+                                 pad=100 if (block, index) == (1, 1) else 1,
+                                 weight_filler=dict(type="msra"), bias_filler=dict(type="constant", value=0))
+            setattr(ns, f"conv{block}_{index}", conv)
+            setattr(ns, f"relu{block}_{index}", L.ReLU(conv, in_place=True))
+            top = conv
+        top = L.Pooling(top, pool=P.Pooling.MAX, kernel_size=2, stride=2)
+        setattr(ns, f"pool{block}", top)
+        pools[block] = top
+    for name, kernel in (("fc6", 7), ("fc7", 1)):
+        conv = L.Convolution(top, num_output=channels(4096, variant), kernel_size=kernel,
+                             weight_filler=dict(type="msra"), bias_filler=dict(type="constant", value=0))
+        setattr(ns, name, conv)
+        setattr(ns, f"relu{name[2:]}", L.ReLU(conv, in_place=True))
+        setattr(ns, f"drop{name[2:]}", L.Dropout(conv, dropout_ratio=0.5, in_place=True))
+        top = conv
+
+    def score(bottom_blob, name):
+        layer = L.Convolution(bottom_blob, num_output=YUV64_CLASSES, kernel_size=1,
+                              weight_filler=dict(type="xavier"), bias_filler=dict(type="constant", value=0))
+        setattr(ns, name, layer)
+        return layer
+
+    def upsample(bottom_blob, name, factor):
+        layer = L.Deconvolution(bottom_blob, convolution_param=dict(
+            num_output=YUV64_CLASSES, group=YUV64_CLASSES, kernel_size=2 * factor, stride=factor,
+            bias_term=False, weight_filler=dict(type="bilinear")))
+        setattr(ns, name, layer)
+        return layer
+
+    ns.upscore2 = upsample(score(top, "score_fr"), "upscore2", 2)
+    ns.score_pool4c = L.Crop(score(pools[4], "score_pool4"), ns.upscore2, axis=2, offset=5)
+    ns.fuse_pool4 = L.Eltwise(ns.upscore2, ns.score_pool4c, operation=P.Eltwise.SUM)
+    ns.upscore_pool4 = upsample(ns.fuse_pool4, "upscore_pool4", 2)
+    ns.score_pool3c = L.Crop(score(pools[3], "score_pool3"), ns.upscore_pool4, axis=2, offset=9)
+    ns.fuse_pool3 = L.Eltwise(ns.upscore_pool4, ns.score_pool3c, operation=P.Eltwise.SUM)
+    ns.upscore8 = upsample(ns.fuse_pool3, "upscore8", 8)
+    ns.score = L.Crop(ns.upscore8, bottom, axis=2, offset=31)
+    return ns.score
+
+
+def fcn_train_val(variant):
+    caffe, L, P = _caffe()
+    ns = caffe.NetSpec()
+    val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_lmdb", "data/val_lmdb")
+    ns.data_y, ns.label_uv = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
+    # The loss is on the full-resolution label: the score is cropped back to the input side.
+    scores = fcn_trunk(L, P, ns, centred_y(L, ns, ns.data_y, FCN_Y_SCALE), variant)
+    yuv64_loss(caffe, L, P, ns, scores, ns.label_uv)
+    return f'name: "fcn{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
+
+
+def fcn_deploy(variant):
+    caffe, L, P = _caffe()
+    ns = caffe.NetSpec()
+    ns.data_y = L.Input(shape=dict(dim=[1, 1, 224, 224]))
+    ns.prob = L.Softmax(fcn_trunk(L, P, ns, centred_y(L, ns, ns.data_y, FCN_Y_SCALE), variant))
+    return f'name: "fcn{variant.suffix}_deploy"\n{ns.to_proto()}'
 
 
 def color_deploy(variant):
@@ -136,6 +280,38 @@ def color_deploy(variant):
     color_head(L, ns, zhang_trunk(L, ns, centred_y(L, ns, ns.data_y), variant))
     ns.prob = L.Softmax(ns.conv9_1)
     return f'name: "color{variant.suffix}_deploy"\n{ns.to_proto()}'
+
+
+def base_solver(net_name, variant):
+    from caffe.proto import caffe_pb2
+    solver = caffe_pb2.SolverParameter()
+    solver.net = f"prototxt/train_val_{net_name}{variant.suffix}.prototxt"
+    solver.type = "Adam"
+    solver.momentum, solver.momentum2 = 0.9, 0.99
+    solver.lr_policy = "step"
+    solver.solver_mode = caffe_pb2.SolverParameter.CPU
+    solver.snapshot_prefix = f"models/snapshots/{net_name}{variant.suffix}"
+    solver.display = 20
+    solver.average_loss = 20
+    # Fixed seed: `make train-*` reproduces the same initial weights.
+    solver.random_seed = 1701
+    return solver
+
+
+def fcn_solver(variant):
+    solver = base_solver("fcn", variant)
+    # VGG without BatchNorm trained from scratch (the original could only have fine-tuned): Adam
+    # 1e-4 on the per-pixel mean loss; 1e-3 lets the unnormalised deep stack blow up.
+    solver.weight_decay = 5e-4
+    if variant is FCN_LITE:
+        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-4, 0.3, 1500, 3000
+        solver.snapshot, solver.test_interval = 250, 250
+        solver.test_iter.append(6)
+    else:
+        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-4, 0.316, 50000, 150000
+        solver.snapshot, solver.test_interval = 5000, 1000
+        solver.test_iter.append(10)
+    return str(solver)
 
 
 def color_solver(variant):
@@ -172,6 +348,12 @@ def generate():
         files[f"train_val_color{variant.suffix}.prototxt"] = color_train_val(variant)
         files[f"deploy_color{variant.suffix}.prototxt"] = color_deploy(variant)
         files[f"solver_color{variant.suffix}.prototxt"] = color_solver(variant)
+    for variant in (FCN_FULL, FCN_LITE):
+        files[f"train_val_fcn{variant.suffix}.prototxt"] = fcn_train_val(variant)
+        files[f"deploy_fcn{variant.suffix}.prototxt"] = fcn_deploy(variant)
+        files[f"solver_fcn{variant.suffix}.prototxt"] = fcn_solver(variant)
+    files["train_val_color_hdf5.prototxt"] = color_hdf5_train_val(FULL)
+    files["train_val_color_l2.prototxt"] = color_l2_train_val(FULL)
     return {name: HEADER + text.rstrip() + "\n" for name, text in files.items()}
 
 

@@ -1,0 +1,91 @@
+"""Run `caffe train` on a solver, logging to a file and resuming from the newest snapshot.
+
+    python tools/train.py prototxt/solver_color_lite.prototxt --log logs/color_lite.log
+
+If the solver's snapshot_prefix already has `.solverstate` files, training resumes from the one
+with the highest iteration (so an interrupted run loses at most one snapshot interval); the log
+is appended to, with a marker line, so tools/plot_log.py sees one continuous curve.
+"""
+import argparse
+import logging
+import pathlib
+import re
+import subprocess
+import sys
+import time
+
+if __package__ in (None, ""):  # run as `python tools/train.py`: make the repo importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from tools.common import REPO_ROOT, setup_logging
+
+log = logging.getLogger("train")
+SNAPSHOT_ITER = re.compile(r"_iter_(\d+)\.solverstate$")
+
+
+def snapshot_prefix(solver_path):
+    """The solver's snapshot_prefix (relative paths are relative to the repo root)."""
+    from google.protobuf import text_format
+    from caffe.proto import caffe_pb2
+    solver = caffe_pb2.SolverParameter()
+    text_format.Parse(pathlib.Path(solver_path).read_text(), solver)
+    if not solver.snapshot_prefix:
+        raise ValueError(f"{solver_path}: no snapshot_prefix, so a run could not be resumed")
+    return solver.snapshot_prefix
+
+
+def latest_solverstate(prefix, root=REPO_ROOT):
+    """The .solverstate with the highest iteration for this prefix, or None."""
+    prefix_path = pathlib.Path(prefix)
+    if not prefix_path.is_absolute():
+        prefix_path = root / prefix_path
+    best, best_iter = None, -1
+    for path in prefix_path.parent.glob(prefix_path.name + "_iter_*.solverstate"):
+        match = SNAPSHOT_ITER.search(path.name)
+        if match and path.name == f"{prefix_path.name}_iter_{match.group(1)}.solverstate" \
+                and int(match.group(1)) > best_iter:
+            best, best_iter = path, int(match.group(1))
+    return best
+
+
+def train_command(solver, resume_from=None, gpu=None, caffe="caffe"):
+    command = [caffe, "train", f"--solver={solver}"]
+    if resume_from is not None:
+        command.append(f"--snapshot={resume_from}")
+    if gpu is not None:
+        command.append(f"--gpu={gpu}")
+    return command
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("solver", type=pathlib.Path, help="solver .prototxt (paths inside are relative to the repo root)")
+    parser.add_argument("--log", type=pathlib.Path, required=True, help="Caffe's output is appended here")
+    parser.add_argument("--fresh", action="store_true", help="ignore existing snapshots and start at iteration 0")
+    parser.add_argument("--gpu", help="GPU id(s) for a CUDA build of Caffe (default: the solver's mode)")
+    parser.add_argument("--caffe", default="caffe", help="caffe binary (default: caffe on PATH)")
+    args = parser.parse_args(argv)
+    setup_logging()
+    if not args.solver.exists():
+        log.error("%s: no such solver file (run `python tools/make_prototxt.py`?)", args.solver)
+        return 2
+    prefix = snapshot_prefix(args.solver)
+    (REPO_ROOT / prefix).parent.mkdir(parents=True, exist_ok=True)
+    resume_from = None if args.fresh else latest_solverstate(prefix)
+    if resume_from is not None:
+        resume_from = resume_from.relative_to(REPO_ROOT)
+    command = train_command(args.solver, resume_from, args.gpu, args.caffe)
+    args.log.parent.mkdir(parents=True, exist_ok=True)
+    mode = "w" if args.fresh or resume_from is None else "a"
+    log.info("%s %s; log: %s", "resuming from" if resume_from else "starting", resume_from or args.solver, args.log)
+    with open(args.log, mode) as log_file:
+        log_file.write(f"# colornet train.py {time.strftime('%Y-%m-%dT%H:%M:%S')}: {' '.join(map(str, command))}\n")
+        log_file.flush()
+        result = subprocess.run(command, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        log.error("caffe train exited with status %d; the end of %s says why", result.returncode, args.log)
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
