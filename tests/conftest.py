@@ -27,3 +27,15 @@ def write_net(tmp_path):
         path.write_text(text)
         return str(path)
     return write
+
+
+@pytest.fixture(scope="session")
+def tiny_lmdb(tmp_path_factory):
+    """A YUV-64 LMDB of 16 records at 144×144 from four real photos shipped with scikit-image."""
+    import skimage
+    from tools import gen_lmdb
+    data = pathlib.Path(skimage.__file__).parent / "data"
+    photos = [data / name for name in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")]
+    path = tmp_path_factory.mktemp("tiny") / "train_lmdb"
+    assert gen_lmdb.main([*map(str, photos), "-o", str(path), "--size", "144", "--crops-per-photo", "4", "-q"]) == 0
+    return path

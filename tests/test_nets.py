@@ -1,12 +1,11 @@
 """Generated nets: no drift from the generator, shapes, forward/backward, and a short training."""
-import pathlib
 
 import numpy as np
 import pytest
 from google.protobuf import text_format
 
 from tests.conftest import REPO_ROOT
-from tools import gen_lmdb, make_prototxt
+from tools import make_prototxt
 
 
 def test_committed_prototxt_matches_the_generator(tmp_path):
@@ -19,15 +18,19 @@ def test_committed_prototxt_matches_the_generator(tmp_path):
         assert committed.read_bytes() == (tmp_path / name).read_bytes(), f"{name} drifted from the generator"
 
 
-def with_input_instead_of_data(prototxt_path, shape, tmp_path):
-    """The train_val net with its Data layers replaced by one Input layer of the given shape."""
+def with_input_instead_of_data(prototxt_path, shape, tmp_path, label_shape=None):
+    """The train_val net with its Data layers replaced by one Input layer of the given shape
+    (and, for HDF5Data nets, one for "label")."""
     from caffe.proto import caffe_pb2
     net = caffe_pb2.NetParameter()
     text_format.Parse(prototxt_path.read_text(), net)
-    layers = [layer for layer in net.layer if layer.type != "Data"]
+    layers = [layer for layer in net.layer if layer.type not in ("Data", "HDF5Data")]
     del net.layer[:]
     data = net.layer.add(name="data", type="Input", top=["data"])
     data.input_param.shape.add(dim=shape)
+    if label_shape is not None:
+        label = net.layer.add(name="label", type="Input", top=["label"])
+        label.input_param.shape.add(dim=label_shape)
     net.layer.extend(layers)
     path = tmp_path / prototxt_path.name
     path.write_text(text_format.MessageToString(net))
@@ -62,13 +65,86 @@ def test_color_deploy_output(caffe, suffix):
     np.testing.assert_allclose(output.sum(axis=1), 1.0, rtol=1e-4)
 
 
-def test_lite_color_net_learns_in_30_iterations(caffe, tmp_path):
+def assert_trains(net, first_layer):
+    loss = float(net.blobs["loss"].data)
+    assert np.isfinite(loss) and loss > 0
+    net.backward()
+    gradient = net.params[first_layer][0].diff
+    assert np.isfinite(gradient).all() and np.abs(gradient).sum() > 0
+
+
+@pytest.mark.parametrize("suffix, batch, side", [("", 1, 224), ("_lite", 2, 128)])
+def test_fcn_shapes_forward_backward(caffe, tmp_path, suffix, batch, side):
+    path = with_input_instead_of_data(REPO_ROOT / f"prototxt/train_val_fcn{suffix}.prototxt", [batch, 2, side, side], tmp_path)
+    net = caffe.Net(path, caffe.TRAIN)
+    rng = np.random.default_rng(0)
+    net.blobs["data"].data[:, 0] = rng.integers(0, 256, (batch, side, side))
+    net.blobs["data"].data[:, 1] = rng.integers(0, 64, (batch, side, side))
+    net.forward()
+    assert net.blobs["score"].data.shape == (batch, 64, side, side)
+    assert_trains(net, "conv1_1")
+    # No dead path: every learnable layer, the upsampling included, starts non-zero and gets a gradient.
+    for name, params in net.params.items():
+        if name.startswith(("conv", "fc", "score", "upscore")):
+            assert np.abs(params[0].data).sum() > 0, f"{name} starts at zero"
+            assert np.abs(params[0].diff).sum() > 0, f"{name} gets no gradient"
+
+
+def test_fcn_upsampling_is_bilinear_per_class(caffe):
+    net = caffe.Net(str(REPO_ROOT / "prototxt/deploy_fcn_lite.prototxt"), caffe.TEST)
+    weights = net.params["upscore2"][0].data
+    assert weights.shape == (64, 1, 4, 4)  # grouped: each class upsampled on its own
+    profile = np.array([0.25, 0.75, 0.75, 0.25])
+    np.testing.assert_allclose(weights[5, 0], np.outer(profile, profile), atol=1e-6)
+
+
+@pytest.mark.parametrize("suffix", ["", "_lite"])
+def test_fcn_deploy_output_is_full_resolution(caffe, suffix):
+    net = caffe.Net(str(REPO_ROOT / f"prototxt/deploy_fcn{suffix}.prototxt"), caffe.TEST)
+    net.blobs["data_y"].data[...] = np.random.default_rng(1).integers(0, 256, (1, 1, 224, 224))
+    output = net.forward()["prob"]
+    assert output.shape == (1, 64, 224, 224)
+    np.testing.assert_allclose(output.sum(axis=1), 1.0, rtol=1e-4)
+
+
+def test_color_hdf5_net_reads_data_and_label_tops(caffe, tmp_path):
+    path = with_input_instead_of_data(REPO_ROOT / "prototxt/train_val_color_hdf5.prototxt", [1, 1, 224, 224], tmp_path,
+                                      label_shape=[1, 1, 224, 224])
+    net = caffe.Net(path, caffe.TRAIN)
+    rng = np.random.default_rng(2)
+    net.blobs["data"].data[...] = rng.integers(0, 256, (1, 1, 224, 224))
+    net.blobs["label"].data[...] = rng.integers(0, 64, (1, 1, 224, 224))
+    net.forward()
+    assert net.blobs["label_uv3"].data.shape[2:] == (112, 112)
+    assert net.blobs["conv9_1"].data.shape == (1, 64, 112, 112)
+    assert_trains(net, "bw_conv1_1")
+
+
+def test_color_l2_targets_are_opencv_yuv(caffe, tmp_path):
+    """The regression net derives Y and centred U, V from BGR with fixed Eltwise coefficients."""
+    import cv2
+    path = with_input_instead_of_data(REPO_ROOT / "prototxt/train_val_color_l2.prototxt", [1, 3, 224, 224], tmp_path)
+    net = caffe.Net(path, caffe.TRAIN)
+    bgr = np.random.default_rng(3).integers(0, 256, (224, 224, 3)).astype(np.uint8)
+    net.blobs["data"].data[0] = bgr.transpose(2, 0, 1)
+    net.forward()
+    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV).astype(np.float64)
+    np.testing.assert_allclose(net.blobs["data_y"].data[0, 0], yuv[..., 0], atol=1.0)
+    for channel in (0, 1):
+        target = net.blobs["target_uv"].data[0, channel] * 128
+        opencv = yuv[..., 1 + channel] - 128
+        # OpenCV saturates V (|.877(R − Y)| reaches 179) to the byte range; the target does not.
+        inside = (opencv > -128) & (opencv < 127)
+        assert inside.mean() > 0.9
+        np.testing.assert_allclose(target[inside], opencv[inside], atol=1.0)
+        assert np.all(np.abs(target[~inside]) >= 126)
+    assert net.blobs["conv9_1"].data.shape == net.blobs["target_uv3"].data.shape == (1, 2, 112, 112)
+    assert_trains(net, "bw_conv1_1")
+
+
+def test_lite_color_net_learns_in_30_iterations(caffe, tmp_path, tiny_lmdb):
     """30 CPU iterations on a tiny LMDB of real photos lower the loss (margin, not timed)."""
-    import skimage
-    data = pathlib.Path(skimage.__file__).parent / "data"
-    photos = [data / name for name in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")]
-    lmdb_path = tmp_path / "train_lmdb"
-    assert gen_lmdb.main([*map(str, photos), "-o", str(lmdb_path), "--size", "144", "--crops-per-photo", "4", "-q"]) == 0
+    lmdb_path = tiny_lmdb
     net_text = (REPO_ROOT / "prototxt/train_val_color_lite.prototxt").read_text()
     net_text = net_text.replace("data/train_lmdb", str(lmdb_path)).replace("data/val_lmdb", str(lmdb_path))
     net_text = net_text.replace("batch_size: 16", "batch_size: 4")

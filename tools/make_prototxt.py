@@ -170,6 +170,7 @@ def color_hdf5_train_val(variant):
 BGR_TO_Y = (0.114, 0.587, 0.299)
 BGR_TO_U = tuple(0.492 * ((1.0 if i == 0 else 0.0) - w) for i, w in enumerate(BGR_TO_Y))
 BGR_TO_V = tuple(0.877 * ((1.0 if i == 2 else 0.0) - w) for i, w in enumerate(BGR_TO_Y))
+# (OpenCV then saturates V to the byte range; the regression target keeps the unclipped value.)
 UV_SCALE = 1.0 / 128  # centred U, V regressed in about −1..1
 
 

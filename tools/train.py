@@ -8,6 +8,7 @@ is appended to, with a marker line, so tools/plot_log.py sees one continuous cur
 """
 import argparse
 import logging
+import os
 import pathlib
 import re
 import subprocess
@@ -72,7 +73,7 @@ def main(argv=None):
     prefix = snapshot_prefix(args.solver)
     (REPO_ROOT / prefix).parent.mkdir(parents=True, exist_ok=True)
     resume_from = None if args.fresh else latest_solverstate(prefix)
-    if resume_from is not None:
+    if resume_from is not None and resume_from.is_relative_to(REPO_ROOT):
         resume_from = resume_from.relative_to(REPO_ROOT)
     command = train_command(args.solver, resume_from, args.gpu, args.caffe)
     args.log.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +82,10 @@ def main(argv=None):
     with open(args.log, mode) as log_file:
         log_file.write(f"# colornet train.py {time.strftime('%Y-%m-%dT%H:%M:%S')}: {' '.join(map(str, command))}\n")
         log_file.flush()
-        result = subprocess.run(command, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT)
+        # The log is the record of the run (tools/plot_log.py reads it): keep Caffe's INFO lines
+        # even where GLOG_minloglevel is set to quieten pycaffe.
+        environment = dict(os.environ, GLOG_minloglevel="0", GLOG_logtostderr="1")
+        result = subprocess.run(command, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=environment)
     if result.returncode != 0:
         log.error("caffe train exited with status %d; the end of %s says why", result.returncode, args.log)
     return result.returncode

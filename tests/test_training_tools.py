@@ -1,0 +1,62 @@
+"""tools/train.py (snapshots, resume) and tools/plot_log.py on a real, tiny `caffe train` run."""
+import json
+
+from tests.conftest import REPO_ROOT
+from tools import plot_log, train
+
+
+def write_solver(tmp_path, lmdb_path, max_iter):
+    net_text = (REPO_ROOT / "prototxt/train_val_color_lite.prototxt").read_text()
+    net_text = net_text.replace("data/train_lmdb", str(lmdb_path)).replace("data/val_lmdb", str(lmdb_path))
+    net_text = net_text.replace("batch_size: 16", "batch_size: 2").replace("batch_size: 8", "batch_size: 2")
+    (tmp_path / "net.prototxt").write_text(net_text)
+    solver = tmp_path / "solver.prototxt"
+    solver.write_text(
+        f'net: "{tmp_path / "net.prototxt"}"\ntype: "Adam"\nbase_lr: 0.001\nlr_policy: "fixed"\n'
+        f'max_iter: {max_iter}\nsnapshot: 2\nsnapshot_prefix: "{tmp_path / "snap" / "tiny"}"\n'
+        f'display: 1\ntest_interval: 2\ntest_iter: 1\nsolver_mode: CPU\nrandom_seed: 1\n')
+    return solver
+
+
+def test_train_snapshots_then_resumes_and_the_log_plots(tmp_path, tiny_lmdb):
+    log_path = tmp_path / "logs" / "tiny.log"
+    solver = write_solver(tmp_path, tiny_lmdb, max_iter=4)
+    assert train.main([str(solver), "--log", str(log_path)]) == 0
+    assert train.latest_solverstate(tmp_path / "snap" / "tiny").name == "tiny_iter_4.solverstate"
+
+    # A longer schedule picks up from iteration 4 rather than starting again.
+    solver = write_solver(tmp_path, tiny_lmdb, max_iter=6)
+    assert train.main([str(solver), "--log", str(log_path)]) == 0
+    text = log_path.read_text()
+    assert "--snapshot=" in text and "tiny_iter_4.solverstate" in text
+    assert (tmp_path / "snap" / "tiny_iter_6.caffemodel").exists()
+
+    curves = plot_log.parse_log(text.splitlines())
+    assert list(curves["train"]) == [0, 1, 2, 3, 4, 5]  # one continuous run across the resume
+    assert set(curves["test"]) == {"accuracy", "loss"}
+    png, summary = tmp_path / "tiny.png", tmp_path / "tiny.json"
+    assert plot_log.main([str(log_path), "-o", str(png), "--summary", str(summary), "--window", "3"]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    numbers = json.loads(summary.read_text())
+    assert numbers["last_iteration"] == 5
+    assert numbers["initial_loss"] == curves["train"][0]
+
+
+def test_fresh_ignores_snapshots_and_bad_solver_fails_clearly(tmp_path, tiny_lmdb, caplog):
+    assert train.main([str(tmp_path / "missing.prototxt"), "--log", str(tmp_path / "x.log")]) == 2
+    assert "missing.prototxt: no such solver file" in caplog.text
+    (tmp_path / "snap").mkdir()
+    (tmp_path / "snap" / "tiny_iter_10.solverstate").write_bytes(b"")
+    (tmp_path / "snap" / "tiny_iter_9.solverstate").write_bytes(b"")
+    (tmp_path / "snap" / "tinyer_iter_99.solverstate").write_bytes(b"")
+    assert train.latest_solverstate(tmp_path / "snap" / "tiny").name == "tiny_iter_10.solverstate"
+    command = train.train_command("s.prototxt", None)
+    assert command == ["caffe", "train", "--solver=s.prototxt"]
+
+
+def test_plot_log_rejects_a_file_that_is_not_a_caffe_log(tmp_path, caplog):
+    not_a_log = tmp_path / "notes.txt"
+    not_a_log.write_text("hello\n")
+    assert plot_log.main([str(not_a_log)]) == 2
+    assert "notes.txt: not a Caffe training log" in caplog.text
+    assert not (tmp_path / "notes.png").exists()

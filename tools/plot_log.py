@@ -1,0 +1,146 @@
+"""Turn a `caffe train` log into a loss-curve PNG and a JSON summary of the numbers.
+
+    python tools/plot_log.py logs/color_lite.log -o docs/training/color_lite.png
+
+The training curve is Caffe's displayed loss (the solver's average_loss smoothing, e.g. a mean
+over 20 iterations); test outputs (loss, accuracy) go on the same figure at their iterations.
+A log that was resumed (tools/train.py appends) is read as one run: a later line for the same
+iteration replaces the earlier one.
+"""
+import argparse
+import json
+import logging
+import pathlib
+import re
+import sys
+
+if __package__ in (None, ""):  # run as `python tools/plot_log.py`: make the repo importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from tools.common import setup_logging
+
+log = logging.getLogger("plot_log")
+
+TRAIN_LOSS = re.compile(r"\] Iteration (\d+) \([^)]*\), loss = ([-+\w.]+)")
+TEST_START = re.compile(r"\] Iteration (\d+), Testing net")
+TEST_OUTPUT = re.compile(r"\]\s+Test net output #\d+: (\w+) = ([-+\w.]+)")
+LEARNING_RATE = re.compile(r"\] Iteration (\d+), lr = ([-+\w.]+)")
+SPEED = re.compile(r"\] Iteration (\d+) \(([\d.e+-]+) iter/s")
+
+
+class NotACaffeLog(ValueError):
+    """The file has no training iterations Caffe would have logged."""
+
+
+def parse_log(lines):
+    """{"train": {iteration: loss}, "test": {name: {iteration: value}}, "lr": {...}, "speed": {...}}."""
+    train, tests, rates, speeds = {}, {}, {}, {}
+    test_iteration = None
+    for line in lines:
+        if match := TRAIN_LOSS.search(line):
+            train[int(match.group(1))] = float(match.group(2))
+            test_iteration = None
+        if match := SPEED.search(line):
+            if float(match.group(2)) > 0:  # Caffe prints a garbage rate for the first display
+                speeds[int(match.group(1))] = float(match.group(2))
+        if match := TEST_START.search(line):
+            test_iteration = int(match.group(1))
+        elif test_iteration is not None and (match := TEST_OUTPUT.search(line)):
+            tests.setdefault(match.group(1), {})[test_iteration] = float(match.group(2))
+        if match := LEARNING_RATE.search(line):
+            rates[int(match.group(1))] = float(match.group(2))
+    return {"train": dict(sorted(train.items())), "test": {k: dict(sorted(v.items())) for k, v in tests.items()},
+            "lr": dict(sorted(rates.items())), "speed": dict(sorted(speeds.items()))}
+
+
+def summarize(curves, window=100):
+    """Numbers the convergence criteria use: loss at iteration 0, mean over the last `window`
+    iterations (of the displayed, already smoothed values), and the trend across the tail."""
+    train = curves["train"]
+    if not train:
+        raise NotACaffeLog("no 'Iteration N (...), loss = X' lines")
+    iterations = list(train)
+    last = iterations[-1]
+    tail = [train[i] for i in iterations if i > last - window]
+    before = [train[i] for i in iterations if last - 2 * window < i <= last - window]
+    summary = {
+        "first_iteration": iterations[0],
+        "last_iteration": last,
+        "initial_loss": train[iterations[0]],
+        f"mean_loss_last_{window}": sum(tail) / len(tail),
+        "tail_ratio": (sum(tail) / len(tail)) / train[iterations[0]] if train[iterations[0]] else None,
+        f"mean_loss_previous_{window}": sum(before) / len(before) if before else None,
+    }
+    if curves["speed"]:
+        speeds = list(curves["speed"].values())
+        summary["median_iter_per_s"] = sorted(speeds)[len(speeds) // 2]
+    for name, values in curves["test"].items():
+        summary[f"test_{name}_last"] = list(values.values())[-1]
+        summary[f"test_{name}_at"] = list(values)[-1]
+    return summary
+
+
+def plot(curves, output, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, loss_axis = plt.subplots(figsize=(7, 4), dpi=100)
+    train = curves["train"]
+    loss_axis.plot(list(train), list(train.values()), color="tab:blue", linewidth=1, label="train loss")
+    if "loss" in curves["test"]:
+        test = curves["test"]["loss"]
+        loss_axis.plot(list(test), list(test.values()), "o-", color="tab:orange", markersize=3, label="val loss")
+    loss_axis.set_xlabel("iteration")
+    loss_axis.set_ylabel("loss")
+    loss_axis.grid(alpha=0.3)
+    handles, labels = loss_axis.get_legend_handles_labels()
+    if "accuracy" in curves["test"]:
+        accuracy_axis = loss_axis.twinx()
+        accuracy = curves["test"]["accuracy"]
+        accuracy_axis.plot(list(accuracy), list(accuracy.values()), "s--", color="tab:green", markersize=3,
+                           label="val accuracy")
+        accuracy_axis.set_ylabel("accuracy")
+        extra_handles, extra_labels = accuracy_axis.get_legend_handles_labels()
+        handles, labels = handles + extra_handles, labels + extra_labels
+    loss_axis.legend(handles, labels, loc="upper right")
+    loss_axis.set_title(title)
+    figure.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.with_name(f".{output.name}.partial.png")
+    figure.savefig(staging)
+    plt.close(figure)
+    staging.replace(output)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("log_file", type=pathlib.Path, help="output of `caffe train` (e.g. logs/color_lite.log)")
+    parser.add_argument("-o", "--output", type=pathlib.Path, help="PNG to write (default: beside the log, .png)")
+    parser.add_argument("--summary", type=pathlib.Path, help="also write the numbers as JSON here")
+    parser.add_argument("--title", help="figure title (default: the log's name)")
+    parser.add_argument("--window", type=int, default=100, help="iterations in the tail mean (default 100)")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        with open(args.log_file, errors="replace") as handle:
+            curves = parse_log(handle)
+        summary = summarize(curves, args.window)
+    except OSError as error:
+        log.error("%s: cannot read: %s", args.log_file, error.strerror)
+        return 2
+    except NotACaffeLog as error:
+        log.error("%s: not a Caffe training log: %s", args.log_file, error)
+        return 2
+    output = args.output or args.log_file.with_suffix(".png")
+    plot(curves, output, args.title or args.log_file.stem)
+    log.info("wrote %s", output)
+    text = json.dumps(summary, indent=2)
+    if args.summary:
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
+        args.summary.write_text(text + "\n")
+    log.info("summary: %s", text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
