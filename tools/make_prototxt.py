@@ -305,7 +305,7 @@ def fcn_solver(variant):
     # 1e-4 on the per-pixel mean loss; 1e-3 lets the unnormalised deep stack blow up.
     solver.weight_decay = 5e-4
     if variant is FCN_LITE:
-        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-4, 0.3, 1500, 3000
+        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-4, 0.3, 1000, 1500
         solver.snapshot, solver.test_interval = 250, 250
         solver.test_iter.append(6)
     else:
@@ -316,21 +316,14 @@ def fcn_solver(variant):
 
 
 def color_solver(variant):
-    from caffe.proto import caffe_pb2
-    solver = caffe_pb2.SolverParameter()
-    solver.net = f"prototxt/train_val_color{variant.suffix}.prototxt"
-    solver.type = "Adam"
-    solver.momentum, solver.momentum2 = 0.9, 0.99
+    solver = base_solver("color", variant)
     solver.weight_decay = 1e-3
-    solver.lr_policy = "step"
-    solver.solver_mode = caffe_pb2.SolverParameter.CPU
-    solver.snapshot_prefix = f"models/snapshots/color{variant.suffix}"
-    solver.display = 20
-    solver.average_loss = 20
     if variant is LITE:
         # Measured on this CPU (shared/spec/calibration.md): Adam 1e-3 with a VALID-normalised
-        # loss falls steadily at ¼ width; ×0.3 at 1,500 iterations steadies the tail.
-        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-3, 0.3, 1500, 3000
+        # loss falls steadily at ¼ width; ×0.3 at 1,000 iterations steadies the tail. 1,500
+        # iterations is about an hour here: with a few hundred photos, more over-fits (the
+        # calibration run's val colours got duller after 1,600), so snapshots are picked by val.
+        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-3, 0.3, 1000, 1500
         solver.snapshot, solver.test_interval = 250, 250
         solver.test_iter.append(6)
     else:
