@@ -13,7 +13,7 @@ else
 VARIANT := _lite
 endif
 
-.PHONY: help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn
+.PHONY: help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -59,3 +59,10 @@ train-color:  ## train the YUV-64 color net (lite; FULL=1 full size) → logs/, 
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_fcn$(VARIANT).prototxt --log logs/fcn$(VARIANT).log
+
+prior: photos  ## measure the 313-bin ab prior of the train photos → data/prior_probs.npy (+ .png)
+	$(PYTHON) tools/compute_prior.py $(PHOTOS)/train.txt -o data/prior_probs.npy
+
+train-lab313:  ## train the Lab/313 net (lite; FULL=1 full size) → logs/, models/snapshots/
+	@test -d data/train_bgr_lmdb || { echo "data/train_bgr_lmdb is missing: run 'make lmdb-bgr' first" >&2; exit 2; }
+	$(PYTHON) tools/train.py prototxt/solver_lab313$(VARIANT).prototxt --log logs/lab313$(VARIANT).log

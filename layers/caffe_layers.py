@@ -6,8 +6,11 @@ checks its bottom/top counts in ``setup``, recomputes shapes in ``reshape`` and 
 """
 import json
 
+import numpy as np
+
 import caffe
 
+from layers import lab313
 from layers.interpreter import interpreter_report
 from layers.params import check_blob_counts, parse_param_str
 from layers.rebalance import rebalance_backward
@@ -59,3 +62,132 @@ class InterpreterReportLayer(_PassThroughForward, caffe.Layer):
     def backward(self, top, propagate_down, bottom):
         if propagate_down[0]:
             bottom[0].diff[...] = top[0].diff
+
+
+class BGR2LabLayer(caffe.Layer):
+    """bottom[0]: N×3×H×W BGR 0..255 → top[0]: N×3×H×W CIE Lab (D65). No backward.
+    param_str: none."""
+    defaults = {}
+
+    def setup(self, bottom, top):
+        check_blob_counts(type(self).__name__, bottom, top, 1, 1)
+        parse_param_str(self.param_str, self.defaults, type(self).__name__)
+        if bottom[0].data.ndim != 4 or bottom[0].data.shape[1] != 3:
+            raise ValueError(f"{type(self).__name__}: bottom must be N×3×H×W BGR, got {bottom[0].data.shape}")
+
+    def reshape(self, bottom, top):
+        top[0].reshape(*bottom[0].data.shape)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = lab313.bgr_to_lab(bottom[0].data)
+
+    def backward(self, top, propagate_down, bottom):
+        pass  # the colour conversion sits on the data path: nothing learns below it
+
+
+class NNEncLayer(caffe.Layer):
+    """bottom[0]: N×2×H×W ab → top[0]: N×Q×H×W soft encoding over the Q bin centres.
+
+    param_str: {"k": nearest bins (5), "sigma": Gaussian σ in ab units (5.0),
+                "centres": bin centres .npy (data/pts_in_hull.npy)}. No backward.
+    """
+    defaults = {"k": 5, "sigma": 5.0, "centres": lab313.DEFAULT_CENTRES}
+
+    def setup(self, bottom, top):
+        name = type(self).__name__
+        check_blob_counts(name, bottom, top, 1, 1)
+        params = parse_param_str(self.param_str, self.defaults, name)
+        try:
+            self.encoder = lab313.SoftEncoder(lab313.load_centres(params["centres"]), params["k"], params["sigma"])
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{name}: {error}") from None
+
+    def reshape(self, bottom, top):
+        n, _, h, w = bottom[0].data.shape
+        top[0].reshape(n, len(self.encoder.centres), h, w)
+
+    def forward(self, bottom, top):
+        self.encoder.encode(bottom[0].data, out=top[0].data)
+
+    def backward(self, top, propagate_down, bottom):
+        pass
+
+
+class PriorBoostLayer(caffe.Layer):
+    """bottom[0]: N×Q×H×W soft targets → top[0]: N×1×H×W rebalancing weight of each pixel's
+    most likely bin, w ∝ ((1 − λ)p + λ/Q)^−1 with Σ p·w = 1.
+
+    param_str: {"prior": prior .npy (data/prior_probs.npy, from tools/compute_prior.py),
+                "lambda": mix with the uniform distribution (0.5)}. No backward.
+    """
+    defaults = {"prior": lab313.DEFAULT_PRIOR, "lambda": 0.5}
+
+    def setup(self, bottom, top):
+        name = type(self).__name__
+        check_blob_counts(name, bottom, top, 1, 1)
+        params = parse_param_str(self.param_str, self.defaults, name)
+        try:
+            prior = np.load(lab313.repo_path(params["prior"]))
+            self.bin_weights = lab313.prior_boost_weights(prior, params["lambda"])
+        except (OSError, ValueError) as error:
+            raise ValueError(f"{name}: {params['prior']}: {error}") from None
+        if bottom[0].data.shape[1] != len(self.bin_weights):
+            raise ValueError(f"{name}: bottom has {bottom[0].data.shape[1]} channels, the prior {len(self.bin_weights)} bins")
+
+    def reshape(self, bottom, top):
+        n, _, h, w = bottom[0].data.shape
+        top[0].reshape(n, 1, h, w)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = lab313.prior_boost(bottom[0].data, self.bin_weights)
+
+    def backward(self, top, propagate_down, bottom):
+        pass
+
+
+class NonGrayMaskLayer(caffe.Layer):
+    """bottom[0]: N×2×H×W ab → top[0]: N×1×H×W, 1 over images with any |a| or |b| above the
+    threshold, 0 over grey ones. param_str: {"threshold": 5.0}. No backward."""
+    defaults = {"threshold": 5.0}
+
+    def setup(self, bottom, top):
+        name = type(self).__name__
+        check_blob_counts(name, bottom, top, 1, 1)
+        self.threshold = parse_param_str(self.param_str, self.defaults, name)["threshold"]
+
+    def reshape(self, bottom, top):
+        n, _, h, w = bottom[0].data.shape
+        top[0].reshape(n, 1, h, w)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = lab313.non_grey_mask(bottom[0].data, self.threshold)
+
+    def backward(self, top, propagate_down, bottom):
+        pass
+
+
+class SoftmaxCrossEntropyLossLayer(caffe.Layer):
+    """bottom[0]: scores N×Q×H×W, bottom[1]: soft targets N×Q×H×W → top[0]: scalar loss
+    −Σ t·log softmax(z) over classes and pixels, divided by N (what the original's custom C++
+    layer computed). Gradient to the scores only. param_str: none. Needs `loss_weight: 1`
+    in the prototxt (Python layers are not loss layers by default)."""
+    defaults = {}
+
+    def setup(self, bottom, top):
+        name = type(self).__name__
+        check_blob_counts(name, bottom, top, 2, 1)
+        parse_param_str(self.param_str, self.defaults, name)
+
+    def reshape(self, bottom, top):
+        if bottom[0].data.shape != bottom[1].data.shape:
+            raise ValueError(f"{type(self).__name__}: scores {bottom[0].data.shape} and targets "
+                             f"{bottom[1].data.shape} differ in shape")
+        top[0].reshape(1)
+
+    def forward(self, bottom, top):
+        loss, self.gradient = lab313.soft_cross_entropy(bottom[0].data, bottom[1].data)
+        top[0].data[...] = loss
+
+    def backward(self, top, propagate_down, bottom):
+        if propagate_down[0]:
+            bottom[0].diff[...] = self.gradient * top[0].diff[0]

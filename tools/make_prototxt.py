@@ -36,6 +36,10 @@ class ColorVariant:
 
 FULL = ColorVariant("", 1.0, 224, 4, 4)
 LITE = ColorVariant("_lite", 0.25, 128, 16, 8)
+LAB_FULL = ColorVariant("", 1.0, 176, 40, 10)
+LAB_LITE = ColorVariant("_lite", 0.25, 176, 8, 8)
+LAB_BINS = 313
+LAB_TEMPERATURE_SCALE = 2.606  # 1/T for the annealed mean, T ≈ 0.38 (Zhang et al.)
 FCN_FULL = ColorVariant("", 1.0, 224, 4, 4)
 FCN_LITE = ColorVariant("_lite", 0.25, 128, 4, 8)
 
@@ -335,6 +339,89 @@ def color_solver(variant):
     return str(solver)
 
 
+def python_layer(L, bottoms, layer, params=None, **kwargs):
+    import json
+    python_param = dict(module="layers.caffe_layers", layer=layer)
+    if params:
+        python_param["param_str"] = json.dumps(params, sort_keys=True)
+    return L.Python(*bottoms, python_param=python_param, **kwargs)
+
+
+def lab_input(caffe, L, ns, data_l):
+    # The net sees L − 50 (Zhang et al.), centred in the net by a frozen Scale in train and
+    # deploy alike, so callers always feed plain L 0..100.
+    ns.data_l_centred = L.Scale(data_l, bias_term=True, filler=dict(type="constant", value=1),
+                                bias_filler=dict(type="constant", value=-50), param=FROZEN * 2)
+    return ns.data_l_centred
+
+
+def lab_scores(L, ns, top):
+    ns.conv8_313 = L.Convolution(top, num_output=LAB_BINS, kernel_size=1, weight_filler=dict(type="xavier"),
+                                 bias_filler=dict(type="constant", value=0))
+    return ns.conv8_313
+
+
+def lab313_train_val(variant):
+    """Zhang et al.'s training net on stock Caffe: Python layers for Lab, soft encoding and
+    rebalancing weights, and a Python soft-target cross-entropy in place of the custom C++ loss."""
+    caffe, L, P = _caffe()
+    ns = caffe.NetSpec()
+    val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_bgr_lmdb", "data/val_bgr_lmdb", record_side=256)
+    ns.img_lab = python_layer(L, [ns.data], "BGR2LabLayer")
+    ns.data_l, ns.data_ab = L.Slice(ns.img_lab, slice_param=dict(axis=1, slice_point=1), ntop=2)
+    # Every 4th pixel of ab, to the prediction's resolution (176 → 44): a frozen 1×1 stride-4
+    # convolution with weight 1 per channel (grouped), i.e. pure subsampling.
+    ns.data_ab_ss = L.Convolution(ns.data_ab, num_output=2, kernel_size=1, stride=4, group=2, bias_term=False,
+                                  weight_filler=dict(type="constant", value=1), param=FROZEN)
+    ns.gt_ab_313 = python_layer(L, [ns.data_ab_ss], "NNEncLayer", {"k": 5, "sigma": 5.0})
+    ns.nongray_mask = python_layer(L, [ns.data_ab_ss], "NonGrayMaskLayer", {"threshold": 5.0})
+    ns.prior_boost = python_layer(L, [ns.gt_ab_313], "PriorBoostLayer", {"lambda": 0.5})
+    ns.prior_boost_nongray = L.Eltwise(ns.prior_boost, ns.nongray_mask, operation=P.Eltwise.PROD)
+    scores = lab_scores(L, ns, zhang_trunk(L, ns, lab_input(caffe, L, ns, ns.data_l), variant))
+    # Rebalancing touches gradients only: identity forward, weighted backward.
+    ns.conv8_313_boost = python_layer(L, [scores, ns.prior_boost_nongray], "ClassRebalanceMultLayer",
+                                      propagate_down=[True, False])
+    ns.loss8_313 = python_layer(L, [ns.conv8_313_boost, ns.gt_ab_313], "SoftmaxCrossEntropyLossLayer",
+                                propagate_down=[True, False], loss_weight=1)
+    return f'name: "lab313{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
+
+
+def lab313_deploy(variant):
+    """Input data_l (plain L, 1×1×224×224) → … → class8_ab (N×2×56×56 annealed-mean ab).
+
+    conv8_313_rh's 2.606 is a constant filler; class8_ab's 626 weights (the bin centres) cannot
+    be, so our .caffemodel files carry them and tools/colorize.py injects them into weights that
+    lack them (richzhang's release), as his own demo did.
+    """
+    caffe, L, P = _caffe()
+    ns = caffe.NetSpec()
+    ns.data_l = L.Input(shape=dict(dim=[1, 1, 224, 224]))
+    scores = lab_scores(L, ns, zhang_trunk(L, ns, lab_input(caffe, L, ns, ns.data_l), variant))
+    ns.conv8_313_rh = L.Scale(scores, bias_term=False, filler=dict(type="constant", value=LAB_TEMPERATURE_SCALE),
+                              param=FROZEN)
+    ns.class8_313_rh = L.Softmax(ns.conv8_313_rh)
+    ns.class8_ab = L.Convolution(ns.class8_313_rh, num_output=2, kernel_size=1, bias_term=False, param=FROZEN)
+    return f'name: "lab313{variant.suffix}_deploy"\n{ns.to_proto()}'
+
+
+def lab313_solver(variant):
+    solver = base_solver("lab313", variant)
+    solver.weight_decay = 1e-3
+    if variant is LAB_LITE:
+        # Adam is insensitive to the loss's scale (a per-image sum here), so the lite net takes
+        # the color net's measured 1e-3 rather than Zhang's 3.16e-5, which was chosen for a
+        # k-means-initialised full net and 450k iterations.
+        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-3, 0.3, 1000, 1500
+        solver.snapshot, solver.test_interval = 250, 250
+        solver.test_iter.append(5)
+    else:
+        # Zhang et al.'s solver, as published.
+        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 3.16e-5, 0.316, 215000, 500000
+        solver.snapshot, solver.test_interval = 5000, 1000
+        solver.test_iter.append(10)
+    return str(solver)
+
+
 def generate():
     """{file name: text} for every generated file."""
     files = {}
@@ -346,6 +433,10 @@ def generate():
         files[f"train_val_fcn{variant.suffix}.prototxt"] = fcn_train_val(variant)
         files[f"deploy_fcn{variant.suffix}.prototxt"] = fcn_deploy(variant)
         files[f"solver_fcn{variant.suffix}.prototxt"] = fcn_solver(variant)
+    for variant in (LAB_FULL, LAB_LITE):
+        files[f"train_val_lab313{variant.suffix}.prototxt"] = lab313_train_val(variant)
+        files[f"deploy_lab313{variant.suffix}.prototxt"] = lab313_deploy(variant)
+        files[f"solver_lab313{variant.suffix}.prototxt"] = lab313_solver(variant)
     files["train_val_color_hdf5.prototxt"] = color_hdf5_train_val(FULL)
     files["train_val_color_l2.prototxt"] = color_l2_train_val(FULL)
     return {name: HEADER + text.rstrip() + "\n" for name, text in files.items()}

@@ -1,0 +1,219 @@
+"""The Lab / 313-bin method of Zhang et al. (2016) as pure numpy: colour conversion, soft
+encoding onto the ab bins, class-rebalancing weights, the soft-target loss and annealed-mean
+decoding. The Caffe adapters are in ``layers.caffe_layers``; tests call these directly.
+
+Conventions: BGR is 0..255 (OpenCV's order); Lab is CIE L*a*b* under D65 as skimage's
+``rgb2lab`` computes it (L 0..100, a and b about −110..110). Blobs are N×C×H×W.
+"""
+import pathlib
+
+import numpy as np
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+DEFAULT_CENTRES = "data/pts_in_hull.npy"
+DEFAULT_PRIOR = "data/prior_probs.npy"
+GRID_STEP = 10.0  # the ab grid the 313 bins sit on
+
+_SRGB_TO_XYZ = np.array([[0.412453, 0.357580, 0.180423],
+                         [0.212671, 0.715160, 0.072169],
+                         [0.019334, 0.119193, 0.950227]])
+_XYZ_TO_SRGB = np.linalg.inv(_SRGB_TO_XYZ)
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+_EPSILON = (6.0 / 29.0) ** 3
+
+
+def repo_path(path):
+    """Relative data paths are relative to the repository, wherever Caffe was started from."""
+    path = pathlib.Path(path)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def load_centres(path=DEFAULT_CENTRES):
+    centres = np.load(repo_path(path))
+    if centres.ndim != 2 or centres.shape[1] != 2:
+        raise ValueError(f"{path}: bin centres must be Q×2 (a, b), got shape {centres.shape}")
+    return centres.astype(np.float64)
+
+
+def _srgb_to_linear(values):
+    return np.where(values > 0.04045, ((values + 0.055) / 1.055) ** 2.4, values / 12.92)
+
+
+def _linear_to_srgb(values):
+    values = np.clip(values, 0.0, None)
+    return np.where(values > 0.0031308, 1.055 * values ** (1 / 2.4) - 0.055, values * 12.92)
+
+
+# 8-bit input is the common case: the sRGB decoding becomes one table lookup.
+_LINEAR_LUT = _srgb_to_linear(np.arange(256) / 255.0)
+
+
+def bgr_to_lab(bgr):
+    """N×3×H×W BGR (0..255, any float or integer dtype) → N×3×H×W float32 Lab."""
+    bgr = np.asarray(bgr)
+    if bgr.ndim != 4 or bgr.shape[1] != 3:
+        raise ValueError(f"need N×3×H×W BGR, got shape {bgr.shape}")
+    rounded = np.rint(bgr)
+    if np.array_equal(rounded, bgr) and bgr.min() >= 0 and bgr.max() <= 255:
+        linear = _LINEAR_LUT[rounded.astype(np.intp)]
+    else:
+        linear = _srgb_to_linear(np.clip(bgr, 0, 255) / 255.0)
+    rgb_linear = linear[:, ::-1]
+    xyz = np.einsum("ij,njhw->nihw", _SRGB_TO_XYZ / _D65_WHITE[:, None], rgb_linear)
+    f = np.where(xyz > _EPSILON, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    lab = np.empty_like(xyz)
+    lab[:, 0] = 116.0 * f[:, 1] - 16.0
+    lab[:, 1] = 500.0 * (f[:, 0] - f[:, 1])
+    lab[:, 2] = 200.0 * (f[:, 1] - f[:, 2])
+    return lab.astype(np.float32)
+
+
+def lab_to_bgr(lab):
+    """H×W×3 Lab (float) → H×W×3 BGR uint8 (out-of-gamut values clipped)."""
+    lab = np.asarray(lab, dtype=np.float64)
+    fy = (lab[..., 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
+    xyz = np.where(f > 6 / 29, f ** 3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _D65_WHITE
+    rgb = _linear_to_srgb(xyz @ _XYZ_TO_SRGB.T)
+    return np.clip(np.rint(rgb[..., ::-1] * 255.0), 0, 255).astype(np.uint8)
+
+
+class SoftEncoder:
+    """ab → soft target over the Q bins: the K nearest centres get exp(−d²/2σ²), normalised.
+
+    Exact, and fast without a search tree: the ab plane is cut into small square cells and, for
+    each, we precompute the few centres that can be among the K nearest of any point in it (by the
+    triangle inequality, those within d_K(cell middle) + one cell diagonal of the middle), so each
+    pixel measures distances to a dozen centres instead of 313.
+    """
+    CELL = 2.0  # side of a lookup cell in ab units
+
+    def __init__(self, centres, k=5, sigma=5.0):
+        centres = np.asarray(centres, dtype=np.float64)
+        if not 1 <= k <= len(centres):
+            raise ValueError(f"k must be 1..{len(centres)}, got {k}")
+        if not sigma > 0:
+            raise ValueError(f"sigma must be positive, got {sigma}")
+        if len(centres) >= 511:
+            raise ValueError("at most 510 bins: bin indices are packed into 9 bits")
+        self.centres, self.k, self.sigma = centres, int(k), float(sigma)
+        low = np.floor((centres.min(axis=0) - 4 * GRID_STEP) / self.CELL) * self.CELL
+        high = centres.max(axis=0) + 4 * GRID_STEP
+        self.origin = low
+        self.cells = np.ceil((high - low) / self.CELL).astype(int)
+        a_mid = low[0] + (np.arange(self.cells[0]) + 0.5) * self.CELL
+        b_mid = low[1] + (np.arange(self.cells[1]) + 0.5) * self.CELL
+        mids = np.stack(np.meshgrid(a_mid, b_mid, indexing="ij"), axis=-1).reshape(-1, 2)
+        distances = np.sqrt(((mids[:, None] - centres[None]) ** 2).sum(axis=-1))
+        order = np.argsort(distances, axis=1)
+        ranked = np.take_along_axis(distances, order, axis=1)
+        reach = ranked[:, self.k - 1] + self.CELL * np.sqrt(2.0)
+        width = int((ranked <= reach[:, None]).sum(axis=1).max())
+        # Beyond each cell's reach, point at a sentinel centre infinitely far away.
+        self.candidates = np.where(ranked[:, :width] <= reach[:, None], order[:, :width], len(centres))
+        padded = np.vstack([centres, [np.inf, np.inf]]).astype(np.float32)
+        self._a, self._b = padded[:, 0], padded[:, 1]
+
+    def nearest(self, ab_points):
+        """P×2 points → (P×K bin indices, P×K squared distances), nearest first."""
+        ab_points = np.asarray(ab_points, dtype=np.float32)
+        cell = np.floor((ab_points - self.origin) / self.CELL).astype(np.intp)
+        inside = np.all((cell >= 0) & (cell < self.cells), axis=1)
+        cell = np.clip(cell, 0, self.cells - 1)
+        candidates = self.candidates[cell[:, 0] * self.cells[1] + cell[:, 1]]
+        squared = (self._a[candidates] - ab_points[:, :1]) ** 2 + (self._b[candidates] - ab_points[:, 1:]) ** 2
+        squared = np.where(np.isfinite(squared), squared, np.float32(3e38))
+        if not inside.all():  # far outside every bin (not reachable from 8-bit sRGB): brute force
+            far = ab_points[~inside].astype(np.float64)
+            full = ((self.centres[None] - far[:, None]) ** 2).sum(axis=-1)
+            nearest = np.argsort(full, axis=1)[:, :candidates.shape[1]]
+            candidates[~inside] = nearest
+            squared[~inside] = np.take_along_axis(full, nearest, axis=1).astype(np.float32)
+        return self._k_smallest(candidates, squared)
+
+    def _k_smallest(self, candidates, squared):
+        # One partition over packed keys instead of partition + gathers: a non-negative float32's
+        # bit pattern orders like the float, so (bits << 9 | index) sorts by distance.
+        keys = (squared.view(np.int32).astype(np.int64) << 9) | candidates
+        if self.k < keys.shape[1]:
+            keys = np.partition(keys, self.k - 1, axis=1)[:, :self.k]
+        keys.sort(axis=1)
+        indices = keys & 511
+        distances = (keys >> 9).astype(np.int32).view(np.float32)
+        return indices, distances
+
+    def encode(self, ab, out=None):
+        """N×2×H×W ab → N×Q×H×W float32 soft targets (each pixel sums to 1), written into
+        ``out`` (e.g. a Caffe top blob) when given."""
+        ab = np.asarray(ab)
+        if ab.ndim != 4 or ab.shape[1] != 2:
+            raise ValueError(f"need N×2×H×W ab, got shape {ab.shape}")
+        n, _, h, w = ab.shape
+        points = ab.transpose(0, 2, 3, 1).reshape(-1, 2)
+        indices, squared = self.nearest(points)
+        weights = np.exp(-(squared - squared[:, :1]) / (2 * self.sigma ** 2))  # shift: no underflow
+        weights /= weights.sum(axis=1, keepdims=True)
+        if out is None:
+            out = np.zeros((n, len(self.centres), h, w), dtype=np.float32)
+        else:
+            out[...] = 0
+        # Scatter straight into N×Q×(H·W) order: no P×Q intermediate and no transpose.
+        pixel = np.arange(h * w)
+        flat = (np.arange(n)[:, None, None] * len(self.centres) * h * w
+                + indices.reshape(n, h * w, self.k) * (h * w) + pixel[None, :, None])
+        out.reshape(-1)[flat.reshape(-1)] = weights.reshape(-1)
+        return out
+
+
+def smooth_histogram(counts, centres, sigma=5.0):
+    """Gaussian smoothing of per-bin counts over the ab plane, normalised to a distribution."""
+    squared = ((centres[:, None] - centres[None]) ** 2).sum(axis=-1)
+    smoothed = np.exp(-squared / (2 * sigma ** 2)) @ np.asarray(counts, dtype=np.float64)
+    return smoothed / smoothed.sum()
+
+
+def prior_boost_weights(prior, lam=0.5):
+    """Per-bin weights w ∝ ((1 − λ)p + λ/Q)^−1, scaled so that Σ p·w = 1."""
+    prior = np.asarray(prior, dtype=np.float64)
+    if prior.ndim != 1 or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0, atol=1e-6):
+        raise ValueError("the prior must be a non-negative distribution over the bins")
+    if not 0 <= lam <= 1:
+        raise ValueError(f"lambda must be in 0..1, got {lam}")
+    weights = 1.0 / ((1 - lam) * prior + lam / len(prior))
+    return weights / (prior * weights).sum()
+
+
+def prior_boost(encoded, bin_weights):
+    """N×Q×H×W soft targets → N×1×H×W weight of each pixel's most likely bin."""
+    return bin_weights[np.argmax(encoded, axis=1)][:, None].astype(np.float32)
+
+
+def non_grey_mask(ab, threshold=5.0):
+    """N×2×H×W ab → N×1×H×W: 1 over an image with any |a| or |b| above threshold, else 0."""
+    coloured = (np.abs(ab) > threshold).reshape(len(ab), -1).any(axis=1)
+    return np.broadcast_to(coloured[:, None, None, None], (len(ab), 1) + ab.shape[2:]).astype(np.float32)
+
+
+def log_softmax(scores, axis=1):
+    shifted = scores - scores.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def soft_cross_entropy(scores, targets):
+    """Loss −Σ t·log softmax(z) over classes and pixels, divided by the batch size, and its
+    gradient with respect to the scores: (softmax(z)·Σ_c t − t) / N."""
+    if scores.shape != targets.shape:
+        raise ValueError(f"scores {scores.shape} and targets {targets.shape} differ in shape")
+    scores = scores.astype(np.float64)
+    log_probs = log_softmax(scores)
+    batch = scores.shape[0]
+    loss = -(targets * log_probs).sum() / batch
+    gradient = (np.exp(log_probs) * targets.sum(axis=1, keepdims=True) - targets) / batch
+    return loss, gradient
+
+
+def annealed_mean(probabilities, centres, temperature=0.38):
+    """N×Q×H×W class probabilities → N×2×H×W ab: mean of the bins under p^(1/T), renormalised."""
+    log_p = np.log(np.clip(probabilities, 1e-12, None)) / temperature
+    annealed = np.exp(log_softmax(log_p))
+    return np.einsum("nqhw,qc->nchw", annealed, centres)
