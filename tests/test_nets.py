@@ -1,4 +1,5 @@
 """Generated nets: no drift from the generator, shapes, forward/backward, and a short training."""
+import pathlib
 
 import numpy as np
 import pytest
@@ -65,8 +66,8 @@ def test_color_deploy_output(caffe, suffix):
     np.testing.assert_allclose(output.sum(axis=1), 1.0, rtol=1e-4)
 
 
-def assert_trains(net, first_layer):
-    loss = float(net.blobs["loss"].data)
+def assert_trains(net, first_layer, loss_blob="loss"):
+    loss = float(net.blobs[loss_blob].data.ravel()[0])
     assert np.isfinite(loss) and loss > 0
     net.backward()
     gradient = net.params[first_layer][0].diff
@@ -158,3 +159,35 @@ def test_lite_color_net_learns_in_30_iterations(caffe, tmp_path, tiny_lmdb):
         solver.step(1)
         losses.append(float(solver.net.blobs["loss"].data))
     assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:3]), losses
+
+
+def test_lab313_lite_train_net_on_a_real_photo(caffe, tmp_path):
+    import cv2
+    import skimage
+    path = with_input_instead_of_data(REPO_ROOT / "prototxt/train_val_lab313_lite.prototxt", [2, 3, 176, 176], tmp_path)
+    net = caffe.Net(path, caffe.TRAIN)
+    photo = cv2.imread(str(pathlib.Path(skimage.__file__).parent / "data" / "astronaut.png"))
+    net.blobs["data"].data[0] = cv2.resize(photo, (176, 176)).transpose(2, 0, 1)
+    net.blobs["data"].data[1] = 128  # a grey image: masked out of the rebalancing weights
+    net.forward()
+    assert net.blobs["data_ab_ss"].data.shape == (2, 2, 44, 44)
+    np.testing.assert_array_equal(net.blobs["data_ab_ss"].data, net.blobs["data_ab"].data[:, :, ::4, ::4])
+    assert net.blobs["gt_ab_313"].data.shape == (2, 313, 44, 44)
+    assert net.blobs["conv8_313"].data.shape == (2, 313, 44, 44)
+    weights = net.blobs["prior_boost_nongray"].data
+    assert np.all(weights[1] == 0) and np.all(weights[0] > 0)
+    np.testing.assert_allclose(net.blobs["data_l_centred"].data, net.blobs["data_l"].data - 50, atol=1e-4)
+    assert_trains(net, "bw_conv1_1", loss_blob="loss8_313")
+    assert np.all(net.blobs["conv8_313"].diff[1] == 0)  # the grey image pulls on nothing
+
+
+@pytest.mark.parametrize("suffix", ["", "_lite"])
+def test_lab313_deploy_gives_ab_at_a_quarter_of_the_input(caffe, suffix):
+    from layers import lab313
+    net = caffe.Net(str(REPO_ROOT / f"prototxt/deploy_lab313{suffix}.prototxt"), caffe.TEST)
+    net.params["class8_ab"][0].data[...] = lab313.load_centres().T[:, :, None, None]
+    net.blobs["data_l"].data[...] = 50
+    ab = net.forward()["class8_ab"]
+    assert ab.shape == (1, 2, 56, 56)
+    assert np.all(np.abs(ab) < 128)
+    assert float(net.params["conv8_313_rh"][0].data[0]) == pytest.approx(2.606)
