@@ -1,0 +1,260 @@
+"""Colorize photos with a deploy net: model loading (pycaffe or OpenCV dnn), pre/post-processing
+and decoding. Used by tools/use_trained_model.py, tools/evaluate.py and the benchmarks.
+
+Both families keep the photo's own full-resolution luminance and add predicted chroma, upsampled
+smoothly from the net's output:
+- lab313 (input blob ``data_l``): L 0..100 in, ab by annealed mean over the 313 bins;
+- yuv64 (input blob ``data_y``): Y 0..255 in, UV by annealed mean over the decoded UV of the 64
+  classes (or argmax, the original's decoding).
+"""
+import json
+import pathlib
+import re
+
+import cv2
+import numpy as np
+
+from layers import lab313
+from layers.yuv64 import Codec
+from tools.common import REPO_ROOT
+
+MODELS_DIR = REPO_ROOT / "models"
+DEFAULT_MODEL = "default"
+DEFAULT_TEMPERATURE = 0.38
+# Frozen, constant-filled layers (Caffe fills them from the deploy file) that weights may lack.
+CONSTANT_LAYERS = {"data_y_centred", "data_l_centred", "conv8_313_rh"}
+
+
+class ModelError(ValueError):
+    """A model that cannot be used; the message names the file and the fix."""
+
+
+class Model:
+    """A deploy prototxt and its weights, and what the deploy says about its family."""
+
+    def __init__(self, deploy, weights):
+        self.deploy, self.weights = pathlib.Path(deploy), pathlib.Path(weights)
+        if not self.deploy.is_file():
+            raise ModelError(f"{self.deploy}: no such deploy file (give --model NAME from models/ or a deploy .prototxt)")
+        if not self.weights.is_file():
+            raise ModelError(f"{self.weights}: no such weights file (train one with `make train-color`, "
+                             "or give --weights FILE)")
+        text = self.deploy.read_text()
+        inputs = re.findall(r'type:\s*"Input"\s*top:\s*"(\w+)"', text)
+        if inputs == ["data_l"]:
+            self.family, self.input_name = "lab313", "data_l"
+            self.output_name = "conv8_313"
+        elif inputs == ["data_y"]:
+            self.family, self.input_name = "yuv64", "data_y"
+            self.output_name = "prob"
+        else:
+            raise ModelError(f"{self.deploy}: not a colornet deploy net (need one Input layer, data_l or data_y; "
+                             f"found {inputs or 'none'})")
+        dims = re.search(r'type:\s*"Input".*?shape\s*{([^}]*)}', text, re.S)
+        sides = [int(d) for d in re.findall(r"dim:\s*(\d+)", dims.group(1))] if dims else []
+        self.side = sides[-1] if len(sides) == 4 else 224
+
+    @classmethod
+    def resolve(cls, model=None, weights=None):
+        """--model NAME (a folder models/NAME with deploy.prototxt and weights.caffemodel) or a
+        deploy .prototxt path; --weights overrides the folder's weights."""
+        model = model or DEFAULT_MODEL
+        path = pathlib.Path(model)
+        if path.suffix == ".prototxt":
+            if weights is None:
+                raise ModelError(f"{path}: a deploy file needs --weights FILE.caffemodel")
+            return cls(path, weights)
+        folder = path if path.is_dir() else MODELS_DIR / model
+        if not folder.is_dir():
+            known = sorted(p.name for p in MODELS_DIR.iterdir() if (p / "deploy.prototxt").exists()) \
+                if MODELS_DIR.is_dir() else []
+            raise ModelError(f"{model}: no such model (models/ has: {', '.join(known) or 'none'})")
+        return cls(folder / "deploy.prototxt", weights or folder / "weights.caffemodel")
+
+    def describe(self):
+        card = self.deploy.parent / "model.json"
+        info = json.loads(card.read_text()) if card.exists() and self.deploy.name == "deploy.prototxt" else {}
+        return {"deploy": str(self.deploy), "weights": str(self.weights), "family": self.family, **info}
+
+
+def constant_blobs(family):
+    """Blobs of the layers whose values are fixed by the method rather than learned."""
+    if family == "lab313":
+        centres = lab313.load_centres().astype(np.float32)
+        return {"class8_ab": [centres.T.reshape(2, 313, 1, 1)],
+                "conv8_313_rh": [np.full(313, 2.606, np.float32)],
+                "data_l_centred": [np.ones(1, np.float32), np.full(1, -50.0, np.float32)]}
+    return {"data_y_centred": [np.ones(1, np.float32), np.full(1, -127.0, np.float32)]}
+
+
+def _blob_shape(blob):
+    if blob.HasField("shape"):
+        return tuple(blob.shape.dim)
+    return tuple(d for d in (blob.num, blob.channels, blob.height, blob.width))
+
+
+def _squeezed(shape):
+    shape = list(shape)
+    while len(shape) > 1 and shape[0] == 1:
+        shape.pop(0)
+    return tuple(shape)
+
+
+def check_weights(net, model):
+    """Compare the weights file with the deploy net before Caffe loads it (Caffe aborts the
+    process on a mismatch); returns the layers the file lacks. Raises ModelError."""
+    from caffe.proto import caffe_pb2
+    parameters = caffe_pb2.NetParameter()
+    try:
+        parameters.ParseFromString(model.weights.read_bytes())
+    except Exception:  # protobuf raises its own DecodeError; any failure means the same here
+        raise ModelError(f"{model.weights}: not a Caffe .caffemodel (cannot be parsed)") from None
+    stored = {layer.name: [_blob_shape(b) for b in layer.blobs] for layer in list(parameters.layer) + list(parameters.layers)}
+    missing = []
+    matched = 0
+    for name, blobs in net.params.items():
+        if name not in stored or not stored[name]:
+            missing.append(name)
+            continue
+        expected = [tuple(b.data.shape) for b in blobs]
+        if len(stored[name]) != len(expected) or any(
+                _squeezed(s) != _squeezed(e) for s, e in zip(stored[name], expected)):
+            raise ModelError(f"{model.weights}: layer {name} has blobs {stored[name]} but {model.deploy} needs "
+                             f"{expected} (weights and deploy file are for different nets)")
+        matched += 1
+    fixable = set(CONSTANT_LAYERS) | set(constant_blobs(model.family))
+    unfixable = [name for name in missing if name not in fixable]
+    if unfixable:
+        raise ModelError(f"{model.weights}: no weights for layer(s) {', '.join(unfixable[:5])}"
+                         f"{' …' if len(unfixable) > 5 else ''} of {model.deploy} (wrong layer names: weights "
+                         "and deploy file are for different nets)")
+    if matched == 0:
+        raise ModelError(f"{model.weights}: shares no layer with {model.deploy}")
+    return missing
+
+
+class CaffeRunner:
+    """pycaffe, weights checked first, constant blobs injected where the file lacks them."""
+    name = "caffe"
+
+    def __init__(self, model):
+        import caffe
+        caffe.set_mode_cpu()
+        self.model = model
+        self.net = caffe.Net(str(model.deploy), caffe.TEST)
+        missing = check_weights(self.net, model)
+        self.net.copy_from(str(model.weights))
+        for name, blobs in constant_blobs(model.family).items():
+            if name in missing:
+                for target, value in zip(self.net.params[name], blobs):
+                    target.data[...] = value.reshape(target.data.shape)
+
+    def forward(self, batch, outputs=None):
+        outputs = outputs or [self.model.output_name]
+        blob = self.net.blobs[self.model.input_name]
+        if blob.data.shape != batch.shape:
+            blob.reshape(*batch.shape)
+            self.net.reshape()
+        blob.data[...] = batch
+        self.net.forward()
+        return {name: self.net.blobs[name].data.copy() for name in outputs}
+
+    def save(self, path):
+        """Write every blob, the constant ones included, so no loader needs to inject anything."""
+        self.net.save(str(path))
+
+
+class OpenCVRunner:
+    """OpenCV's dnn module (4.x; 5.x dropped the Caffe importer); no Caffe needed."""
+    name = "opencv"
+
+    def __init__(self, model):
+        if not hasattr(cv2, "dnn") or not hasattr(cv2.dnn, "readNetFromCaffe"):
+            raise ModelError(f"OpenCV {cv2.__version__} has no Caffe importer (use OpenCV 4.x or --backend caffe)")
+        self.model = model
+        try:
+            self.net = cv2.dnn.readNetFromCaffe(str(model.deploy), str(model.weights))
+        except cv2.error as error:
+            raise ModelError(f"{model.weights}: OpenCV cannot load it with {model.deploy}: "
+                             f"{str(error).strip().splitlines()[-1]}") from None
+        names = set(self.net.getLayerNames())
+        for name, blobs in constant_blobs(model.family).items():
+            if name in names:
+                layer = self.net.getLayer(self.net.getLayerId(name))
+                if len(layer.blobs) == 0:
+                    layer.blobs = [b.reshape(1, -1) if b.ndim == 1 else b for b in blobs]
+
+    def forward(self, batch, outputs=None):
+        outputs = outputs or [self.model.output_name]
+        self.net.setInput(np.ascontiguousarray(batch, dtype=np.float32), self.model.input_name)
+        try:
+            values = self.net.forward(outputs)
+        except cv2.error as error:
+            raise ModelError(f"{self.model.weights}: OpenCV forward failed with {self.model.deploy}: "
+                             f"{str(error).strip().splitlines()[-1]}") from None
+        return dict(zip(outputs, values))
+
+
+def runner(model, backend="caffe"):
+    if backend == "caffe":
+        return CaffeRunner(model)
+    if backend == "opencv":
+        return OpenCVRunner(model)
+    raise ValueError(f"unknown backend {backend!r} (caffe or opencv)")
+
+
+def luminance(bgr, family):
+    """The photo's own luminance at full resolution: L 0..100 (lab313) or Y 0..255 (yuv64)."""
+    if family == "lab313":
+        return lab313.bgr_to_lab(bgr.transpose(2, 0, 1)[None])[0, 0]
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 0].astype(np.float32)
+
+
+def net_input(lum, side):
+    return cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
+
+
+def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", codec=None):
+    """Net output → N×2×h×w chroma: ab (lab313) or centred UV offsets (yuv64)."""
+    if family == "lab313":
+        scores = outputs["conv8_313"].astype(np.float64)
+        probabilities = np.exp(lab313.log_softmax(scores))
+        return lab313.annealed_mean(probabilities, lab313.load_centres(), temperature)
+    codec = codec or Codec()
+    probabilities = outputs["prob"].astype(np.float64)
+    offsets = codec.class_uv_offsets.astype(np.float64)  # 64×2 decoded (u, v) − 128
+    if method == "argmax":
+        return offsets[probabilities.argmax(axis=1)].transpose(0, 3, 1, 2)
+    log_p = np.log(np.clip(probabilities, 1e-12, None)) / temperature
+    annealed = np.exp(lab313.log_softmax(log_p))
+    return np.einsum("nkhw,kc->nchw", annealed, offsets)
+
+
+def compose(lum, chroma, family):
+    """Full-resolution luminance H×W + low-resolution chroma 2×h×w → uint8 BGR H×W×3."""
+    height, width = lum.shape
+    upsampled = cv2.resize(chroma.transpose(1, 2, 0).astype(np.float32), (width, height),
+                           interpolation=cv2.INTER_CUBIC)
+    if family == "lab313":
+        return lab313.lab_to_bgr(np.dstack([lum, upsampled]))
+    yuv = np.dstack([lum, upsampled + 128.0])
+    return cv2.cvtColor(np.clip(np.rint(yuv), 0, 255).astype(np.uint8), cv2.COLOR_YUV2BGR)
+
+
+class Colorizer:
+    """Photos in (uint8 BGR, any size, colour or grey) → colorized photos out, in batches."""
+
+    def __init__(self, model, backend="caffe", temperature=DEFAULT_TEMPERATURE, method="mean"):
+        self.model = model
+        self.runner = runner(model, backend)
+        self.temperature, self.method = temperature, method
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+
+    def chroma(self, lums):
+        batch = np.stack([net_input(lum, self.model.side) for lum in lums])[:, None].astype(np.float32)
+        return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method)
+
+    def colorize(self, photos):
+        lums = [luminance(photo, self.model.family) for photo in photos]
+        return [compose(lum, chroma, self.model.family) for lum, chroma in zip(lums, self.chroma(lums))]

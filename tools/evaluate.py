@@ -1,0 +1,200 @@
+"""Score a colornet model on colour photos: grey each one, colorize it, compare with the original.
+
+    python tools/evaluate.py data/photos/val.txt --model default -o out/eval
+
+Reports, each beside the grey baseline (a = b = 0 with the true L):
+- AuC of the ab-error CDF for thresholds 0..150 (plain, and rebalanced so that every true ab
+  bin counts equally — greyscale output scores high on the first and low on the second);
+- PSNR (dB) of the RGB result; colourfulness CF (Hasler & Süsstrunk) and ΔCF = |CF − CF(truth)|.
+Writes summary.json, per_photo.csv and cdf.png into the output folder. Photos are scored with
+their long side brought down to --max-side (default 512) to keep the run short.
+"""
+import argparse
+import csv
+import io
+import json
+import logging
+import pathlib
+import sys
+
+if __package__ in (None, ""):  # run as `python tools/evaluate.py`: make the repo importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+
+from layers import lab313
+from tools.colorize import DEFAULT_TEMPERATURE, Colorizer, Model, ModelError
+from tools.common import atomic_write_bytes, setup_logging
+from tools.photo_io import UnreadableImage, list_images, read_bgr
+
+log = logging.getLogger("evaluate")
+THRESHOLDS = np.arange(151)  # ab error thresholds 0..150
+
+
+def colourfulness(bgr):
+    """Hasler & Süsstrunk (2003) on 0..255 RGB."""
+    b, g, r = (bgr[..., i].astype(np.float64) for i in range(3))
+    rg, yb = r - g, (r + g) / 2 - b
+    return float(np.sqrt(rg.std() ** 2 + yb.std() ** 2) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2))
+
+
+def psnr(result, truth):
+    mse = np.mean((result.astype(np.float64) - truth.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
+
+
+def grey_baseline(truth_lab):
+    """a = b = 0 with the true L, as an exactly grey 8-bit image (R = G = B)."""
+    grey = lab313.lab_to_bgr(np.dstack([truth_lab[..., 0], np.zeros(truth_lab.shape[:2] + (2,))]))[..., 1]
+    return np.dstack([grey, grey, grey])
+
+
+class ErrorHistogram:
+    """Per true-ab-bin counts of pixels by ab error (rounded up to whole units, 0..151)."""
+
+    def __init__(self, encoder):
+        self.encoder = encoder
+        self.counts = np.zeros((len(encoder.centres), len(THRESHOLDS) + 1), dtype=np.int64)
+
+    @staticmethod
+    def buckets(error):
+        return np.minimum(np.ceil(error), len(THRESHOLDS)).astype(np.intp)
+
+    def add(self, bins, error):
+        flat = bins * self.counts.shape[1] + self.buckets(error)
+        self.counts += np.bincount(flat, minlength=self.counts.size).reshape(self.counts.shape)
+
+    def auc(self):
+        """(plain, rebalanced) AuC in percent, and the two CDF curves."""
+        cumulative = np.cumsum(self.counts, axis=1)[:, :len(THRESHOLDS)]  # pixels with error ≤ t
+        totals = self.counts.sum(axis=1)
+        plain = cumulative.sum(axis=0) / max(totals.sum(), 1)
+        seen = totals > 0
+        rebalanced = (cumulative[seen] / totals[seen, None]).mean(axis=0) if seen.any() else np.zeros(len(THRESHOLDS))
+        return 100 * float(plain.mean()), 100 * float(rebalanced.mean()), plain, rebalanced
+
+
+def fit(bgr, max_side):
+    scale = max_side / max(bgr.shape[:2])
+    return cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
+
+
+def evaluate(photos, predict, max_side=512, batch=8, progress=True):
+    """Score ``predict`` (list of uint8 BGR photos → list of colorized photos) on colour photos.
+
+    Returns (summary dict, per-photo rows, curves dict)."""
+    from tqdm import tqdm
+    encoder = lab313.SoftEncoder(lab313.load_centres(), k=1)
+    histograms = {"model": ErrorHistogram(encoder), "grey": ErrorHistogram(encoder)}
+    rows, skipped = [], []
+    with tqdm(total=len(photos), unit="photo", desc="evaluate", disable=not progress) as bar:
+        for start in range(0, len(photos), batch):
+            group = []
+            for path in photos[start:start + batch]:
+                try:
+                    group.append((path, fit(read_bgr(path), max_side)))
+                except UnreadableImage as error:
+                    log.warning("skipped: %s", error)
+                    skipped.append(str(error))
+                    bar.update()
+            if not group:
+                continue
+            greyed = [cv2.cvtColor(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) for _, bgr in group]
+            results = predict(greyed)
+            for (path, truth), result in zip(group, results):
+                truth_lab = lab313.bgr_to_lab(truth.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
+                true_ab = truth_lab[..., 1:].reshape(-1, 2)
+                bins = encoder.nearest(true_ab)[0][:, 0]
+                row = {"photo": str(path), "cf_truth": colourfulness(truth)}
+                for name, output in (("model", result), ("grey", grey_baseline(truth_lab))):
+                    output_ab = lab313.bgr_to_lab(output.transpose(2, 0, 1)[None])[0, 1:].transpose(1, 2, 0).reshape(-1, 2)
+                    error = np.linalg.norm(output_ab - true_ab, axis=1)
+                    histograms[name].add(bins, error)
+                    single = ErrorHistogram(encoder)
+                    single.add(bins, error)
+                    plain, rebalanced, _, _ = single.auc()
+                    row.update({f"auc_{name}": plain, f"auc_rebalanced_{name}": rebalanced,
+                                f"psnr_{name}": psnr(output, truth), f"cf_{name}": colourfulness(output)})
+                rows.append(row)
+                bar.update()
+    if not rows:
+        raise ValueError("no readable colour photos to score")
+    summary, curves = {"photos": len(rows), "skipped": len(skipped)}, {}
+    cf_truth = float(np.mean([row["cf_truth"] for row in rows]))
+    summary["cf_truth"] = cf_truth
+    for name, histogram in histograms.items():
+        plain, rebalanced, plain_curve, rebalanced_curve = histogram.auc()
+        cf = float(np.mean([row[f"cf_{name}"] for row in rows]))
+        finite = [row[f"psnr_{name}"] for row in rows if np.isfinite(row[f"psnr_{name}"])]
+        summary[name] = {"auc": plain, "auc_rebalanced": rebalanced,
+                         "psnr": float(np.mean(finite)) if finite else float("inf"),
+                         "cf": cf, "delta_cf": abs(cf - cf_truth)}
+        curves[name] = (plain_curve, rebalanced_curve)
+    return summary, rows, curves
+
+
+def plot_curves(curves, output, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=100, sharey=True)
+    for axis, index, label in ((axes[0], 0, "plain"), (axes[1], 1, "rebalanced")):
+        for name, style in (("model", "-"), ("grey", "--")):
+            curve = curves[name][index]
+            axis.plot(THRESHOLDS, 100 * curve, style, label=f"{name} (AuC {100 * curve.mean():.1f})")
+        axis.set_title(f"ab-error CDF, {label}")
+        axis.set_xlabel("threshold (ab units)")
+        axis.grid(alpha=0.3)
+        axis.legend(loc="lower right")
+    axes[0].set_ylabel("% pixels within threshold")
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    atomic_write_bytes(output, buffer.getvalue())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("photos", nargs="+", help="colour photos: files, folders or .txt lists (e.g. data/photos/val.txt)")
+    parser.add_argument("--model", help="model name in models/ or a deploy .prototxt (default: models/default)")
+    parser.add_argument("--weights", help="weights .caffemodel (default: the model folder's)")
+    parser.add_argument("--backend", choices=("caffe", "opencv"), default="caffe")
+    parser.add_argument("--decode", choices=("mean", "argmax"), default="mean", help="YUV-64 decoding (default mean)")
+    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, help="annealed-mean temperature")
+    parser.add_argument("--max-side", type=int, default=512, help="long side photos are scored at (default 512)")
+    parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("out/eval"),
+                        help="folder for summary.json, per_photo.csv, cdf.png (default out/eval)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    setup_logging()
+    photos = list_images(args.photos)
+    if not photos:
+        log.error("no photos in %s", " ".join(args.photos))
+        return 2
+    try:
+        model = Model.resolve(args.model, args.weights)
+        colorizer = Colorizer(model, args.backend, args.temperature, args.decode)
+        summary, rows, curves = evaluate(photos, colorizer.colorize, args.max_side, progress=not args.quiet)
+    except (ModelError, ValueError) as error:
+        log.error("%s", error)
+        return 2
+    summary = {"evaluated": model.describe(), "backend": args.backend, "decode": args.decode,
+               "temperature": args.temperature, "max_side": args.max_side, **summary}
+    args.output.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(args.output / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows)
+    atomic_write_bytes(args.output / "per_photo.csv", table.getvalue().encode())
+    plot_curves(curves, args.output / "cdf.png", f"{model.weights} on {len(rows)} photos")
+    sys.stdout.write(json.dumps(summary, indent=2) + "\n")  # the result itself, for pipes (logs go to stderr)
+    log.info("wrote %s/{summary.json,per_photo.csv,cdf.png}", args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""Colorize black-and-white photos with a trained colornet model.
+
+    python tools/use_trained_model.py                       # data/samples/ → out/, default model
+    python tools/use_trained_model.py old/*.jpg -o coloured --side-by-side
+    python tools/use_trained_model.py scan.tif --model prototxt/deploy_color_lite.prototxt \\
+        --weights models/snapshots/color_lite_iter_1500.caffemodel
+
+Inputs are files, folders and globs of anything OpenCV reads (grey, colour — greyed first —,
+palette, RGBA, 16-bit; JPEG EXIF orientation is applied). Each output keeps the input's
+full-resolution luminance and adds the predicted colour, upsampled smoothly. An unreadable
+input is reported and skipped; the exit status is 1 if any input failed.
+"""
+import argparse
+import glob
+import logging
+import pathlib
+import sys
+
+if __package__ in (None, ""):  # run as `python tools/use_trained_model.py`: make the repo importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+
+from tools.colorize import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Colorizer, Model, ModelError
+from tools.common import REPO_ROOT, atomic_write_bytes, setup_logging
+from tools.photo_io import UnreadableImage, list_images, read_bgr
+
+log = logging.getLogger("use_trained_model")
+SAMPLES = REPO_ROOT / "data" / "samples"
+
+
+def expand_inputs(inputs):
+    """Globs expanded (also where the shell did not), then files/folders/lists as photo_io lists them."""
+    expanded, missing = [], []
+    for item in inputs:
+        if glob.has_magic(item):
+            matches = sorted(glob.glob(item, recursive=True))
+            if not matches:
+                missing.append(f"{item}: no file matches this pattern")
+            expanded.extend(matches)
+        elif not pathlib.Path(item).exists():
+            missing.append(f"{item}: no such file or folder")
+        else:
+            expanded.append(item)
+    return list_images(expanded) if expanded else [], missing
+
+
+def is_grey(bgr):
+    return bool(np.array_equal(bgr[..., 0], bgr[..., 1]) and np.array_equal(bgr[..., 1], bgr[..., 2]))
+
+
+def side_by_side(grey, result, original=None):
+    panels = [cv2.cvtColor(cv2.cvtColor(grey, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR), result]
+    if original is not None:
+        panels.append(original)
+    gap = np.full((grey.shape[0], max(4, grey.shape[1] // 100), 3), 255, np.uint8)
+    row = [panels[0]]
+    for panel in panels[1:]:
+        row += [gap, panel]
+    return np.hstack(row)
+
+
+def output_path(photo, out_dir, suffix, taken):
+    stem = pathlib.Path(photo).stem
+    candidate, number = out_dir / f"{stem}{suffix}", 2
+    while candidate in taken:
+        candidate, number = out_dir / f"{stem}-{number}{suffix}", number + 1
+    taken.add(candidate)
+    return candidate
+
+
+def write_image(path, image, image_format):
+    ok, payload = cv2.imencode(f".{image_format}", image, [cv2.IMWRITE_JPEG_QUALITY, 92] if image_format == "jpg" else [])
+    if not ok:
+        raise OSError(f"{path}: OpenCV could not encode the result")
+    atomic_write_bytes(path, payload.tobytes())
+
+
+def batches(items, size):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="*", help="photos, folders or globs (default: data/samples/)")
+    parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("out"), help="output folder (default out/)")
+    parser.add_argument("--model", default=None, help=f"model name in models/ or a deploy .prototxt (default {DEFAULT_MODEL})")
+    parser.add_argument("--weights", help="weights .caffemodel (default: the model folder's weights.caffemodel)")
+    parser.add_argument("--backend", choices=("caffe", "opencv"), default="caffe",
+                        help="pycaffe (default) or OpenCV's dnn, which needs no Caffe")
+    parser.add_argument("--decode", choices=("mean", "argmax"), default="mean",
+                        help="YUV-64: annealed mean over the classes' colours (default) or argmax (the original's)")
+    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
+                        help="annealed-mean temperature: lower is more vivid, 1 is the plain mean (default %(default)s)")
+    parser.add_argument("--format", choices=("png", "jpg"), default="png", help="output format (default png)")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="write grey | result (| original, for colour inputs) in one image")
+    parser.add_argument("--batch", type=int, default=8, help="photos per forward pass (default 8)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    setup_logging()
+    if args.temperature <= 0:
+        parser.error("--temperature must be positive")
+    if args.batch < 1:
+        parser.error("--batch must be at least 1")
+
+    photos, failures = expand_inputs(args.inputs or [str(SAMPLES)])
+    for failure in failures:
+        log.error("%s", failure)
+    try:
+        model = Model.resolve(args.model, args.weights)
+        colorizer = Colorizer(model, args.backend, args.temperature, args.decode)
+    except ModelError as error:
+        log.error("%s", error)
+        return 2
+    if not photos:
+        log.error("no photos to colorize in %s", " ".join(args.inputs) or SAMPLES)
+        return 1
+    args.output.mkdir(parents=True, exist_ok=True)
+    log.info("%s model %s on %s: %d photo(s) → %s", model.family, model.weights, args.backend, len(photos), args.output)
+
+    from tqdm import tqdm
+    taken, written = set(), 0
+    with tqdm(total=len(photos), unit="photo", disable=args.quiet, desc="colorize") as progress:
+        for group in batches(photos, args.batch):
+            readable = []
+            for path in group:
+                try:
+                    readable.append((path, read_bgr(path)))
+                except UnreadableImage as error:
+                    failures.append(str(error))
+                    log.error("%s", error)
+                    progress.update()
+            if not readable:
+                continue
+            results = colorizer.colorize([bgr for _, bgr in readable])
+            for (path, bgr), result in zip(readable, results):
+                target = output_path(path, args.output, f".{args.format}", taken)
+                image = side_by_side(bgr, result, None if is_grey(bgr) else bgr) if args.side_by_side else result
+                try:
+                    write_image(target, image, args.format)
+                    written += 1
+                except OSError as error:
+                    failures.append(str(error))
+                    log.error("%s", error)
+                progress.update()
+    log.info("wrote %d image(s) to %s%s", written, args.output,
+             f"; {len(failures)} input(s) failed" if failures else "")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
