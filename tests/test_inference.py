@@ -1,0 +1,250 @@
+"""tools/use_trained_model.py, tools/colorize.py and tools/evaluate.py on synthetic deploy nets
+with known weights and on real photos."""
+import json
+import pathlib
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+
+from layers import lab313
+from layers.yuv64 import Codec
+from tests.conftest import REPO_ROOT
+from tools import colorize, evaluate, use_trained_model
+from tools.photo_io import read_bgr
+
+TARGET_AB = (20.0, 30.0)
+TARGET_CLASS = (5 << 3) | 2  # U code 5 (+10), V code 2 (−29)
+
+
+def save_model(caffe, folder, deploy_name, prepare):
+    """models-style folder (deploy.prototxt + weights.caffemodel) from a generated deploy file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO_ROOT / "prototxt" / deploy_name, folder / "deploy.prototxt")
+    net = caffe.Net(str(folder / "deploy.prototxt"), caffe.TEST)
+    prepare(net)
+    net.save(str(folder / "weights.caffemodel"))
+    return folder
+
+
+def constant_colour_lab(net):
+    """Every trunk weight 0; conv8_313's bias puts all probability on the bin of TARGET_AB."""
+    for params in net.params.values():
+        for blob in params:
+            blob.data[...] = 0
+    centres = lab313.load_centres()
+    net.params["data_l_centred"][0].data[...] = 1
+    net.params["data_l_centred"][1].data[...] = -50
+    net.params["conv8_313_rh"][0].data[...] = 2.606
+    net.params["class8_ab"][0].data[...] = centres.T[:, :, None, None]
+    net.params["conv8_313"][1].data[int(np.argmin(((centres - TARGET_AB) ** 2).sum(1)))] = 40
+
+
+def constant_colour_yuv(net):
+    for params in net.params.values():
+        for blob in params:
+            blob.data[...] = 0
+    net.params["data_y_centred"][0].data[...] = 1
+    net.params["data_y_centred"][1].data[...] = -127
+    net.params["conv9_1"][1].data[TARGET_CLASS] = 40
+
+
+@pytest.fixture(scope="module")
+def lab_model(caffe, tmp_path_factory):
+    return save_model(caffe, tmp_path_factory.mktemp("models") / "constant_lab", "deploy_lab313_lite.prototxt",
+                      constant_colour_lab)
+
+
+@pytest.fixture(scope="module")
+def yuv_model(caffe, tmp_path_factory):
+    return save_model(caffe, tmp_path_factory.mktemp("models") / "constant_yuv", "deploy_color_lite.prototxt",
+                      constant_colour_yuv)
+
+
+@pytest.fixture(scope="module")
+def random_lab_model(caffe, tmp_path_factory):
+    """The lite Lab deploy with its msra-filled random weights (BatchNorm statistics set)."""
+    def prepare(net):
+        for name, params in net.params.items():
+            if name.endswith("norm"):
+                params[0].data[...] = 0
+                params[1].data[...] = 1
+                params[2].data[...] = 1
+        net.params["class8_ab"][0].data[...] = lab313.load_centres().T[:, :, None, None]
+    return save_model(caffe, tmp_path_factory.mktemp("models") / "random_lab", "deploy_lab313_lite.prototxt", prepare)
+
+
+def grey_ramp(height, width):
+    """A grey photo with texture: L between about 25 and 80, no clipping of moderate colours."""
+    y, x = np.mgrid[0:height, 0:width]
+    value = 70 + 110 * (x / width) + 20 * np.sin(y / 7.0)
+    return np.repeat(np.clip(value, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def test_round_trip_on_known_weights_gives_the_expected_colours(lab_model, yuv_model, tmp_path):
+    cv2.imwrite(str(tmp_path / "in.png"), grey_ramp(90, 120))
+    assert use_trained_model.main([str(tmp_path / "in.png"), "--model", str(lab_model), "-o", str(tmp_path / "lab"), "-q"]) == 0
+    out = cv2.imread(str(tmp_path / "lab" / "in.png"))
+    ab = lab313.bgr_to_lab(out.transpose(2, 0, 1)[None])[0, 1:]
+    centre = lab313.load_centres()[np.argmin(((lab313.load_centres() - TARGET_AB) ** 2).sum(1))]
+    assert np.abs(ab.reshape(2, -1).mean(axis=1) - centre).max() < 1.5
+
+    assert use_trained_model.main([str(tmp_path / "in.png"), "--model", str(yuv_model), "-o", str(tmp_path / "yuv"), "-q"]) == 0
+    out = cv2.imread(str(tmp_path / "yuv" / "in.png"))
+    uv = cv2.cvtColor(out, cv2.COLOR_BGR2YUV)[..., 1:].reshape(-1, 2).astype(float) - 128
+    np.testing.assert_allclose(uv.mean(axis=0), Codec().class_uv_offsets[TARGET_CLASS], atol=1.5)
+    # The original's argmax decoding gives the class's own colour too.
+    assert use_trained_model.main([str(tmp_path / "in.png"), "--model", str(yuv_model), "-o", str(tmp_path / "arg"),
+                                   "--decode", "argmax", "-q"]) == 0
+
+
+def test_output_keeps_the_full_resolution_luminance(lab_model, tmp_path):
+    photo = grey_ramp(617, 1000)
+    cv2.imwrite(str(tmp_path / "wide.png"), photo)
+    assert use_trained_model.main([str(tmp_path / "wide.png"), "--model", str(lab_model), "-o", str(tmp_path), "-q",
+                                   "--format", "png"]) == 0
+    out = cv2.imread(str(tmp_path / "wide.png"))
+    assert out.shape == photo.shape
+    l_in = lab313.bgr_to_lab(photo.transpose(2, 0, 1)[None])[0, 0]
+    l_out = lab313.bgr_to_lab(out.transpose(2, 0, 1)[None])[0, 0]
+    assert np.abs(l_out - l_in).max() < 0.8  # 8-bit rounding of the coloured result only
+    assert np.abs(out[..., 2].astype(int) - out[..., 1]).mean() > 5  # and it is in colour
+
+
+def write_input_kinds(folder):
+    from PIL import Image
+    folder.mkdir()
+    ramp = grey_ramp(60, 80)[..., 0]
+    colour = np.ascontiguousarray(np.dstack([ramp, ramp[::-1], ramp[:, ::-1]]))
+    cv2.imwrite(str(folder / "grey.png"), grey_ramp(60, 80)[..., 0])
+    cv2.imwrite(str(folder / "colour.jpg"), colour)
+    Image.fromarray(colour[..., ::-1]).convert("P", palette=Image.ADAPTIVE).save(folder / "palette.png")
+    cv2.imwrite(str(folder / "rgba.png"), np.dstack([colour, np.full((60, 80), 200, np.uint8)]))
+    cv2.imwrite(str(folder / "sixteen.tif"), grey_ramp(60, 80).astype(np.uint16) * 257)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90° clockwise to display
+    Image.fromarray(colour[..., ::-1]).save(folder / "rotated.jpg", exif=exif.tobytes())
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    return colour
+
+
+def test_every_input_kind_and_bad_inputs_are_reported_while_the_rest_run(lab_model, tmp_path, caplog):
+    write_input_kinds(tmp_path / "in")
+    status = use_trained_model.main([str(tmp_path / "in"), str(tmp_path / "missing.png"), str(tmp_path / "nomatch*.jpg"),
+                                     "--model", str(lab_model), "-o", str(tmp_path / "out"), "-q", "--side-by-side"])
+    assert status == 1
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == ["colour.png", "grey.png", "palette.png", "rgba.png", "rotated.png", "sixteen.png"]
+    assert "corrupt.png: not an image OpenCV can decode" in caplog.text
+    assert "missing.png: no such file or folder" in caplog.text
+    assert "nomatch*.jpg: no file matches this pattern" in caplog.text
+    # Side by side: grey | result for a grey input; grey | result | original for a colour one.
+    gap = 4
+    assert cv2.imread(str(tmp_path / "out" / "grey.png")).shape[1] == 2 * 80 + gap
+    assert cv2.imread(str(tmp_path / "out" / "colour.png")).shape[1] == 3 * 80 + 2 * gap
+    # EXIF orientation 6: the 80×60 pixels are shown as 60 wide, 80 high.
+    assert cv2.imread(str(tmp_path / "out" / "rotated.png")).shape[:2] == (80, 3 * 60 + 2 * gap)
+    assert not list((tmp_path / "out").glob(".*"))  # nothing half-written left behind
+
+
+def test_globs_and_jpg_output(lab_model, tmp_path):
+    for name in ("a.png", "b.png"):
+        cv2.imwrite(str(tmp_path / name), grey_ramp(40, 50))
+    assert use_trained_model.main([str(tmp_path / "*.png"), "--model", str(lab_model), "-o", str(tmp_path / "out"),
+                                   "--format", "jpg", "-q", "--batch", "1"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "b.jpg"]
+
+
+def test_model_errors_are_one_line_and_name_the_file(lab_model, yuv_model, tmp_path, caplog):
+    cv2.imwrite(str(tmp_path / "a.png"), grey_ramp(40, 50))
+    assert use_trained_model.main([str(tmp_path / "a.png"), "--model", "no_such_model", "-o", str(tmp_path)]) == 2
+    assert "no_such_model: no such model" in caplog.text
+    assert use_trained_model.main([str(tmp_path / "a.png"), "--model", str(lab_model),
+                                   "--weights", str(tmp_path / "gone.caffemodel"), "-o", str(tmp_path)]) == 2
+    assert "gone.caffemodel: no such weights file" in caplog.text
+    # YUV-64 weights with the Lab deploy: wrong names/shapes are caught before Caffe could abort.
+    assert use_trained_model.main([str(tmp_path / "a.png"), "--model", str(lab_model / "deploy.prototxt"),
+                                   "--weights", str(yuv_model / "weights.caffemodel"), "-o", str(tmp_path)]) == 2
+    assert "weights and deploy file are for different nets" in caplog.text
+    (tmp_path / "junk.caffemodel").write_bytes(b"\x00\x01junk" * 10)
+    assert use_trained_model.main([str(tmp_path / "a.png"), "--model", str(lab_model / "deploy.prototxt"),
+                                   "--weights", str(tmp_path / "junk.caffemodel"), "-o", str(tmp_path)]) == 2
+    assert "junk.caffemodel: not a Caffe .caffemodel" in caplog.text
+
+
+def test_opencv_backend_gives_the_same_image(random_lab_model, tmp_path):
+    photo = read_bgr(pathlib.Path(__import__("skimage").__file__).parent / "data" / "astronaut.png")
+    cv2.imwrite(str(tmp_path / "astronaut.png"), photo)
+    for backend in ("caffe", "opencv"):
+        assert use_trained_model.main([str(tmp_path / "astronaut.png"), "--model", str(random_lab_model),
+                                       "--backend", backend, "-o", str(tmp_path / backend), "-q"]) == 0
+    by_caffe = cv2.imread(str(tmp_path / "caffe" / "astronaut.png")).astype(int)
+    by_opencv = cv2.imread(str(tmp_path / "opencv" / "astronaut.png")).astype(int)
+    assert np.abs(by_caffe - by_opencv).max() <= 1
+    assert np.abs(by_caffe[..., 2] - by_caffe[..., 0]).mean() > 1  # random weights do colour it
+
+
+def released_like_weights(caffe, tmp_path):
+    """Random weights with the released model's names and shapes, lacking (as it does) the blobs
+    of the constant layers; our deploy adds the frozen input centring, which it lacks too."""
+    from caffe.proto import caffe_pb2
+    net = caffe.Net(str(REPO_ROOT / "prototxt/deploy_lab313.prototxt"), caffe.TEST)
+    rng = np.random.default_rng(7)
+    for name, params in net.params.items():
+        if name.endswith("norm"):
+            params[0].data[...] = rng.normal(0, 0.1, params[0].data.shape)
+            params[1].data[...] = rng.uniform(0.5, 2, params[1].data.shape)
+            params[2].data[...] = 1
+    net.save(str(tmp_path / "full.caffemodel"))
+    parameters = caffe_pb2.NetParameter()
+    parameters.ParseFromString((tmp_path / "full.caffemodel").read_bytes())
+    kept = [layer for layer in parameters.layer if layer.name not in ("data_l_centred", "conv8_313_rh", "class8_ab")]
+    del parameters.layer[:]
+    parameters.layer.extend(kept)
+    (tmp_path / "released_like.caffemodel").write_bytes(parameters.SerializeToString())
+    return net, tmp_path / "released_like.caffemodel"
+
+
+def test_released_layout_loads_by_name_and_runs_in_opencv_too(caffe, tmp_path):
+    reference, weights = released_like_weights(caffe, tmp_path)
+    model = colorize.Model(REPO_ROOT / "prototxt/deploy_lab313.prototxt", weights)
+    by_caffe = colorize.CaffeRunner(model)
+    net = by_caffe.net
+    for name in net.params:  # every layer initialised: from the file, or the method's constants
+        if name not in ("data_l_centred", "conv8_313_rh", "class8_ab"):
+            for ours, theirs in zip(net.params[name], reference.params[name]):
+                np.testing.assert_array_equal(ours.data, theirs.data)
+    np.testing.assert_array_equal(net.params["class8_ab"][0].data[:, :, 0, 0], lab313.load_centres().T)
+    assert np.all(net.params["conv8_313_rh"][0].data == np.float32(2.606))
+    assert net.params["data_l_centred"][1].data[0] == -50
+    light = np.random.default_rng(8).uniform(0, 100, (1, 1, 224, 224)).astype(np.float32)
+    ab_caffe = by_caffe.forward(light, ["class8_ab"])["class8_ab"]
+    ab_opencv = colorize.OpenCVRunner(model).forward(light, ["class8_ab"])["class8_ab"]
+    assert ab_caffe.shape == ab_opencv.shape == (1, 2, 56, 56)
+    assert np.abs(ab_caffe - ab_opencv).max() < 0.5
+
+
+def test_evaluate_scores_photos_against_themselves_perfectly(tmp_path):
+    import skimage
+    data = pathlib.Path(skimage.__file__).parent / "data"
+    photos = [data / name for name in ("astronaut.png", "coffee.png", "chelsea.png")]
+    truths = iter([evaluate.fit(read_bgr(path), 512) for path in photos])
+    summary, rows, curves = evaluate.evaluate(photos, lambda greys: [next(truths) for _ in greys], progress=False, batch=2)
+    assert summary["photos"] == 3
+    assert summary["model"]["auc"] == pytest.approx(100) and summary["model"]["auc_rebalanced"] == pytest.approx(100)
+    assert summary["model"]["delta_cf"] == pytest.approx(0)
+    assert summary["grey"]["cf"] == 0
+    assert summary["grey"]["auc_rebalanced"] < summary["grey"]["auc"] < 100
+    assert summary["cf_truth"] > 10
+
+
+def test_evaluate_cli_writes_summary_csv_and_curves(lab_model, tmp_path):
+    import skimage
+    photo = pathlib.Path(skimage.__file__).parent / "data" / "coffee.png"
+    assert evaluate.main([str(photo), "--model", str(lab_model), "-o", str(tmp_path), "-q"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["photos"] == 1 and 0 < summary["model"]["auc"] < 100
+    assert summary["model"]["cf"] > summary["grey"]["cf"] == 0
+    assert (tmp_path / "per_photo.csv").read_text().count("\n") == 2
+    assert (tmp_path / "cdf.png").read_bytes()[:4] == b"\x89PNG"
