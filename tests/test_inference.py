@@ -248,3 +248,21 @@ def test_evaluate_cli_writes_summary_csv_and_curves(lab_model, tmp_path):
     assert summary["model"]["cf"] > summary["grey"]["cf"] == 0
     assert (tmp_path / "per_photo.csv").read_text().count("\n") == 2
     assert (tmp_path / "cdf.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_exported_model_carries_every_constant_blob(random_lab_model, tmp_path):
+    from tools import export_model
+    snapshot = tmp_path / "lab313_lite_iter_7.caffemodel"
+    shutil.copy(random_lab_model / "weights.caffemodel", snapshot)
+    out = tmp_path / "exported"
+    assert export_model.main(["--deploy", str(REPO_ROOT / "prototxt/deploy_lab313_lite.prototxt"),
+                              "--weights", str(snapshot), "-o", str(out)]) == 0
+    card = json.loads((out / "model.json").read_text())
+    assert card["family"] == "lab313" and card["iterations"] == 7
+    net = cv2.dnn.readNetFromCaffe(str(out / "deploy.prototxt"), str(out / "weights.caffemodel"))
+    for name in ("class8_ab", "conv8_313_rh", "data_l_centred"):  # nothing left to inject
+        assert len(net.getLayer(net.getLayerId(name)).blobs) > 0, name
+    centres = net.getLayer(net.getLayerId("class8_ab")).blobs[0].reshape(2, 313)
+    np.testing.assert_array_equal(centres, lab313.load_centres().T)
+    assert export_model.main(["--deploy", str(REPO_ROOT / "prototxt/deploy_lab313_lite.prototxt"),
+                              "--weights", str(snapshot), "-o", str(out)]) == 2  # no --force: kept
