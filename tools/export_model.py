@@ -20,7 +20,7 @@ if __package__ in (None, ""):  # run as `python tools/export_model.py`: make the
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from tools.colorize import CaffeRunner, Model, ModelError
-from tools.common import atomic_output_dir, setup_logging
+from tools.common import OutputExists, atomic_output_dir, setup_logging
 
 log = logging.getLogger("export_model")
 SIZE_LIMIT = 25 * 1024 * 1024  # what we commit to git: every file at most 25 MB
@@ -52,7 +52,7 @@ def main(argv=None):
             if size > SIZE_LIMIT:
                 raise ModelError(f"{args.weights}: exported weights are {size / 2**20:.1f} MB, over the 25 MB a "
                                  "committed model may have (export a lite net)")
-    except (ModelError, OSError, ValueError) as error:
+    except (ModelError, OutputExists, OSError, ValueError) as error:
         log.error("%s", error)
         return 2
     log.info("wrote %s (weights %.1f MB, %s)", args.output, size / 2**20, model.family)
