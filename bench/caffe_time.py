@@ -1,0 +1,71 @@
+"""Parse `caffe time` logs and write their numbers into bench/RESULTS.md.
+
+    python -m bench.caffe_time logs/bench/*.log --section "bench_nets: caffe time per net"
+
+Used by bench/bench_nets.sh and bench/bench_layers.py. Per log: the average forward, backward and
+forward-backward milliseconds per iteration, and per-layer averages.
+"""
+import argparse
+import logging
+import os
+import pathlib
+import re
+import sys
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from bench.results import write_section
+
+log = logging.getLogger("caffe_time")
+TOTAL = re.compile(r"\] Average (Forward|Backward|Forward-Backward)(?: pass)?: ([\d.]+) ms")
+PER_LAYER = re.compile(r"\]\s+(\S+)\s+(forward|backward): ([\d.]+) ms\.")
+BATCH = re.compile(r"\] Top shape: (\d+) ")
+
+
+def parse(text):
+    totals = {kind: float(ms) for kind, ms in TOTAL.findall(text)}
+    layers = {}
+    for name, direction, ms in PER_LAYER.findall(text):
+        layers.setdefault(name, {})[direction] = float(ms)
+    batch = BATCH.search(text)
+    return {"totals": totals, "layers": layers, "batch": int(batch.group(1)) if batch else None}
+
+
+def layer_types(prototxt):
+    from google.protobuf import text_format
+    from caffe.proto import caffe_pb2
+    net = caffe_pb2.NetParameter()
+    text_format.Parse(pathlib.Path(prototxt).read_text(), net)
+    return {layer.name: layer.type for layer in net.layer}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("logs", nargs="+", type=pathlib.Path, help="`caffe time` logs named <net>.log")
+    parser.add_argument("--section", default="bench_nets: caffe time per net")
+    parser.add_argument("--note", default="", help="sentence to put above the table")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    rows = []
+    for path in args.logs:
+        result = parse(path.read_text(errors="replace"))
+        if "Forward-Backward" not in result["totals"]:
+            log.error("%s: no 'Average Forward-Backward' line (did caffe time fail?)", path)
+            return 2
+        t = result["totals"]
+        rows.append(f"| {path.stem} | {result['batch']} | {t['Forward']:.0f} | {t['Backward']:.0f} | "
+                    f"{t['Forward-Backward']:.0f} | {1000 / t['Forward-Backward']:.2f} |")
+    load = os.getloadavg()[0]
+    body = (f"{args.note}\n\n" if args.note else "") + (
+        f"`caffe time` (CPU, TRAIN phase, data layers included), milliseconds per iteration; "
+        f"1-minute load average when written: {load:.1f}.\n\n"
+        "| net | batch | forward ms | backward ms | fwd+bwd ms | iterations/s |\n|---|---|---|---|---|---|\n"
+        + "\n".join(rows))
+    write_section(args.section, body)
+    log.info("wrote section %r of bench/RESULTS.md", args.section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
