@@ -201,3 +201,13 @@ def test_caffe_soft_loss_and_rebalance_gradients_by_finite_differences(caffe, wr
 def test_layers_fail_clearly(caffe, write_net, layer, bottoms, tops, param_str, message):
     with pytest.raises(ValueError, match=message):
         caffe.Net(write_net(python_net(layer, bottoms, tops, param_str)), caffe.TEST)
+
+
+def test_encoding_into_a_reused_buffer_clears_what_it_wrote_before(centres):
+    """The layer writes into its top blob every iteration and clears only last time's entries."""
+    rng = np.random.default_rng(9)
+    encoder = lab313.SoftEncoder(centres, k=5, sigma=5.0)
+    buffer = np.full((2, 313, 4, 4), 7.0, dtype=np.float32)  # stale garbage: cleared on first use
+    for _ in range(3):
+        ab = rng.uniform(-100, 100, (2, 2, 4, 4))
+        np.testing.assert_array_equal(encoder.encode(ab, out=buffer), lab313.SoftEncoder(centres, 5, 5.0).encode(ab))

@@ -1,0 +1,126 @@
+"""Soft encoding (NNEncLayer) against the original's algorithm, and the Python layers' share of a
+lite Lab/313 training iteration; results go to bench/RESULTS.md.
+
+    python bench/bench_layers.py [--repeats 5]
+
+The baseline re-implements Zhang et al.'s NNEncode as it worked: a scikit-learn ball tree over
+the 313 centres queried for K neighbours per pixel, Gaussian weights, a dense P×313 float64 array
+filled and transposed back to N×313×H×W. Both run on one 40×2×44×44 batch of ab taken from real
+photos (the shape of a full-size training batch). Run on an otherwise idle machine.
+"""
+import argparse
+import logging
+import pathlib
+import subprocess
+import sys
+import time
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+
+from bench.caffe_time import layer_types, parse
+from bench.results import write_section
+from layers import lab313
+from tools.common import REPO_ROOT
+from tools.photo_io import list_images, read_bgr
+
+log = logging.getLogger("bench_layers")
+
+
+class BallTreeEncoder:
+    """The original algorithm (re-implemented): ball tree K-NN, dense one-hot, transpose."""
+
+    def __init__(self, centres, k, sigma):
+        from sklearn.neighbors import NearestNeighbors
+        self.k, self.sigma, self.bins = k, sigma, len(centres)
+        self.tree = NearestNeighbors(n_neighbors=k, algorithm="ball_tree").fit(centres)
+
+    def encode(self, ab):
+        n, _, h, w = ab.shape
+        points = ab.transpose(0, 2, 3, 1).reshape(-1, 2)
+        distances, indices = self.tree.kneighbors(points)
+        weights = np.exp(-distances ** 2 / (2 * self.sigma ** 2))
+        weights /= weights.sum(axis=1, keepdims=True)
+        dense = np.zeros((len(points), self.bins))
+        dense[np.arange(len(points))[:, None], indices] = weights
+        return dense.reshape(n, h, w, self.bins).transpose(0, 3, 1, 2)
+
+
+def real_ab_batch(count=40, side=176):
+    """ab of `count` real photos at side×side, subsampled by 4 as the training net does."""
+    photos = list_images([REPO_ROOT / "data/photos/val.txt"]) if (REPO_ROOT / "data/photos/val.txt").exists() else []
+    if len(photos) < 4:
+        import skimage
+        photos = sorted((pathlib.Path(skimage.__file__).parent / "data").glob("*.png"))
+    images = []
+    for path in photos:
+        try:
+            images.append(cv2.resize(read_bgr(path), (side, side), interpolation=cv2.INTER_AREA))
+        except ValueError:
+            continue
+    batch = np.stack([images[i % len(images)] for i in range(count)]).transpose(0, 3, 1, 2)
+    return lab313.bgr_to_lab(batch)[:, 1:, ::4, ::4].astype(np.float32)
+
+
+def best_time(function, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def python_layer_share(iterations):
+    prototxt = REPO_ROOT / "prototxt/train_val_lab313_lite.prototxt"
+    command = ["caffe", "time", "-model", str(prototxt), "-iterations", str(iterations)]
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True,
+                            env={**__import__("os").environ, "GLOG_minloglevel": "0", "GLOG_logtostderr": "1"})
+    timing = parse(result.stdout + result.stderr)
+    if "Forward-Backward" not in timing["totals"]:
+        raise RuntimeError(f"caffe time failed: {(result.stdout + result.stderr)[-500:]}")
+    types = layer_types(prototxt)
+    python = {name: sum(directions.values()) for name, directions in timing["layers"].items()
+              if types.get(name) == "Python"}
+    return timing["totals"]["Forward-Backward"], python
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5, help="timings per method; the best is kept (default 5)")
+    parser.add_argument("--iterations", type=int, default=5, help="caffe time iterations (default 5)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    ab = real_ab_batch()
+    centres = lab313.load_centres()
+    rows = []
+    for k in (5, 10):
+        ours = lab313.SoftEncoder(centres, k, 5.0)
+        baseline = BallTreeEncoder(centres, k, 5.0)
+        out = np.zeros((len(ab), len(centres)) + ab.shape[2:], np.float32)
+        np.testing.assert_allclose(ours.encode(ab, out), baseline.encode(ab), atol=1e-5)  # same answer first
+        ours_s = best_time(lambda: ours.encode(ab, out), args.repeats)
+        baseline_s = best_time(lambda: baseline.encode(ab), args.repeats)
+        rows.append(f"| {k} | {baseline_s * 1000:.0f} | {ours_s * 1000:.1f} | {baseline_s / ours_s:.0f}× |")
+        log.info("K=%d: ball tree %.0f ms, ours %.1f ms", k, baseline_s * 1000, ours_s * 1000)
+    total_ms, python_ms = python_layer_share(args.iterations)
+    share = sum(python_ms.values()) / total_ms
+    layer_rows = "\n".join(f"| {name} | {ms:.1f} |" for name, ms in python_ms.items())
+    body = (f"Soft encoding of one 40×2×44×44 batch of ab from real photos, σ = 5, best of {args.repeats}; "
+            "both give the same encoding (checked to 1e-5 before timing).\n\n"
+            "| K | ball tree, original algorithm (ms) | NNEncLayer (ms) | speed-up |\n|---|---|---|---|\n"
+            + "\n".join(rows) +
+            f"\n\nPython layers in one lite Lab/313 training iteration (`caffe time`, "
+            f"train_val_lab313_lite, batch 8 at 176, {args.iterations} iterations): "
+            f"{sum(python_ms.values()):.0f} of {total_ms:.0f} ms forward+backward = {100 * share:.0f}%.\n\n"
+            "| Python layer | fwd+bwd ms |\n|---|---|\n" + layer_rows)
+    write_section("bench_layers: soft encoding and Python-layer share", body)
+    log.info("wrote bench/RESULTS.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
