@@ -13,10 +13,18 @@ else
 VARIANT := _lite
 endif
 
-.PHONY: help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior
+# The shipped model (models/default, see models/README.md): which lite net, and which snapshot.
+DEFAULT_NET ?= lab313_lite
+DEFAULT_ITER ?= 1500
+
+.PHONY: demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+demo: setup  ## colorize data/samples/ with the shipped model into out/ (the main job)
+	$(PYTHON) tools/use_trained_model.py data/samples -o out --sheet out/before-after.jpg
+	@echo "Colorized photos are in $(CURDIR)/out/ (before/after sheet: out/before-after.jpg)"
 
 setup:  ## install Debian packages, Python packages and Caffe (idempotent; GPU=1 for CUDA)
 ifeq ($(GPU),1)
@@ -66,3 +74,21 @@ prior: photos  ## measure the 313-bin ab prior of the train photos → data/prio
 train-lab313:  ## train the Lab/313 net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_bgr_lmdb || { echo "data/train_bgr_lmdb is missing: run 'make lmdb-bgr' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_lab313$(VARIANT).prototxt --log logs/lab313$(VARIANT).log
+
+samples: photos  ## rebuild data/samples/ (greyed val photos for the demo and tests)
+	$(PYTHON) tools/make_samples.py $(PHOTOS)/val.txt -o data/samples
+
+evaluate:  ## score the shipped model on the val split → out/eval/ (MODEL=name to pick another)
+	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt --model $(or $(MODEL),default) -o out/eval
+
+# From nothing to models/default: same photos, split, seed and schedule as the shipped model.
+train-default: photos  ## retrain the shipped model from scratch into models/default (hours on a CPU)
+ifeq ($(findstring lab313,$(DEFAULT_NET)),lab313)
+	$(MAKE) lmdb-bgr prior
+else
+	$(MAKE) lmdb
+endif
+	$(PYTHON) tools/train.py prototxt/solver_$(DEFAULT_NET).prototxt --log logs/$(DEFAULT_NET).log --fresh
+	$(PYTHON) tools/export_model.py --deploy prototxt/deploy_$(DEFAULT_NET).prototxt \
+		--weights models/snapshots/$(DEFAULT_NET)_iter_$(DEFAULT_ITER).caffemodel -o models/default --force
+	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt --model default -o out/eval

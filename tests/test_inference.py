@@ -152,8 +152,10 @@ def test_globs_and_jpg_output(lab_model, tmp_path):
     for name in ("a.png", "b.png"):
         cv2.imwrite(str(tmp_path / name), grey_ramp(40, 50))
     assert use_trained_model.main([str(tmp_path / "*.png"), "--model", str(lab_model), "-o", str(tmp_path / "out"),
-                                   "--format", "jpg", "-q", "--batch", "1"]) == 0
+                                   "--format", "jpg", "-q", "--batch", "1", "--sheet", str(tmp_path / "sheet.png")]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "b.jpg"]
+    sheet = cv2.imread(str(tmp_path / "sheet.png"))
+    assert sheet.shape[0] == 2 * (180 + 6)  # one before | after row per photo
 
 
 def test_model_errors_are_one_line_and_name_the_file(lab_model, yuv_model, tmp_path, caplog):

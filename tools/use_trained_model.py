@@ -61,6 +61,20 @@ def side_by_side(grey, result, original=None):
     return np.hstack(row)
 
 
+def contact_sheet(pairs, height=180):
+    """Rows of before | after, each scaled to the same height, stacked into one picture."""
+    rows = []
+    for before, after in pairs:
+        scale = height / before.shape[0]
+        size = (max(1, round(before.shape[1] * scale)), height)
+        grey = cv2.cvtColor(cv2.cvtColor(before, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        rows.append(np.hstack([cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.full((height, 6, 3), 255, np.uint8),
+                               cv2.resize(after, size, interpolation=cv2.INTER_AREA)]))
+    width = max(row.shape[1] for row in rows)
+    padded = [np.pad(row, ((0, 6), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
+    return np.vstack(padded)
+
+
 def output_path(photo, out_dir, suffix, taken):
     stem = pathlib.Path(photo).stem
     candidate, number = out_dir / f"{stem}{suffix}", 2
@@ -97,6 +111,8 @@ def main(argv=None):
     parser.add_argument("--format", choices=("png", "jpg"), default="png", help="output format (default png)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="write grey | result (| original, for colour inputs) in one image")
+    parser.add_argument("--sheet", type=pathlib.Path,
+                        help="also write one picture of every input before | after, one row each, here")
     parser.add_argument("--batch", type=int, default=8, help="photos per forward pass (default 8)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
@@ -122,7 +138,7 @@ def main(argv=None):
     log.info("%s model %s on %s: %d photo(s) → %s", model.family, model.weights, args.backend, len(photos), args.output)
 
     from tqdm import tqdm
-    taken, written = set(), 0
+    taken, written, pairs = set(), 0, []
     with tqdm(total=len(photos), unit="photo", disable=args.quiet, desc="colorize") as progress:
         for group in batches(photos, args.batch):
             readable = []
@@ -139,6 +155,8 @@ def main(argv=None):
             for (path, bgr), result in zip(readable, results):
                 target = output_path(path, args.output, f".{args.format}", taken)
                 image = side_by_side(bgr, result, None if is_grey(bgr) else bgr) if args.side_by_side else result
+                if args.sheet:
+                    pairs.append((bgr, result))
                 try:
                     write_image(target, image, args.format)
                     written += 1
@@ -146,6 +164,9 @@ def main(argv=None):
                     failures.append(str(error))
                     log.error("%s", error)
                 progress.update()
+    if pairs:
+        write_image(args.sheet, contact_sheet(pairs), args.sheet.suffix.lstrip(".").lower().replace("jpeg", "jpg") or "png")
+        log.info("wrote the before/after sheet %s", args.sheet)
     log.info("wrote %d image(s) to %s%s", written, args.output,
              f"; {len(failures)} input(s) failed" if failures else "")
     return 1 if failures else 0
