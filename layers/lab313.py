@@ -44,8 +44,22 @@ def _linear_to_srgb(values):
     return np.where(values > 0.0031308, 1.055 * values ** (1 / 2.4) - 0.055, values * 12.92)
 
 
-# 8-bit input is the common case: the sRGB decoding becomes one table lookup.
+# 8-bit input is the common case: the sRGB decoding becomes one table lookup, and so does the
+# encoding back to 8 bits (65,536 linear levels: fine enough for the steep start of the curve).
 _LINEAR_LUT = _srgb_to_linear(np.arange(256) / 255.0).astype(np.float32)
+_ENCODE_LEVELS = 65535
+_SRGB8_LUT = np.clip(np.rint(_linear_to_srgb(np.arange(_ENCODE_LEVELS + 1) / _ENCODE_LEVELS) * 255), 0, 255).astype(np.uint8)
+
+
+def _f_lab(t):
+    return np.where(t > _EPSILON, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+
+
+def bgr8_to_l(bgr):
+    """uint8 H×W×3 BGR → float32 H×W lightness L (only L: what colorizing keeps of a photo)."""
+    linear = _LINEAR_LUT[bgr]
+    y = linear @ _SRGB_TO_XYZ[1, ::-1].astype(np.float32)
+    return (116.0 * _f_lab(y) - 16.0).astype(np.float32)
 
 
 def bgr_to_lab(bgr):
@@ -60,7 +74,7 @@ def bgr_to_lab(bgr):
         linear = _srgb_to_linear(np.clip(bgr, 0, 255) / 255.0).astype(np.float32)
     rgb_linear = linear[:, ::-1]
     xyz = np.einsum("ij,njhw->nihw", (_SRGB_TO_XYZ / _D65_WHITE[:, None]).astype(np.float32), rgb_linear)
-    f = np.where(xyz > _EPSILON, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    f = _f_lab(xyz)
     lab = np.empty_like(xyz)
     lab[:, 0] = 116.0 * f[:, 1] - 16.0
     lab[:, 1] = 500.0 * (f[:, 0] - f[:, 1])
@@ -68,14 +82,27 @@ def bgr_to_lab(bgr):
     return lab.astype(np.float32)
 
 
+def _f_lab_inverse(f):
+    cube = f * f * f
+    return np.where(f > 6 / 29, cube, np.float32(3 * (6 / 29) ** 2) * (f - np.float32(4 / 29)))
+
+
 def lab_to_bgr(lab):
     """H×W×3 Lab (float) → H×W×3 BGR uint8 (out-of-gamut values clipped)."""
-    lab = np.asarray(lab, dtype=np.float64)
-    fy = (lab[..., 0] + 16.0) / 116.0
-    f = np.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1)
-    xyz = np.where(f > 6 / 29, f ** 3, 3 * (6 / 29) ** 2 * (f - 4 / 29)) * _D65_WHITE
-    rgb = _linear_to_srgb(xyz @ _XYZ_TO_SRGB.T)
-    return np.clip(np.rint(rgb[..., ::-1] * 255.0), 0, 255).astype(np.uint8)
+    lab = np.asarray(lab, dtype=np.float32)
+    fy = (lab[..., 0] + np.float32(16)) / np.float32(116)
+    # Planar arithmetic: (H·W×3) @ (3×3) matrix products are slow in numpy for so small a 3.
+    xyz = [_f_lab_inverse(fy + lab[..., 1] / np.float32(500)) * np.float32(_D65_WHITE[0]),
+           _f_lab_inverse(fy),
+           _f_lab_inverse(fy - lab[..., 2] / np.float32(200)) * np.float32(_D65_WHITE[2])]
+    bgr = np.empty(lab.shape[:2] + (3,), dtype=np.uint8)
+    for channel, row in zip((2, 1, 0), _XYZ_TO_SRGB.astype(np.float32)):
+        linear = row[0] * xyz[0] + row[1] * xyz[1] + row[2] * xyz[2]
+        linear *= _ENCODE_LEVELS
+        linear += 0.5
+        np.clip(linear, 0, _ENCODE_LEVELS, out=linear)
+        bgr[..., channel] = _SRGB8_LUT[linear.astype(np.int32)]
+    return bgr
 
 
 class SoftEncoder:

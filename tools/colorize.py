@@ -206,7 +206,7 @@ def runner(model, backend="caffe"):
 def luminance(bgr, family):
     """The photo's own luminance at full resolution: L 0..100 (lab313) or Y 0..255 (yuv64)."""
     if family == "lab313":
-        return lab313.bgr_to_lab(bgr.transpose(2, 0, 1)[None])[0, 0]
+        return lab313.bgr8_to_l(bgr)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 0].astype(np.float32)
 
 
@@ -214,20 +214,33 @@ def net_input(lum, side):
     return cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
 
 
+def annealed_softmax(scores, temperature):
+    """softmax(z / T) over axis 1, float32, in place on a copy: the annealed distribution
+    p^(1/T)/Σ p^(1/T) of p = softmax(z), computed in one pass from the scores."""
+    annealed = np.array(scores, dtype=np.float32) / np.float32(temperature)
+    annealed -= annealed.max(axis=1, keepdims=True)
+    np.exp(annealed, out=annealed)
+    annealed /= annealed.sum(axis=1, keepdims=True)
+    return annealed
+
+
+def expected_colour(weights, colours):
+    """N×K×h×w weights · K×2 colours → N×2×h×w (a matrix product per image)."""
+    n, k, h, w = weights.shape
+    return np.matmul(colours.T.astype(np.float32), weights.reshape(n, k, h * w)).reshape(n, 2, h, w)
+
+
 def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", codec=None):
     """Net output → N×2×h×w chroma: ab (lab313) or centred UV offsets (yuv64)."""
     if family == "lab313":
-        scores = outputs["conv8_313"].astype(np.float64)
-        probabilities = np.exp(lab313.log_softmax(scores))
-        return lab313.annealed_mean(probabilities, lab313.load_centres(), temperature)
+        return expected_colour(annealed_softmax(outputs["conv8_313"], temperature), lab313.load_centres())
     codec = codec or Codec()
-    probabilities = outputs["prob"].astype(np.float64)
-    offsets = codec.class_uv_offsets.astype(np.float64)  # 64×2 decoded (u, v) − 128
+    offsets = codec.class_uv_offsets.astype(np.float32)  # 64×2 decoded (u, v) − 128
+    probabilities = outputs["prob"]
     if method == "argmax":
         return offsets[probabilities.argmax(axis=1)].transpose(0, 3, 1, 2)
-    log_p = np.log(np.clip(probabilities, 1e-12, None)) / temperature
-    annealed = np.exp(lab313.log_softmax(log_p))
-    return np.einsum("nkhw,kc->nchw", annealed, offsets)
+    log_p = np.log(np.clip(probabilities, 1e-12, None))
+    return expected_colour(annealed_softmax(log_p, temperature), offsets)
 
 
 def compose(lum, chroma, family):
