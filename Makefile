@@ -17,7 +17,7 @@ endif
 DEFAULT_NET ?= lab313_lite
 DEFAULT_ITER ?= 1500
 
-.PHONY: demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior
+.PHONY: demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ ifeq ($(GPU),1)
 else
 	bash tools/setup_caffe.sh
 endif
+
+gpu-bundle:  ## folder with the CUDA caffe binary + libraries a stock CUDA machine lacks (after setup GPU=1)
+	bash tools/make_gpu_bundle.sh out/gpu-bundle
 
 test: setup  ## run the test suite (runs `make setup` first)
 	$(PYTHON) -m pytest -q

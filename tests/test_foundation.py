@@ -100,10 +100,12 @@ def test_caffe_binary_embeds_this_interpreter_with_the_same_packages(tmp_path):
     assert ours["prefix"] == sys.prefix and all(ours["packages"].values())
 
 
-def test_setup_gpu_says_it_is_not_done_rather_than_building_for_the_cpu():
-    result = subprocess.run(["make", "setup", "GPU=1"], cwd=REPO_ROOT, capture_output=True, text=True)
+def test_setup_gpu_without_a_cuda_compiler_says_what_it_needs():
+    result = subprocess.run(["make", "setup", "GPU=1"], cwd=REPO_ROOT, capture_output=True, text=True,
+                            env={**os.environ, "CUDA_HOME": "/nonexistent-cuda", "CAFFE_PREFIX": "/nonexistent-prefix"})
     assert result.returncode != 0
-    assert "GPU builds are not done yet" in result.stderr
+    assert "GPU=1 needs the CUDA compiler: no nvcc in /nonexistent-cuda" in result.stderr
+    assert not pathlib.Path("/nonexistent-prefix").exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser"), reason="needs root to switch to nobody")

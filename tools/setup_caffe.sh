@@ -4,8 +4,14 @@
 #
 # Usage: tools/setup_caffe.sh [--gpu]        (normally through `make setup` / `make setup GPU=1`)
 #
+# --gpu builds a CUDA Caffe (no cuDNN: this Caffe's cuDNN code predates cuDNN 8) for sm_80 and
+# sm_90 plus sm_90 PTX, installed beside the CPU build (which it leaves alone) with a `caffe-gpu`
+# command. It needs the CUDA compiler and cudart (CUDA_HOME, else /usr/local/cuda, else nvcc on
+# PATH); cuBLAS and cuRAND come from the PyPI wheels nvidia-cublas / nvidia-curand if the toolkit
+# lacks them. It compiles and links without a GPU; running needs an NVIDIA driver and GPU.
+#
 # Environment (all optional):
-#   CAFFE_PREFIX    where Caffe is installed           (default /opt/colornet/caffe-cpu)
+#   CAFFE_PREFIX    where Caffe is installed           (default /opt/colornet/caffe-cpu, -gpu)
 #   COLORNET_CACHE  downloaded source and build trees  (default /var/cache/colornet)
 #   COLORNET_BINDIR where the `caffe` command goes     (default /usr/local/bin)
 #   PYTHON          the interpreter Caffe is built for (default: python3 on PATH)
@@ -16,6 +22,8 @@ set -Eeuo pipefail
 
 readonly CAFFE_DEB_VERSION="1.0.0+git20180821.99bd997-8"
 readonly CAFFE_DEB_SUITE="bullseye"
+# cuBLAS / cuRAND wheels matching CUDA 13.0 (the major version must match the toolkit's cudart).
+readonly CUDA_WHEELS=(nvidia-cublas==13.0.2.14 nvidia-curand==10.4.0.35)
 readonly APT_PACKAGES=(
   cmake make g++ patch dpkg-dev pkg-config
   libprotobuf-dev protobuf-compiler libboost-system-dev libboost-thread-dev
@@ -23,8 +31,14 @@ readonly APT_PACKAGES=(
   liblmdb-dev libleveldb-dev libsnappy-dev libopencv-dev libopenblas-dev
 )
 
+gpu=0
+if [[ ${1:-} == "--gpu" ]]; then
+  gpu=1; shift
+fi
+[[ $# -eq 0 ]] || { printf 'setup: error: unknown argument %s (usage: tools/setup_caffe.sh [--gpu])\n' "'$1'" >&2; exit 1; }
+variant=$([[ $gpu == 1 ]] && echo gpu || echo cpu)
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-prefix=${CAFFE_PREFIX:-/opt/colornet/caffe-cpu}
+prefix=${CAFFE_PREFIX:-/opt/colornet/caffe-$variant}
 cache=${COLORNET_CACHE:-/var/cache/colornet}
 bindir=${COLORNET_BINDIR:-/usr/local/bin}
 current_step="start"
@@ -40,10 +54,24 @@ on_error() {
 }
 trap on_error ERR
 
-if [[ ${1:-} == "--gpu" ]]; then
-  die "GPU builds are not done yet: 'make setup GPU=1' builds nothing. Use 'make setup' for the CPU build; CUDA support is tracked in the GPU issue."
-elif [[ $# -gt 0 ]]; then
-  die "unknown argument '$1' (usage: tools/setup_caffe.sh [--gpu])"
+cuda_root="" cuda_libs="" toolkit=""
+if [[ $gpu == 1 ]]; then
+  # The CUDA compiler and runtime: CUDA_HOME if set (and only it), else /usr/local/cuda, else PATH.
+  if [[ -n ${CUDA_HOME:-} ]]; then
+    nvcc_bin="$CUDA_HOME/bin/nvcc"
+  elif [[ -x /usr/local/cuda/bin/nvcc ]]; then
+    nvcc_bin=/usr/local/cuda/bin/nvcc
+  else
+    nvcc_bin=$(command -v nvcc || true)
+  fi
+  [[ -n $nvcc_bin && -x $nvcc_bin ]] || die "GPU=1 needs the CUDA compiler: no nvcc in ${CUDA_HOME:-/usr/local/cuda or PATH}. Install NVIDIA's CUDA toolkit 13 (nvcc and cudart; cuBLAS/cuRAND are fetched from PyPI if missing) or set CUDA_HOME."
+  nvcc_bin=$(readlink -f "$nvcc_bin")
+  cuda_root=$(dirname "$(dirname "$nvcc_bin")")
+  [[ -d $cuda_root/include && ( -e $cuda_root/lib64/libcudart.so || -e $cuda_root/lib/libcudart.so ) ]] \
+    || die "GPU=1: $cuda_root has nvcc but no cudart (lib64/libcudart.so); install the CUDA runtime development files"
+  cuda_version=$("$nvcc_bin" --version | sed -n 's/.*release \([0-9.]*\),.*/\1/p')
+  [[ ${cuda_version%%.*} == 13 ]] || die "GPU=1 is set up for CUDA 13 (nvcc here is $cuda_version); the pinned cuBLAS wheels must match the toolkit's major version"
+  toolkit="$cache/cuda-toolkit-$cuda_version"
 fi
 
 python_bin=$(command -v "${PYTHON:-python3}") || die "no python3 on PATH (set PYTHON=/path/to/python3)"
@@ -66,10 +94,26 @@ cmake_flags=(
   "-DPYTHON_EXECUTABLE=$python_bin" "-DPYTHON_LIBRARY=$py_library" "-DPYTHON_INCLUDE_DIR=$py_include"
   "-DCMAKE_INSTALL_PREFIX=$prefix" "-DCMAKE_INSTALL_RPATH=$prefix/lib;$py_libdir"
 )
+if [[ $gpu == 1 ]]; then
+  # OpenCV and LevelDB off: our nets read LMDB, and without them the GPU bundle stays small.
+  # (Later -D options override the earlier ones of the CPU list.)
+  cmake_flags+=(
+    -DCPU_ONLY=OFF -DUSE_CUDNN=OFF -DUSE_NCCL=OFF -DUSE_OPENCV=OFF -DUSE_LEVELDB=OFF
+    # Caffe's own architecture list stops at 2018's GPUs: A100 (sm_80), H100 (sm_90), and sm_90
+    # PTX so that newer GPUs can JIT-compile it.
+    -DCUDA_ARCH_NAME=Manual "-DCUDA_ARCH_BIN=80 90" -DCUDA_ARCH_PTX=90
+    "-DCUDA_TOOLKIT_ROOT_DIR=$toolkit"
+    "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$toolkit/lib64"
+    "-DCMAKE_SHARED_LINKER_FLAGS=-Wl,-rpath-link,$toolkit/lib64"
+    "-DCMAKE_INSTALL_RPATH=$prefix/lib;$py_libdir;$toolkit/lib64"
+  )
+fi
+patch_files=("$repo_root"/tools/caffe-patches/*.patch)
+if [[ $gpu == 1 ]]; then patch_files+=("$repo_root"/tools/caffe-patches/gpu/*.patch); fi
 
 build_key=$( {
   echo "$CAFFE_DEB_VERSION"; printf '%s\n' "${cmake_flags[@]}"; echo "$py_version"
-  cat "$repo_root"/tools/caffe-patches/*.patch
+  cat "${patch_files[@]}"
 } | sha256sum | cut -d' ' -f1)
 requirements_key=$( { echo "$python_bin"; cat "$repo_root/requirements.txt"; } | sha256sum | cut -d' ' -f1)
 caffe_stamp="$prefix/.colornet-build-stamp"
@@ -84,7 +128,8 @@ missing_apt_packages() {
 
 caffe_is_current() { [[ -f $caffe_stamp && $(cat "$caffe_stamp") == "$build_key" ]]; }
 requirements_are_current() { [[ -f $requirements_stamp && $(cat "$requirements_stamp") == "$requirements_key" ]]; }
-wrapper_is_current() { [[ -x $bindir/caffe ]] && grep -qF "$prefix/bin/caffe" "$bindir/caffe"; }
+command_name=$([[ $gpu == 1 ]] && echo caffe-gpu || echo caffe)
+wrapper_is_current() { [[ -x $bindir/$command_name ]] && grep -qF "$prefix/bin/caffe" "$bindir/$command_name"; }
 
 need_root() {
   [[ $(id -u) -eq 0 ]] || die "this step ($current_step) installs system files and needs root. Run: sudo make setup  (or, as root: make setup)"
@@ -150,12 +195,12 @@ fetch_caffe_source() {
 }
 
 build_caffe() {
-  local work="$cache/build-cpu"
+  local work="$cache/build-$variant"
   rm -rf "$work"; mkdir -p "$work"
   step "unpack and patch Caffe"
   dpkg-source --no-check -x "$cache/src/caffe_${CAFFE_DEB_VERSION}.dsc" "$work/caffe" >/dev/null
   local patch_file
-  for patch_file in "$repo_root"/tools/caffe-patches/*.patch; do
+  for patch_file in "${patch_files[@]}"; do
     log "patch $(basename "$patch_file"): $(head -n1 "$patch_file")"
     patch -d "$work/caffe" -p1 --quiet --forward < "$patch_file"
   done
@@ -165,7 +210,7 @@ build_caffe() {
   (cd "$work/build" && cmake "${cmake_flags[@]}" ../caffe >"$work/cmake.log" 2>&1) \
     || { tail -n 30 "$work/cmake.log" >&2; false; }
 
-  step "compile Caffe (about 8 minutes on 2 cores)"
+  step "compile Caffe (about $([[ $gpu == 1 ]] && echo 10-20 || echo 8) minutes on 2 cores)"
   (cd "$work/build" && make -j"$(( $(nproc) + 1 ))" >"$work/make.log" 2>&1) \
     || { grep -m 20 -B2 -A8 'error' "$work/make.log" >&2 || tail -n 40 "$work/make.log" >&2; false; }
 
@@ -193,15 +238,17 @@ install_entry_points() {
   step "entry points (caffe command, pycaffe path)"
   if ! wrapper_is_current; then
     [[ -w $bindir ]] || need_root
-    local tmp="$bindir/.caffe.$$"
+    local tmp="$bindir/.$command_name.$$"
     cat > "$tmp" <<EOF
 #!/bin/sh
 # Installed by colornet's setup. Runs stock Caffe from $prefix with the working directory on
 # PYTHONPATH, so that Python layers named "layers.<module>" load from the repo it runs in.
 PYTHONPATH="\${PWD}\${PYTHONPATH:+:\$PYTHONPATH}" exec "$prefix/bin/caffe" "\$@"
 EOF
-    chmod 755 "$tmp"; mv "$tmp" "$bindir/caffe"
+    chmod 755 "$tmp"; mv "$tmp" "$bindir/$command_name"
   fi
+  # pycaffe on the interpreter's path is the CPU build's; a GPU build leaves it alone.
+  [[ $gpu == 1 ]] && return
   local pth="$py_site/colornet-caffe.pth"
   if [[ ! -f $pth || $(cat "$pth") != "$prefix/lib/python3/dist-packages" ]]; then
     echo "$prefix/lib/python3/dist-packages" > "$pth"
@@ -210,13 +257,54 @@ EOF
 
 verify() {
   step "verify"
-  "$bindir/caffe" --version >&2
+  "$bindir/$command_name" --version >&2
+  [[ $gpu == 1 ]] && return  # running CUDA code needs a GPU; --version only needs the libraries
   (cd /tmp && "$python_bin" -c 'import caffe, cv2, lmdb, h5py, skimage; print("pycaffe", caffe.__file__)') >&2
 }
 
+prepare_cuda_toolkit() {
+  # One folder that looks like a full CUDA toolkit to Caffe's CMake: the machine's nvcc, nvvm,
+  # headers and cudart, plus cuBLAS and cuRAND (the machine's if it has them, else PyPI's wheels).
+  step "CUDA toolkit ($cuda_root, CUDA $cuda_version)"
+  local lib_dir=$cuda_root/lib64 wheels="$cache/cuda-wheels" extra_lib="" extra_include=""
+  [[ -d $lib_dir ]] || lib_dir=$cuda_root/lib
+  if [[ ! -e $lib_dir/libcublas.so || ! -e $lib_dir/libcurand.so ]]; then
+    mkdir -p "$wheels" 2>/dev/null || need_root
+    if ! ls "$wheels"/nvidia_cublas-*.whl "$wheels"/nvidia_curand-*.whl >/dev/null 2>&1; then
+      log "cuBLAS/cuRAND not in $lib_dir: downloading ${CUDA_WHEELS[*]} from PyPI (about 500 MB)"
+      "$python_bin" -m pip download --quiet --no-deps --only-binary :all: -d "$wheels" "${CUDA_WHEELS[@]}"
+    fi
+    if [[ ! -d $wheels/unpacked ]]; then
+      rm -rf "$wheels/unpacked.partial"; mkdir -p "$wheels/unpacked.partial"
+      local wheel
+      for wheel in "$wheels"/nvidia_cublas-*.whl "$wheels"/nvidia_curand-*.whl; do
+        "$python_bin" -m zipfile -e "$wheel" "$wheels/unpacked.partial"
+      done
+      mv "$wheels/unpacked.partial" "$wheels/unpacked"
+    fi
+    extra_lib=$(dirname "$(find "$wheels/unpacked" -name 'libcublas.so.*' | head -n1)")
+    extra_include=$(dirname "$(find "$wheels/unpacked" -name 'cublas_v2.h' | head -n1)")
+    [[ -d $extra_lib && -d $extra_include ]] || die "the cuBLAS wheel in $wheels has no libcublas.so.* / cublas_v2.h"
+  fi
+  rm -rf "$toolkit"; mkdir -p "$toolkit/lib64" "$toolkit/include"
+  ln -s "$cuda_root/bin" "$toolkit/bin"
+  [[ -d $cuda_root/nvvm ]] && ln -s "$cuda_root/nvvm" "$toolkit/nvvm"
+  local item
+  for item in "$cuda_root"/include/* ${extra_include:+"$extra_include"/*}; do
+    ln -sfn "$item" "$toolkit/include/$(basename "$item")"
+  done
+  for item in "$lib_dir"/lib* ${extra_lib:+"$extra_lib"/lib*}; do
+    ln -sfn "$item" "$toolkit/lib64/$(basename "$item")"
+  done
+  # CMake links against the unversioned names the wheels do not ship.
+  for item in cublas cublasLt curand; do
+    [[ -e $toolkit/lib64/lib$item.so ]] || ln -s "$(basename "$(ls "$toolkit"/lib64/lib$item.so.* | head -n1)")" "$toolkit/lib64/lib$item.so"
+  done
+}
+
 if [[ -z $(missing_apt_packages) ]] && requirements_are_current && caffe_is_current && wrapper_is_current \
-   && [[ -f $py_site/colornet-caffe.pth ]]; then
-  log "already set up: Caffe in $prefix, caffe command in $bindir, Python $python_bin (nothing to do)"
+   && { [[ $gpu == 1 ]] || [[ -f $py_site/colornet-caffe.pth ]]; }; then
+  log "already set up: Caffe in $prefix, $command_name command in $bindir, Python $python_bin (nothing to do)"
   exit 0
 fi
 
@@ -226,8 +314,9 @@ if caffe_is_current; then
   step "Caffe"; log "Caffe in $prefix is current"
 else
   fetch_caffe_source
+  if [[ $gpu == 1 ]]; then prepare_cuda_toolkit; fi
   build_caffe
 fi
 install_entry_points
 verify
-log "done: Caffe in $prefix; 'caffe' in $bindir; pycaffe on $python_bin"
+log "done: Caffe in $prefix; '$command_name' in $bindir$([[ $gpu == 1 ]] || echo "; pycaffe on $python_bin")"
