@@ -268,3 +268,17 @@ def test_exported_model_carries_every_constant_blob(random_lab_model, tmp_path):
     np.testing.assert_array_equal(centres, lab313.load_centres().T)
     assert export_model.main(["--deploy", str(REPO_ROOT / "prototxt/deploy_lab313_lite.prototxt"),
                               "--weights", str(snapshot), "-o", str(out)]) == 2  # no --force: kept
+
+
+def test_val_accuracy_against_a_constant_prediction(yuv_model, tiny_lmdb, tmp_path, capsys):
+    from tools import val_accuracy
+    from tools.inspect_lmdb import read_records
+    assert val_accuracy.main([str(tiny_lmdb), "--deploy", str(yuv_model / "deploy.prototxt"),
+                              "--weights", str(yuv_model / "weights.caffemodel"), "-o", str(tmp_path / "a.json")]) == 0
+    result = json.loads((tmp_path / "a.json").read_text())
+    labels = np.concatenate([record[1, ::2, ::2].ravel() for _, record in read_records(tiny_lmdb)])
+    labels = labels[labels != 36]
+    assert result["pixels"] == labels.size
+    assert result["distinct_predicted_classes"] == 1
+    assert result["accuracy"] == pytest.approx(np.mean(labels == TARGET_CLASS))
+    assert result["most_frequent_accuracy"] == pytest.approx(np.bincount(labels).max() / labels.size)
