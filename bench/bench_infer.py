@@ -15,7 +15,6 @@ import pathlib
 import subprocess
 import sys
 import tempfile
-import time
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
@@ -24,7 +23,7 @@ import cv2
 import numpy as np
 
 from bench.caffe_time import parse
-from bench.results import write_section
+from bench.results import best_time, write_section
 from tools.colorize import Colorizer, Model, ModelError
 from tools.common import REPO_ROOT
 
@@ -36,14 +35,6 @@ def photo(side):
     image = cv2.imread(str(pathlib.Path(skimage.__file__).parent / "data" / "astronaut.png"))
     return cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
 
-
-def best(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def caffe_forward_ms(deploy, iterations):
@@ -87,10 +78,10 @@ def main(argv=None):
             colorizer = Colorizer(model, backend)
             lum_input = np.zeros((1, 1, model.side, model.side), np.float32)
             colorizer.runner.forward(lum_input)  # warm-up
-            net_s = best(lambda: colorizer.runner.forward(lum_input), args.repeats)
+            net_s = best_time(lambda: colorizer.runner.forward(lum_input), args.repeats)
             for side in (224, 1024):
                 image = photo(side)
-                total_s = best(lambda: colorizer.colorize([image]), args.repeats)
+                total_s = best_time(lambda: colorizer.colorize([image]), args.repeats)
                 overhead = total_s - net_s
                 rows.append(f"| {backend} | {side}×{side} | {total_s:.3f} | {net_s * 1000:.0f} | "
                             f"{overhead * 1000:.0f} | {100 * overhead / net_s:.0f}% |")

@@ -13,7 +13,6 @@ import logging
 import pathlib
 import subprocess
 import sys
-import time
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
@@ -22,7 +21,7 @@ import cv2
 import numpy as np
 
 from bench.caffe_time import layer_types, parse
-from bench.results import write_section
+from bench.results import best_time, write_section
 from layers import lab313
 from tools.common import REPO_ROOT
 from tools.photo_io import list_images, read_bgr
@@ -64,14 +63,6 @@ def real_ab_batch(count=40, side=176):
     batch = np.stack([images[i % len(images)] for i in range(count)]).transpose(0, 3, 1, 2)
     return lab313.bgr_to_lab(batch)[:, 1:, ::4, ::4].astype(np.float32)
 
-
-def best_time(function, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def python_layer_share(iterations):

@@ -4,6 +4,7 @@ import os
 import pathlib
 import platform
 import re
+import time
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -35,3 +36,13 @@ def write_section(name, body):
     pattern = re.compile(rf"^{re.escape(header)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text + section
     RESULTS.write_text(text)
+
+
+def best_time(function, repeats):
+    """Seconds of the fastest of `repeats` calls: the least disturbed by whatever else runs."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)

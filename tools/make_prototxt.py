@@ -303,20 +303,23 @@ def base_solver(net_name, variant):
     return solver
 
 
+def schedule(solver, lite, lr, gamma, stepsize, max_iter, test_iter):
+    """Adam's step schedule; lite runs snapshot and test every 250 iterations (about 10 minutes
+    here), full-size ones every 5,000 / 1,000."""
+    solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = lr, gamma, stepsize, max_iter
+    solver.snapshot, solver.test_interval = (250, 250) if lite else (5000, 1000)
+    solver.test_iter.append(test_iter)
+    return str(solver)
+
+
 def fcn_solver(variant):
     solver = base_solver("fcn", variant)
     # VGG without BatchNorm trained from scratch (the original could only have fine-tuned): Adam
     # 1e-4 on the per-pixel mean loss; 1e-3 lets the unnormalised deep stack blow up.
     solver.weight_decay = 5e-4
     if variant is FCN_LITE:
-        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-4, 0.3, 1000, 1500
-        solver.snapshot, solver.test_interval = 250, 250
-        solver.test_iter.append(6)
-    else:
-        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-4, 0.316, 50000, 150000
-        solver.snapshot, solver.test_interval = 5000, 1000
-        solver.test_iter.append(10)
-    return str(solver)
+        return schedule(solver, True, 1e-4, 0.3, 1000, 1500, 6)
+    return schedule(solver, False, 1e-4, 0.316, 50000, 150000, 10)
 
 
 def color_solver(variant):
@@ -327,16 +330,10 @@ def color_solver(variant):
         # loss falls steadily at ¼ width; ×0.3 at 1,000 iterations steadies the tail. 1,500
         # iterations is about an hour here: with a few hundred photos, more over-fits (the
         # calibration run's val colours got duller after 1,600), so snapshots are picked by val.
-        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-3, 0.3, 1000, 1500
-        solver.snapshot, solver.test_interval = 250, 250
-        solver.test_iter.append(6)
-    else:
-        # Full width at batch 4 on a GPU: Zhang's Adam betas and decay with a 3× larger lr than
-        # his 3.16e-5, since our loss is a per-pixel mean rather than a per-image sum.
-        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-4, 0.316, 50000, 150000
-        solver.snapshot, solver.test_interval = 5000, 1000
-        solver.test_iter.append(10)
-    return str(solver)
+        return schedule(solver, True, 1e-3, 0.3, 1000, 1500, 6)
+    # Full width at batch 4 on a GPU: Zhang's Adam betas and decay with a 3× larger lr than his
+    # 3.16e-5, since our loss is a per-pixel mean rather than a per-image sum.
+    return schedule(solver, False, 1e-4, 0.316, 50000, 150000, 10)
 
 
 def python_layer(L, bottoms, layer, params=None, **kwargs):
@@ -411,15 +408,9 @@ def lab313_solver(variant):
         # Adam is insensitive to the loss's scale (a per-image sum here), so the lite net takes
         # the color net's measured 1e-3 rather than Zhang's 3.16e-5, which was chosen for a
         # k-means-initialised full net and 450k iterations.
-        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 1e-3, 0.3, 1000, 1500
-        solver.snapshot, solver.test_interval = 250, 250
-        solver.test_iter.append(5)
-    else:
-        # Zhang et al.'s solver, as published.
-        solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = 3.16e-5, 0.316, 215000, 500000
-        solver.snapshot, solver.test_interval = 5000, 1000
-        solver.test_iter.append(10)
-    return str(solver)
+        return schedule(solver, True, 1e-3, 0.3, 1000, 1500, 5)
+    # Zhang et al.'s solver, as published.
+    return schedule(solver, False, 3.16e-5, 0.316, 215000, 500000, 10)
 
 
 def generate():
