@@ -67,10 +67,26 @@ class Photo:
     thumbnail: np.ndarray = None
 
 
-def fetch_deb(package, version, cache):
+class AptSession:
+    """What one gathering run knows about apt: whether it has refreshed the package lists."""
+
+    def __init__(self):
+        self.lists_refreshed = False
+
+    def refresh_lists_once(self):
+        """On a fresh machine apt's package lists may be empty: update them once per run (as root)."""
+        if self.lists_refreshed or os.geteuid() != 0:
+            return False
+        self.lists_refreshed = True
+        log.info("updating apt's package lists (apt-get update)")
+        return subprocess.run(["apt-get", "update", "-qq"], capture_output=True).returncode == 0
+
+
+def fetch_deb(package, version, cache, apt):
     """Download and unpack a Debian package (no install). Returns (unpacked root, version got).
 
-    Tries the listed version first and falls back to the registry's current one with a warning.
+    Tries the listed version first and falls back to the registry's current one with a warning;
+    ``apt`` (an AptSession) refreshes the package lists at most once per run if both fail.
     """
     debs = cache / "debs"
     debs.mkdir(parents=True, exist_ok=True)
@@ -81,7 +97,7 @@ def fetch_deb(package, version, cache):
     deb = wanted[0] if wanted else None
     if deb is None:
         deb = _apt_download(package, version, debs) or _apt_download(package, None, debs)
-        if deb is None and _refresh_apt_lists_once():
+        if deb is None and apt.refresh_lists_once():
             deb = _apt_download(package, version, debs) or _apt_download(package, None, debs)
         if deb is None:
             raise FetchError(f"{package}: not available from the package registry "
@@ -101,18 +117,6 @@ def fetch_deb(package, version, cache):
         shutil.rmtree(root, ignore_errors=True)
         staging.rename(root)
     return root, got
-
-
-_apt_lists_refreshed = []
-
-
-def _refresh_apt_lists_once():
-    """On a fresh machine apt's package lists may be empty: update them once per run (as root)."""
-    if _apt_lists_refreshed or os.geteuid() != 0:
-        return False
-    _apt_lists_refreshed.append(True)
-    log.info("updating apt's package lists (apt-get update)")
-    return subprocess.run(["apt-get", "update", "-qq"], capture_output=True).returncode == 0
 
 
 def _deb_version(deb):
@@ -167,9 +171,9 @@ def expand_braces(pattern):
             for expanded in expand_braces(pattern[:match.start()] + option + pattern[match.end():])]
 
 
-def gcompris_photos(list_path, cache, failures):
+def gcompris_photos(list_path, cache, failures, apt):
     try:
-        root, version = fetch_deb(*GCOMPRIS_PACKAGE, cache)
+        root, version = fetch_deb(*GCOMPRIS_PACKAGE, cache, apt)
     except FetchError as err:
         log.error("%s; skipping its photos", err)
         failures.append(str(err))
@@ -202,11 +206,11 @@ def wheel_photos():
     return photos
 
 
-def debian_list_photos(list_path, cache, failures):
+def debian_list_photos(list_path, cache, failures, apt):
     photos = []
     for package, version, patterns in parse_package_list(list_path):
         try:
-            root, got = fetch_deb(package, version, cache)
+            root, got = fetch_deb(package, version, cache, apt)
         except FetchError as err:
             log.error("%s; skipping its photos", err)
             failures.append(str(err))
@@ -296,11 +300,12 @@ def gather(args):
         return 0
     cache = cache_dir()
     failures = []
-    photos = gcompris_photos(args.gcompris_list, cache, failures)
+    apt = AptSession()
+    photos = gcompris_photos(args.gcompris_list, cache, failures, apt)
     if not args.no_wheels:
         photos += wheel_photos()
     if args.extended_list:
-        photos += debian_list_photos(args.extended_list, cache, failures)
+        photos += debian_list_photos(args.extended_list, cache, failures, apt)
     readable = []
     for photo in photos:
         try:
