@@ -35,7 +35,7 @@ done < <(ldd "$prefix/bin/caffe" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}'
 strip --strip-unneeded "$staging/bin/caffe" "$staging"/lib/* 2>/dev/null || true
 cp -r "$repo_root/prototxt" "$staging/prototxt"
 {
-  echo "colornet GPU bundle: stock BVLC Caffe 1.0 with CUDA for sm_80/sm_90 (+ sm_90 PTX), no cuDNN,"
+  echo "colornet GPU bundle: stock BVLC Caffe 1.0 with CUDA for sm_90 (+ sm_90 PTX), no cuDNN,"
   echo "made $(date +%Y-%m-%d) by tools/make_gpu_bundle.sh from $prefix."
   echo
   echo "Needs on the GPU machine: an NVIDIA driver and CUDA 13's libcudart, libcublas, libcublasLt"

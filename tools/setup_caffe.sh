@@ -4,9 +4,9 @@
 #
 # Usage: tools/setup_caffe.sh [--gpu]        (normally through `make setup` / `make setup GPU=1`)
 #
-# --gpu builds a CUDA Caffe (no cuDNN: this Caffe's cuDNN code predates cuDNN 8) for sm_80 and
-# sm_90 plus sm_90 PTX, installed beside the CPU build (which it leaves alone) with a `caffe-gpu`
-# command. It needs the CUDA compiler and cudart (CUDA_HOME, else /usr/local/cuda, else nvcc on
+# --gpu builds a CUDA Caffe (no cuDNN: this Caffe's cuDNN code predates cuDNN 8) for sm_90 plus
+# sm_90 PTX (CUDA_ARCH_BIN to change), installed beside the CPU build (which it leaves alone)
+# with a `caffe-gpu` command. It needs the CUDA compiler and cudart (CUDA_HOME, else /usr/local/cuda, else nvcc on
 # PATH); cuBLAS and cuRAND come from the PyPI wheels nvidia-cublas / nvidia-curand if the toolkit
 # lacks them. It compiles and links without a GPU; running needs an NVIDIA driver and GPU.
 #
@@ -99,9 +99,10 @@ if [[ $gpu == 1 ]]; then
   # (Later -D options override the earlier ones of the CPU list.)
   cmake_flags+=(
     -DCPU_ONLY=OFF -DUSE_CUDNN=OFF -DUSE_NCCL=OFF -DUSE_OPENCV=OFF -DUSE_LEVELDB=OFF
-    # Caffe's own architecture list stops at 2018's GPUs: A100 (sm_80), H100 (sm_90), and sm_90
-    # PTX so that newer GPUs can JIT-compile it.
-    -DCUDA_ARCH_NAME=Manual "-DCUDA_ARCH_BIN=80 90" -DCUDA_ARCH_PTX=90
+    # Caffe's own architecture list stops at 2018's GPUs: H100 (sm_90) code, and sm_90 PTX so
+    # that newer GPUs can JIT-compile it. Add to CUDA_ARCH_BIN for others (each one costs
+    # compile time: 8+ minutes per architecture on 2 cores).
+    -DCUDA_ARCH_NAME=Manual "-DCUDA_ARCH_BIN=${CUDA_ARCH_BIN:-90}" -DCUDA_ARCH_PTX=90
     "-DCUDA_TOOLKIT_ROOT_DIR=$toolkit"
     "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$toolkit/lib64"
     "-DCMAKE_SHARED_LINKER_FLAGS=-Wl,-rpath-link,$toolkit/lib64"
