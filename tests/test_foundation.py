@@ -130,3 +130,23 @@ def test_setup_without_root_says_what_to_run_instead():
         assert not (copy / "prefix").exists()
     finally:
         shutil.rmtree(copy, ignore_errors=True)
+
+
+@pytest.mark.skipif(not pathlib.Path("/opt/colornet/caffe-gpu/bin/caffe").exists(),
+                    reason="no CUDA build here (make setup GPU=1)")
+def test_gpu_bundle_is_small_and_self_contained(tmp_path):
+    bundle = tmp_path / "bundle"
+    result = subprocess.run(["bash", str(REPO_ROOT / "tools/make_gpu_bundle.sh"), str(bundle)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
+    assert size <= 60 * 2 ** 20
+    environment = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": str(bundle / "lib")}
+    version = subprocess.run([str(bundle / "bin/caffe"), "--version"], capture_output=True, text=True, env=environment)
+    assert version.returncode == 0 and "caffe version 1.0.0" in version.stdout + version.stderr
+    # Everything it links resolves from the bundle, except what a CUDA machine has itself.
+    ldd = subprocess.run(["ldd", str(bundle / "bin/caffe")], capture_output=True, text=True, env=environment).stdout
+    for line in ldd.splitlines():
+        glibc = ("libc.so", "libm.so", "libdl.so", "libpthread.so", "librt.so", "libgcc_s", "ld-linux", "vdso")
+        if "=>" in line and not any(name in line for name in glibc + ("libcu",)):
+            assert str(bundle) in line, line

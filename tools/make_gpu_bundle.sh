@@ -8,7 +8,8 @@
 #       --solver prototxt/solver_color.prototxt
 #
 # Left out on purpose: glibc's own libraries and the CUDA libraries (cudart, cuBLAS, cuRAND),
-# which the target machine has, and the driver (libcuda). Python is not needed for the YUV-64
+# which the target machine has, and the driver (libcuda). OpenBLAS is swapped for the reference
+# BLAS (see below). Python is not needed for the YUV-64
 # nets (no Python layers); libpython is bundled only because the binary links it.
 set -Eeuo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,6 +32,17 @@ while read -r name path; do
   [[ -f $path ]] || die "ldd cannot resolve $name for $prefix/bin/caffe"
   cp -L "$path" "$staging/lib/$name"
 done < <(ldd "$prefix/bin/caffe" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}')
+# OpenBLAS is 35 MB of CPU kernels; on the GPU Caffe's matrix products run in cuBLAS and the CPU
+# BLAS only serves small bookkeeping. Debian's reference BLAS (libblas3, with CBLAS, 0.5 MB)
+# goes in under OpenBLAS's file name: Caffe calls only cblas_* functions, which both provide.
+reference_blas=/usr/lib/x86_64-linux-gnu/blas/libblas.so.3
+if [[ -f $staging/lib/libopenblas.so.0 ]]; then
+  [[ -f $reference_blas ]] || die "need Debian's reference BLAS ($reference_blas) to keep the bundle small: apt-get install libblas3"
+  cp -L "$reference_blas" "$staging/lib/libopenblas.so.0"
+  while read -r name path; do
+    [[ $name =~ $skip || -f $staging/lib/$name ]] || cp -L "$path" "$staging/lib/$name"
+  done < <(ldd "$reference_blas" | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}')
+fi
 # Debug symbols are most of the size and nothing the binary needs.
 strip --strip-unneeded "$staging/bin/caffe" "$staging"/lib/* 2>/dev/null || true
 cp -r "$repo_root/prototxt" "$staging/prototxt"
