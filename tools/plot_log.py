@@ -90,6 +90,14 @@ def plot(curves, output, title):
     if "loss" in curves["test"]:
         test = curves["test"]["loss"]
         loss_axis.plot(list(test), list(test.values()), "o-", color="tab:orange", markersize=3, label="val loss")
+    # A val loss before any training (BatchNorm with no statistics yet) can be 20× the rest;
+    # keep the scale of the training curve and say what is off it.
+    top = 1.15 * max(train.values())
+    off_scale = {i: v for i, v in curves["test"].get("loss", {}).items() if v > top}
+    if off_scale:
+        loss_axis.set_ylim(bottom=0, top=top)
+        note = ", ".join(f"{v:.4g} at {i}" for i, v in off_scale.items())
+        loss_axis.annotate(f"val loss off scale: {note}", xy=(0.02, 0.02), xycoords="axes fraction", fontsize=8)
     loss_axis.set_xlabel("iteration")
     loss_axis.set_ylabel("loss")
     loss_axis.grid(alpha=0.3)
