@@ -87,13 +87,14 @@ def plot(curves, output, title):
     figure, loss_axis = plt.subplots(figsize=(7, 4), dpi=100)
     train = curves["train"]
     loss_axis.plot(list(train), list(train.values()), color="tab:blue", linewidth=1, label="train loss")
-    if "loss" in curves["test"]:
-        test = curves["test"]["loss"]
+    val_loss = next((name for name in curves["test"] if "loss" in name), None)  # loss, loss8_313, …
+    if val_loss:
+        test = curves["test"][val_loss]
         loss_axis.plot(list(test), list(test.values()), "o-", color="tab:orange", markersize=3, label="val loss")
     # A val loss before any training (BatchNorm with no statistics yet) can be 20× the rest;
     # keep the scale of the training curve and say what is off it.
     top = 1.15 * max(train.values())
-    off_scale = {i: v for i, v in curves["test"].get("loss", {}).items() if v > top}
+    off_scale = {i: v for i, v in curves["test"].get(val_loss, {}).items() if v > top}
     if off_scale:
         loss_axis.set_ylim(bottom=0, top=top)
         note = ", ".join(f"{v:.4g} at {i}" for i, v in off_scale.items())
