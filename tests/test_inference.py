@@ -282,3 +282,21 @@ def test_val_accuracy_against_a_constant_prediction(yuv_model, tiny_lmdb, tmp_pa
     assert result["distinct_predicted_classes"] == 1
     assert result["accuracy"] == pytest.approx(np.mean(labels == TARGET_CLASS))
     assert result["most_frequent_accuracy"] == pytest.approx(np.bincount(labels).max() / labels.size)
+
+
+def test_no_arguments_colorizes_the_shipped_samples_with_the_default_model(tmp_path, monkeypatch):
+    """What `make demo` runs: data/samples/ with models/default, one colour image per sample."""
+    monkeypatch.chdir(tmp_path)  # the default output folder is out/ under the working directory
+    assert use_trained_model.main(["-q"]) == 0
+    samples = sorted(p.stem for p in (REPO_ROOT / "data" / "samples").glob("*.jpg"))
+    assert len(samples) >= 5
+    written = sorted((tmp_path / "out").glob("*.png"))
+    assert [p.stem for p in written] == samples
+    for path in written:
+        image = cv2.imread(str(path)).astype(int)
+        assert np.abs(image[..., 2] - image[..., 0]).mean() > 2, f"{path.name} is not in colour"
+    # Exported with its constant blobs: OpenCV's dnn needs nothing injected.
+    net = cv2.dnn.readNetFromCaffe(str(REPO_ROOT / "models/default/deploy.prototxt"),
+                                   str(REPO_ROOT / "models/default/weights.caffemodel"))
+    assert len(net.getLayer(net.getLayerId("class8_ab")).blobs) == 1
+    assert (REPO_ROOT / "models/default/weights.caffemodel").stat().st_size <= 25 * 2 ** 20
