@@ -24,7 +24,7 @@ import numpy as np
 
 from bench.caffe_time import parse
 from bench.results import best_time, write_section
-from tools.colorize import Colorizer, Model, ModelError
+from tools.colorize import Colorizer, Model, ModelError, compose, decode, luminance, net_input
 from tools.common import REPO_ROOT
 
 log = logging.getLogger("bench_infer")
@@ -76,13 +76,21 @@ def main(argv=None):
         rows = []
         for backend in ("caffe", "opencv"):
             colorizer = Colorizer(model, backend)
-            lum_input = np.zeros((1, 1, model.side, model.side), np.float32)
-            colorizer.runner.forward(lum_input)  # warm-up
-            net_s = best_time(lambda: colorizer.runner.forward(lum_input), args.repeats)
             for side in (224, 1024):
                 image = photo(side)
+                # The net's share, timed on this photo's own input (values matter: Caffe does not
+                # flush denormals, so an all-zero input would time faster than a real one).
+                lum = luminance(image, model.family)
+                batch = net_input(lum, model.side)[None, None].astype(np.float32)
+                colorizer.runner.forward(batch)  # warm-up
+                net_s = best_time(lambda: colorizer.runner.forward(batch), args.repeats)
                 total_s = best_time(lambda: colorizer.colorize([image]), args.repeats)
-                overhead = total_s - net_s
+                # Pre- and post-processing timed on their own: a difference of two noisy totals
+                # would say little about a few milliseconds.
+                outputs = colorizer.runner.forward(batch)
+                pre_s = best_time(lambda: net_input(luminance(image, model.family), model.side), args.repeats)
+                post_s = best_time(lambda: compose(lum, decode(outputs, model.family)[0], model.family), args.repeats)
+                overhead = pre_s + post_s
                 rows.append(f"| {backend} | {side}×{side} | {total_s:.3f} | {net_s * 1000:.0f} | "
                             f"{overhead * 1000:.0f} | {100 * overhead / net_s:.0f}% |")
                 log.info("%s at %d: %.3f s per photo (net %.0f ms)", backend, side, total_s, net_s * 1000)
