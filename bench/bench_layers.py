@@ -95,7 +95,7 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     ab = real_ab_batch()
     centres = lab313.load_centres()
-    rows = []
+    rows, speedups = [], {}
     for k in (5, 10):
         ours = lab313.SoftEncoder(centres, k, 5.0)
         baseline = BallTreeEncoder(centres, k, 5.0)
@@ -105,7 +105,8 @@ def main(argv=None):
         np.testing.assert_allclose(ours.encode(ab, out), baseline.encode(ab, reference), atol=1e-5)  # same answer first
         ours_s = best_time(lambda: ours.encode(ab, out), args.repeats)
         baseline_s = best_time(lambda: baseline.encode(ab, reference), args.repeats)
-        rows.append(f"| {k} | {baseline_s * 1000:.0f} | {ours_s * 1000:.1f} | {baseline_s / ours_s:.0f}× |")
+        speedups[k] = baseline_s / ours_s
+        rows.append(f"| {k} | {baseline_s * 1000:.0f} | {ours_s * 1000:.1f} | {speedups[k]:.0f}× |")
         log.info("K=%d: ball tree %.0f ms, ours %.1f ms", k, baseline_s * 1000, ours_s * 1000)
     total_ms, python_ms = python_layer_share(args.iterations)
     share = sum(python_ms.values()) / total_ms
@@ -114,6 +115,11 @@ def main(argv=None):
             "both give the same encoding (checked to 1e-5 before timing).\n\n"
             "| K | ball tree, original algorithm (ms) | NNEncLayer (ms) | speed-up |\n|---|---|---|---|\n"
             + "\n".join(rows) +
+            f"\n\nGoal: at least 20× at K = 10 — {'met' if speedups[10] >= 20 else 'not met'} "
+            f"({speedups[10]:.1f}×). Our layer measures distances to a dozen precomputed candidate "
+            "centres per pixel and writes only the K non-zeros of each pixel into the blob (clearing "
+            "last call's); what remains is numpy's per-element cost of gathering, partitioning and "
+            "scattering 77,440 × K values."
             f"\n\nPython layers in one lite Lab/313 training iteration (`caffe time`, "
             f"train_val_lab313_lite, batch 8 at 176, {args.iterations} iterations): "
             f"{sum(python_ms.values()):.0f} of {total_ms:.0f} ms forward+backward = {100 * share:.0f}%.\n\n"
