@@ -255,8 +255,25 @@ def soft_cross_entropy(scores, targets):
     return loss, probabilities
 
 
+def annealed_expectation(scores, colours, temperature):
+    """Σ_k softmax(z/T)_k · colour_k per pixel: N×K×h×w scores, K×2 colours → N×2×h×w.
+
+    softmax(z/T) is the annealed distribution p^(1/T)/Σ p^(1/T) of p = softmax(z). The
+    normalisation is applied to the 2-channel result rather than to all K channels: one pass
+    fewer over the largest array of the post-processing.
+    """
+    n, k, h, w = scores.shape
+    dtype = np.result_type(scores.dtype, np.float32)  # float32 from a net, float64 kept as such
+    weights = np.multiply(scores, 1.0 / temperature, dtype=dtype)
+    weights -= weights.max(axis=1, keepdims=True)
+    np.exp(weights, out=weights)
+    weights = weights.reshape(n, k, h * w)
+    total = weights.sum(axis=1, keepdims=True)
+    colour = np.matmul(colours.T.astype(dtype), weights)
+    colour /= total
+    return colour.reshape(n, 2, h, w)
+
+
 def annealed_mean(probabilities, centres, temperature=0.38):
     """N×Q×H×W class probabilities → N×2×H×W ab: mean of the bins under p^(1/T), renormalised."""
-    log_p = np.log(np.clip(probabilities, 1e-12, None)) / temperature
-    annealed = np.exp(log_softmax(log_p))
-    return np.einsum("nqhw,qc->nchw", annealed, centres)
+    return annealed_expectation(np.log(np.clip(probabilities, 1e-12, None)), centres, temperature)

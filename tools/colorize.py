@@ -214,35 +214,17 @@ def net_input(lum, side):
     return cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
 
 
-def annealed_expectation(scores, colours, temperature):
-    """Σ_k softmax(z/T)_k · colour_k per pixel: N×K×h×w scores, K×2 colours → N×2×h×w.
-
-    softmax(z/T) is the annealed distribution p^(1/T)/Σ p^(1/T) of p = softmax(z). The
-    normalisation is applied to the 2-channel result rather than to all K channels: one pass
-    fewer over the largest array of the post-processing.
-    """
-    n, k, h, w = scores.shape
-    weights = np.multiply(scores, np.float32(1.0 / temperature), dtype=np.float32)
-    weights -= weights.max(axis=1, keepdims=True)
-    np.exp(weights, out=weights)
-    weights = weights.reshape(n, k, h * w)
-    total = weights.sum(axis=1, keepdims=True)
-    colour = np.matmul(colours.T.astype(np.float32), weights)
-    colour /= total
-    return colour.reshape(n, 2, h, w)
-
-
 def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", codec=None):
     """Net output → N×2×h×w chroma: ab (lab313) or centred UV offsets (yuv64)."""
     if family == "lab313":
-        return annealed_expectation(outputs["conv8_313"], lab313.load_centres(), temperature)
+        return lab313.annealed_expectation(outputs["conv8_313"], lab313.load_centres(), temperature)
     codec = codec or Codec()
     offsets = codec.class_uv_offsets.astype(np.float32)  # 64×2 decoded (u, v) − 128
     probabilities = outputs["prob"]
     if method == "argmax":
         return offsets[probabilities.argmax(axis=1)].transpose(0, 3, 1, 2)
     log_p = np.log(np.clip(probabilities, 1e-12, None))
-    return annealed_expectation(log_p, offsets, temperature)
+    return lab313.annealed_expectation(log_p, offsets, temperature)
 
 
 def compose(lum, chroma, family):
