@@ -300,3 +300,15 @@ def test_no_arguments_colorizes_the_shipped_samples_with_the_default_model(tmp_p
                                    str(REPO_ROOT / "models/default/weights.caffemodel"))
     assert len(net.getLayer(net.getLayerId("class8_ab")).blobs) == 1
     assert (REPO_ROOT / "models/default/weights.caffemodel").stat().st_size <= 25 * 2 ** 20
+
+
+def test_constant_blobs_come_from_each_deploy_files_own_fillers(yuv_model):
+    weights = yuv_model / "weights.caffemodel"  # any existing file: only the deploy is read here
+    fcn = colorize.constant_blobs(colorize.Model(REPO_ROOT / "prototxt/deploy_fcn_lite.prototxt", weights))
+    assert [float(b[0]) for b in fcn["data_y_centred"]] == [1 / 64, -127 / 64]
+    color = colorize.constant_blobs(colorize.Model(REPO_ROOT / "prototxt/deploy_color.prototxt", weights))
+    assert [float(b[0]) for b in color["data_y_centred"]] == [1.0, -127.0]
+    lab = colorize.constant_blobs(colorize.Model(REPO_ROOT / "prototxt/deploy_lab313.prototxt", weights))
+    assert lab["conv8_313_rh"][0].shape == (313,) and lab["conv8_313_rh"][0][0] == np.float32(2.606)
+    assert [float(b[0]) for b in lab["data_l_centred"]] == [1.0, -50.0]
+    np.testing.assert_array_equal(lab["class8_ab"][0].reshape(2, 313), lab313.load_centres().T)

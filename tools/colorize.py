@@ -21,8 +21,8 @@ from tools.common import REPO_ROOT
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_MODEL = "default"
 DEFAULT_TEMPERATURE = 0.38
-# Frozen, constant-filled layers (Caffe fills them from the deploy file) that weights may lack.
-CONSTANT_LAYERS = {"data_y_centred", "data_l_centred", "conv8_313_rh"}
+# The one constant layer of a deploy file that no Caffe filler can set: the Lab/313 bin centres.
+CENTRES_LAYER = "class8_ab"
 
 
 class ModelError(ValueError):
@@ -77,14 +77,35 @@ class Model:
         return {"deploy": str(self.deploy), "weights": str(self.weights), "family": self.family, **info}
 
 
-def constant_blobs(family):
-    """Blobs of the layers whose values are fixed by the method rather than learned."""
-    if family == "lab313":
+def _layer_block(text, name):
+    match = re.search(rf'layer\s*{{\s*name:\s*"{name}".*?(?=\nlayer\s*{{|\Z)', text, re.S)
+    return match.group(0) if match else None
+
+
+def constant_blobs(model):
+    """Blobs of the frozen layers whose values the method fixes, for weights that lack them:
+    the constant fillers of the deploy's own Scale layers (input centring, conv8_313_rh), which
+    pycaffe applies by itself but OpenCV does not, and class8_ab's bin centres, which no filler
+    can express."""
+    text = model.deploy.read_text()
+    blobs = {}
+    for name, channels in (("data_y_centred", 1), ("data_l_centred", 1), ("conv8_313_rh", lab313_bins())):
+        block = _layer_block(text, name)
+        if block is None:
+            continue
+        scale = re.search(r'\bfiller\s*{\s*type:\s*"constant"\s*value:\s*([-+\deE.]+)', block)
+        bias = re.search(r'bias_filler\s*{\s*type:\s*"constant"\s*value:\s*([-+\deE.]+)', block)
+        blobs[name] = [np.full(channels, float(scale.group(1)) if scale else 1.0, np.float32)]
+        if bias:
+            blobs[name].append(np.full(channels, float(bias.group(1)), np.float32))
+    if model.family == "lab313":
         centres = lab313.load_centres().astype(np.float32)
-        return {"class8_ab": [centres.T.reshape(2, 313, 1, 1)],
-                "conv8_313_rh": [np.full(313, 2.606, np.float32)],
-                "data_l_centred": [np.ones(1, np.float32), np.full(1, -50.0, np.float32)]}
-    return {"data_y_centred": [np.ones(1, np.float32), np.full(1, -127.0, np.float32)]}
+        blobs[CENTRES_LAYER] = [centres.T.reshape(2, len(centres), 1, 1)]
+    return blobs
+
+
+def lab313_bins():
+    return len(lab313.load_centres())
 
 
 def _blob_shape(blob):
@@ -122,7 +143,7 @@ def check_weights(net, model):
             raise ModelError(f"{model.weights}: layer {name} has blobs {stored[name]} but {model.deploy} needs "
                              f"{expected} (weights and deploy file are for different nets)")
         matched += 1
-    fixable = set(CONSTANT_LAYERS) | set(constant_blobs(model.family))
+    fixable = set(constant_blobs(model))
     unfixable = [name for name in missing if name not in fixable]
     if unfixable:
         raise ModelError(f"{model.weights}: no weights for layer(s) {', '.join(unfixable[:5])}"
@@ -144,10 +165,9 @@ class CaffeRunner:
         self.net = caffe.Net(str(model.deploy), caffe.TEST)
         missing = check_weights(self.net, model)
         self.net.copy_from(str(model.weights))
-        for name, blobs in constant_blobs(model.family).items():
-            if name in missing:
-                for target, value in zip(self.net.params[name], blobs):
-                    target.data[...] = value.reshape(target.data.shape)
+        # The deploy's fillers already set the other constant layers; only the centres are missing.
+        if CENTRES_LAYER in missing:
+            self.net.params[CENTRES_LAYER][0].data[...] = constant_blobs(model)[CENTRES_LAYER][0]
 
     def forward(self, batch, outputs=None):
         outputs = outputs or [self.model.output_name]
@@ -178,7 +198,7 @@ class OpenCVRunner:
             raise ModelError(f"{model.weights}: OpenCV cannot load it with {model.deploy}: "
                              f"{str(error).strip().splitlines()[-1]}") from None
         names = set(self.net.getLayerNames())
-        for name, blobs in constant_blobs(model.family).items():
+        for name, blobs in constant_blobs(model).items():
             if name in names:
                 layer = self.net.getLayer(self.net.getLayerId(name))
                 if len(layer.blobs) == 0:
