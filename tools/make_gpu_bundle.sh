@@ -12,6 +12,11 @@
 # BLAS (see below). Python is not needed for the YUV-64
 # nets (no Python layers); libpython is bundled only because the binary links it.
 set -Eeuo pipefail
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  sed -n '2,/^set -E/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  exit 0
+fi
+[[ ${1:-} != -* ]] || { printf 'gpu-bundle: error: unknown option %s (usage: %s [OUTPUT_DIR])\n' "$1" "$0" >&2; exit 2; }
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 prefix=${CAFFE_PREFIX:-/opt/colornet/caffe-gpu}
 output=${1:-$repo_root/out/gpu-bundle}

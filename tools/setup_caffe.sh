@@ -32,6 +32,10 @@ readonly APT_PACKAGES=(
 )
 
 gpu=0
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  sed -n '2,/^set -E/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  exit 0
+fi
 if [[ ${1:-} == "--gpu" ]]; then
   gpu=1; shift
 fi
