@@ -8,6 +8,7 @@ smoothly from the net's output:
   classes (or argmax, the original's decoding).
 """
 import json
+import os
 import pathlib
 import re
 
@@ -159,6 +160,9 @@ class CaffeRunner:
     name = "caffe"
 
     def __init__(self, model):
+        # Caffe's INFO log prints every layer as the net is built: noise for someone colorizing
+        # photos (GLOG_minloglevel=0 brings it back). Read once, when pycaffe is first imported.
+        os.environ.setdefault("GLOG_minloglevel", "2")
         import caffe
         caffe.set_mode_cpu()
         self.model = model
