@@ -327,10 +327,10 @@ def color_solver(variant):
     solver.weight_decay = 1e-3
     if variant is LITE:
         # Measured on this CPU (shared/spec/calibration.md): Adam 1e-3 with a VALID-normalised
-        # loss falls steadily at ¼ width; ×0.3 at 1,000 iterations steadies the tail. 1,500
-        # iterations is about an hour here: with a few hundred photos, more over-fits (the
+        # loss falls steadily at ¼ width; ×0.3 every 1,000 iterations steadies the tail. 2,500
+        # iterations is under an hour here alone: with a few hundred photos, more over-fits (the
         # calibration run's val colours got duller after 1,600), so snapshots are picked by val.
-        return schedule(solver, True, 1e-3, 0.3, 1000, 1500, 6)
+        return schedule(solver, True, 1e-3, 0.3, 1000, 2500, 6)
     # Full width at batch 4 on a GPU: Zhang's Adam betas and decay with a 3× larger lr than his
     # 3.16e-5, since our loss is a per-pixel mean rather than a per-image sum.
     return schedule(solver, False, 1e-4, 0.316, 50000, 150000, 10)
