@@ -1,4 +1,5 @@
 """Lab/313 layers: pure-numpy functions checked against references, and their Caffe adapters."""
+import pathlib
 import numpy as np
 import pytest
 
@@ -211,3 +212,22 @@ def test_encoding_into_a_reused_buffer_clears_what_it_wrote_before(centres):
     for _ in range(3):
         ab = rng.uniform(-100, 100, (2, 2, 4, 4))
         np.testing.assert_array_equal(encoder.encode(ab, out=buffer), lab313.SoftEncoder(centres, 5, 5.0).encode(ab))
+
+
+def test_compute_prior_skips_an_unreadable_photo_and_keeps_the_rest(tmp_path):
+    import skimage
+    from tools import compute_prior
+    data = pathlib.Path(skimage.__file__).parent / "data"
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a_broken.png").write_bytes(b"not an image")
+    for name in ("astronaut.png", "coffee.png"):
+        (photos / name).write_bytes((data / name).read_bytes())
+    out = tmp_path / "prior.npy"
+    assert compute_prior.main([str(photos), "-o", str(out), "--side", "64"]) == 1  # 1: something skipped
+    skipped = []
+    names = [name for name, _ in compute_prior.images_from([str(photos)], 64, skipped)]
+    assert [pathlib.Path(n).name for n in names] == ["astronaut.png", "coffee.png"] and len(skipped) == 1
+    prior = np.load(out)
+    assert prior.shape == (313,) and prior.sum() == pytest.approx(1.0)
+    assert (out.with_suffix(".png")).exists()

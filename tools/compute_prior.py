@@ -27,8 +27,9 @@ from tools.photo_io import UnreadableImage, list_images, read_bgr
 log = logging.getLogger("compute_prior")
 
 
-def images_from(inputs, side):
-    """Yield (name, uint8 BGR H×W×3) from photo files/dirs/lists or one BGR LMDB folder."""
+def images_from(inputs, side, skipped):
+    """Yield (name, uint8 BGR H×W×3) from photo files/dirs/lists or one BGR LMDB folder;
+    unreadable photos are logged, appended to ``skipped`` and passed over."""
     if len(inputs) == 1 and (pathlib.Path(inputs[0]) / "data.mdb").exists():
         from tools.inspect_lmdb import read_records
         for key, record in read_records(inputs[0]):
@@ -38,31 +39,27 @@ def images_from(inputs, side):
             yield f"{inputs[0]}:{key}", record.transpose(1, 2, 0)
         return
     for path in list_images(inputs):
-        bgr = read_bgr(path, min_side=side)
+        # Caught here, not by the caller: an exception leaving a generator ends it, and every
+        # photo after the bad one would be lost.
+        try:
+            bgr = read_bgr(path, min_side=side)
+        except UnreadableImage as error:
+            log.warning("skipped: %s", error)
+            skipped.append(str(error))
+            continue
         scale = side / min(bgr.shape[:2])
         if scale < 1:
             bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         yield str(path), bgr
 
 
-def bin_counts(images, encoder, skipped):
-    counts = np.zeros(len(encoder.centres), dtype=np.float64)
+def bin_counts(images, encoder):
     from tqdm import tqdm
-    iterator = iter(images)
-    with tqdm(desc="prior", unit="photo") as progress:
-        while True:
-            try:
-                name, bgr = next(iterator)
-            except StopIteration:
-                break
-            except UnreadableImage as error:
-                log.warning("skipped: %s", error)
-                skipped.append(str(error))
-                continue
-            ab = lab313.bgr_to_lab(bgr.transpose(2, 0, 1)[None])[0, 1:]
-            nearest, _ = encoder.nearest(ab.reshape(2, -1).T)
-            counts += np.bincount(nearest[:, 0], minlength=len(counts))
-            progress.update()
+    counts = np.zeros(len(encoder.centres), dtype=np.float64)
+    for _, bgr in tqdm(images, desc="prior", unit="photo"):
+        ab = lab313.bgr_to_lab(bgr.transpose(2, 0, 1)[None])[0, 1:]
+        nearest, _ = encoder.nearest(ab.reshape(2, -1).T)
+        counts += np.bincount(nearest[:, 0], minlength=len(counts))
     return counts
 
 
@@ -98,7 +95,7 @@ def main(argv=None):
     encoder = lab313.SoftEncoder(centres, k=1)
     skipped = []
     try:
-        counts = bin_counts(images_from(args.inputs, args.side), encoder, skipped)
+        counts = bin_counts(images_from(args.inputs, args.side, skipped), encoder)
     except ValueError as error:
         log.error("%s", error)
         return 2
