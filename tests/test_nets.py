@@ -191,3 +191,43 @@ def test_lab313_deploy_gives_ab_at_a_quarter_of_the_input(caffe, suffix):
     assert ab.shape == (1, 2, 56, 56)
     assert np.all(np.abs(ab) < 128)
     assert float(net.params["conv8_313_rh"][0].data[0]) == pytest.approx(2.606)
+
+
+def solver_settings(name):
+    from caffe.proto import caffe_pb2
+    solver = caffe_pb2.SolverParameter()
+    text_format.Parse((REPO_ROOT / "prototxt" / name).read_text(), solver)
+    return solver
+
+
+@pytest.mark.parametrize("family, side", [("color", 128), ("fcn", 128), ("lab313", 176)])
+def test_weight_decay_is_small_beside_the_data_gradient(caffe, tmp_path, family, side):
+    """Caffe adds decay·w to the gradient before Adam rescales it, so a decay that is not far
+    below the data gradient at the start wins once the loss flattens: with 1e-3 on the color
+    net's per-pixel mean loss the deep weights shrank 14× and the net collapsed to one class.
+    Rule: at initialisation, on real photos, decay·|w| is at most 1 % of |∂loss/∂w| in every
+    convolution of every lite solver."""
+    import cv2
+    import skimage
+    from layers.yuv64 import Codec
+    solver = solver_settings(f"solver_{family}_lite.prototxt")
+    assert solver.type == "Adam"
+    channels = 3 if family == "lab313" else 2
+    path = with_input_instead_of_data(REPO_ROOT / solver.net, [2, channels, side, side], tmp_path)
+    caffe.set_random_seed(solver.random_seed)
+    net = caffe.Net(path, caffe.TRAIN)
+    data = pathlib.Path(skimage.__file__).parent / "data"
+    for index, name in enumerate(("astronaut.png", "coffee.png")):
+        photo = cv2.resize(cv2.imread(str(data / name)), (side, side), interpolation=cv2.INTER_AREA)
+        net.blobs["data"].data[index] = photo.transpose(2, 0, 1) if channels == 3 else np.stack(Codec().encode_bgr(photo))
+    net.forward()
+    net.backward()
+    worst = {}
+    for layer, blobs in net.params.items():
+        weights = blobs[0]
+        if weights.data.ndim == 4 and weights.data.size > 1000 and np.any(weights.diff):
+            gradient = np.sqrt(np.mean(weights.diff.astype(np.float64) ** 2))
+            decay = solver.weight_decay * np.sqrt(np.mean(weights.data.astype(np.float64) ** 2))
+            worst[layer] = decay / gradient
+    assert len(worst) >= 15
+    assert max(worst.values()) <= 0.01, sorted(worst.items(), key=lambda item: -item[1])[:3]
