@@ -29,18 +29,22 @@ def photo_dir(tmp_path):
     return folder
 
 
-def expected_records(photos, crops=0, resize="stretch", seed=0):
+def expected_records(photos, crops=0, resize="stretch", seed=0, order="keys"):
+    """The records gen_lmdb should write, in LMDB key order (order="keys") or input order."""
     codec = Codec()
+    key = gen_lmdb.shuffled_keys(len(photos), max(crops, 1), seed)
     records = []
     for index, path in enumerate(photos):
         try:
             samples = photo_samples(path, index, SIZE, resize, crops, seed)
         except UnreadableImage:
             continue
-        for sample in samples:
+        for number, sample in enumerate(samples):
             y, labels = codec.encode_bgr(sample)
-            records.append(np.stack([y, labels]))
-    return records
+            records.append((key(index, number), np.stack([y, labels])))
+    if order == "keys":
+        records.sort(key=lambda pair: pair[0])
+    return [record for _, record in records]
 
 
 def run_gen_lmdb(photo_dir, output, *extra):
@@ -69,12 +73,14 @@ layer {{ name: "slice" type: "Slice" bottom: "data" top: "data_y" top: "label_uv
 def test_bgr_lmdb_holds_plain_bgr_like_convert_imageset(caffe, write_net, photo_dir, tmp_path):
     output = tmp_path / "bgr_lmdb"
     assert run_gen_lmdb(photo_dir, output, "--format", "bgr", "--resize", "crop") == 0
-    photos = [p for p in list_images([photo_dir]) if p.name.startswith("photo")]
+    listed = list_images([photo_dir])
+    key = gen_lmdb.shuffled_keys(len(listed), 1, 0)
     net = caffe.Net(write_net(f"""
 layer {{ name: "data" type: "Data" top: "data" include {{ phase: TEST }}
   data_param {{ source: "{output}" backend: LMDB batch_size: 5 }} }}"""), caffe.TEST)
     net.forward()
-    expected = [photo_samples(p, i, SIZE, "crop", 0, 0)[0].transpose(2, 0, 1) for i, p in enumerate(photos)]
+    expected = [photo_samples(p, i, SIZE, "crop", 0, 0)[0].transpose(2, 0, 1)
+                for i, p in sorted(enumerate(listed), key=lambda pair: key(pair[0], 0)) if p.name.startswith("photo")]
     np.testing.assert_array_equal(net.blobs["data"].data, np.stack(expected).astype(np.float32))
 
 
@@ -82,7 +88,7 @@ def test_hdf5_read_through_caffe_hdf5data_layer(caffe, write_net, photo_dir, tmp
     output = tmp_path / "train_hdf5"
     assert gen_hdf5.main([str(photo_dir), "-o", str(output), "--size", str(SIZE), "-q",
                           "--max-file-mb", "0.01"]) == 0
-    expected = expected_records(list_images([photo_dir]))
+    expected = expected_records(list_images([photo_dir]), order="input")
     assert len((output / "list.txt").read_text().split()) > 1  # bounded file size → several files
     net = caffe.Net(write_net(f"""
 layer {{ name: "data" type: "HDF5Data" top: "data" top: "label" include {{ phase: TEST }}
@@ -176,3 +182,33 @@ def test_unreadable_files_name_the_file_and_reason(tmp_path):
     truncated.write_bytes(_encode_png(np.zeros((20, 20, 3), np.uint8))[:40])
     with pytest.raises(UnreadableImage, match="cut.png: not an image"):
         read_bgr(truncated)
+
+
+def test_records_are_shuffled_across_photos_by_seed(tmp_path):
+    """Caffe reads an LMDB in key order without shuffling: consecutive records must come from
+    different photos, in an order fixed by the seed."""
+    import lmdb
+    from caffe.proto import caffe_pb2
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    levels = [30, 90, 150, 210]  # each photo one flat grey: a record's Y names its photo
+    for level in levels:
+        cv2.imwrite(str(folder / f"grey{level}.png"), np.full((48, 48, 3), level, np.uint8))
+
+    def photo_order(seed):
+        output = tmp_path / f"lmdb_{seed}"
+        assert run_gen_lmdb(folder, output, "--crops-per-photo", "4", "--seed", str(seed), "--force") == 0
+        order = []
+        with lmdb.open(str(output), readonly=True, lock=False) as env, env.begin() as txn:
+            for _, value in txn.cursor():
+                datum = caffe_pb2.Datum()
+                datum.ParseFromString(value)
+                order.append(levels.index(int(np.frombuffer(datum.data, np.uint8)[0])))
+        return order
+
+    order = photo_order(0)
+    assert sorted(order) == sorted([0, 1, 2, 3] * 4)
+    runs_of_one_photo = sum(a == b for a, b in zip(order, order[1:]))
+    assert runs_of_one_photo <= 6, order  # in input order it would be 12
+    assert photo_order(0) == order
+    assert photo_order(1) != order

@@ -68,7 +68,8 @@ def build(photos, output, args):
     started = time.time()
     with atomic_output_dir(output, force=args.force) as staging:
         writer = ChunkedHdf5Writer(staging, output, records_per_file)
-        for record in readable_records(jobs, args, output.name, skipped):
+        # Rows stay in input order: the HDF5Data layer shuffles them itself (shuffle: true).
+        for _, _, record in readable_records(jobs, args, output.name, skipped):
             writer.add(record[0], record[1])
         writer.close()
         if writer.count == 0:

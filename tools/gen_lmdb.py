@@ -5,10 +5,11 @@ Formats:
   (μ-law codec of layers/yuv64.py; grey = 36);
 - ``bgr``: Datum 3×S×S uint8 BGR, as Caffe's convert_imageset writes, for the Lab/313 nets.
 
-Keys are zero-padded 8-digit record numbers from 00000000. The database is built in a temporary
-folder beside the target and renamed on success, so an interrupted build never replaces a good
-one; a sidecar ``colornet.json`` inside it records how it was made. Unreadable files are skipped,
-named in the log and counted.
+Keys are zero-padded record numbers (8 digits or more) in a seeded random order, so that
+Caffe's Data layer, which reads in key order, gets batches mixed across photos. The database is
+built in a temporary folder beside the target and renamed on success, so an interrupted build
+never replaces a good one; a sidecar ``colornet.json`` inside it records how it was made.
+Unreadable files are skipped, named in the log and counted.
 """
 import argparse
 import json
@@ -92,15 +93,34 @@ def map_jobs(jobs, workers):
 
 
 def readable_records(jobs, args, label, skipped):
-    """Every record of every readable photo, in input order, with a progress bar; unreadable
-    photos are logged and their errors appended to ``skipped``."""
-    for _, _, records, error in tqdm(map_jobs(jobs, args.workers), total=len(jobs), unit="photo",
-                                     desc=label, disable=args.quiet):
+    """(photo index, record number within the photo, record) for every record of every readable
+    photo, in input order, with a progress bar; unreadable photos are logged and their errors
+    appended to ``skipped``."""
+    for index, _, records, error in tqdm(map_jobs(jobs, args.workers), total=len(jobs), unit="photo",
+                                         desc=label, disable=args.quiet):
         if error:
             log.warning("skipped %s", error)
             skipped.append(error)
             continue
-        yield from records
+        for number, record in enumerate(records):
+            yield index, number, record
+
+
+def shuffled_keys(photos, records_per_photo, seed):
+    """LMDB key of each (photo, record number): a seeded permutation of all the slots.
+
+    Caffe's Data layer reads an LMDB in key order and never shuffles, so keys in input order
+    made every batch a few crops of one or two photos (photo lists are sorted by source):
+    correlated gradients, and BatchNorm statistics of a single photo. Keys are fixed before any
+    photo is read, so nothing is held in memory; a skipped photo leaves unused keys, which LMDB
+    does not mind.
+    """
+    order = np.random.default_rng(seed).permutation(photos * records_per_photo)
+    width = max(8, len(str(len(order))))
+
+    def key(photo, number):
+        return f"{order[photo * records_per_photo + number]:0{width}d}".encode()
+    return key
 
 
 class GrowingLmdbWriter:
@@ -112,8 +132,8 @@ class GrowingLmdbWriter:
         self.pending = []
         self.count = 0
 
-    def add(self, payload):
-        self.pending.append((f"{self.count + len(self.pending):08d}".encode(), payload))
+    def add(self, key, payload):
+        self.pending.append((key, payload))
         if len(self.pending) >= self.commit_every:
             self.commit()
 
@@ -143,9 +163,10 @@ def build(photos, output, args):
     started = time.time()
     with atomic_output_dir(output, force=args.force) as staging:
         writer = GrowingLmdbWriter(staging, args.commit_every)
+        key = shuffled_keys(len(photos), max(args.crops_per_photo, 1), args.seed)
         try:
-            for payload in readable_records(jobs, args, output.name, skipped):
-                writer.add(payload)
+            for photo, number, payload in readable_records(jobs, args, output.name, skipped):
+                writer.add(key(photo, number), payload)
         finally:
             writer.close()
         if writer.count == 0:
@@ -157,7 +178,7 @@ def build(photos, output, args):
                       "channel_meaning": ["B", "G", "R"] if args.format == "bgr" else ["Y", "uv_class"]},
             "codec": codec.describe() if args.format == "yuv64" else None,
             "size": args.size, "resize": args.resize if args.crops_per_photo == 0 else "random-crops",
-            "crops_per_photo": args.crops_per_photo, "seed": args.seed,
+            "crops_per_photo": args.crops_per_photo, "seed": args.seed, "record_order": "shuffled by seed",
             "inputs": [str(i) for i in args.inputs], "photos": len(photos),
             "photos_used": len(photos) - len(skipped), "records": writer.count,
             "skipped": len(skipped), "skipped_files": skipped,
