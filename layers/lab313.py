@@ -9,6 +9,8 @@ import pathlib
 
 import numpy as np
 
+from layers import soft_encode_jit
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_CENTRES = "data/pts_in_hull.npy"
 DEFAULT_PRIOR = "data/prior_probs.npy"
@@ -115,7 +117,12 @@ class SoftEncoder:
     """
     CELL = 2.0  # side of a lookup cell in ab units
 
-    def __init__(self, centres, k=5, sigma=5.0):
+    def __init__(self, centres, k=5, sigma=5.0, compiled=None):
+        """compiled: use the Numba loop of layers/soft_encode_jit.py (default: when numba is
+        installed); False keeps the numpy version, the reference it is tested against."""
+        if compiled and soft_encode_jit.encode_into is None:
+            raise ValueError("compiled=True needs numba, which is not installed")
+        self.compiled = soft_encode_jit.encode_into is not None if compiled is None else bool(compiled)
         centres = np.asarray(centres, dtype=np.float64)
         if not 1 <= k <= len(centres):
             raise ValueError(f"k must be 1..{len(centres)}, got {k}")
@@ -138,6 +145,10 @@ class SoftEncoder:
         width = int((ranked <= reach[:, None]).sum(axis=1).max())
         # Beyond each cell's reach, point at a sentinel centre infinitely far away.
         self.candidates = np.where(ranked[:, :width] <= reach[:, None], order[:, :width], len(centres))
+        # The least squared distance a candidate can have from any point of its cell (for the
+        # compiled loop's early exit); a whisker lower, so float32 rounding never cuts a tie.
+        nearest_possible = np.maximum(ranked[:, :width] - self.CELL * np.sqrt(2.0) / 2, 0)
+        self.lower_bounds = (nearest_possible ** 2 * (1 - 1e-5)).astype(np.float32)
         padded = np.vstack([centres, [np.inf, np.inf]]).astype(np.float32)
         self._a, self._b = padded[:, 0], padded[:, 1]
         self._last = None  # (buffer address and shape, flat indices) of the last encode into `out`
@@ -178,26 +189,40 @@ class SoftEncoder:
             raise ValueError(f"need N×2×H×W ab, got shape {ab.shape}")
         n, _, h, w = ab.shape
         points = ab.transpose(0, 2, 3, 1).reshape(-1, 2)
+        if out is None:
+            out = np.zeros((n, len(self.centres), h, w), dtype=np.float32)
+        else:
+            if out.shape != (n, len(self.centres), h, w) or out.dtype != np.float32 or not out.flags.c_contiguous:
+                raise ValueError(f"out must be a C-contiguous float32 array of shape {(n, len(self.centres), h, w)}")
+            self._clear_last(out)
+        key = (out.__array_interface__["data"][0], out.shape)
+        if self.compiled:
+            written = np.empty(len(points) * self.k, dtype=np.int64)
+            soft_encode_jit.encode_into(
+                np.ascontiguousarray(points, dtype=np.float32), self.origin, self.CELL, self.cells,
+                self.candidates, self.lower_bounds, self._a, self._b, self.k, np.float32(2 * self.sigma ** 2), h * w,
+                len(self.centres), out.reshape(-1), written)
+            self._last = (key, written)
+            return out
         indices, squared = self.nearest(points)
         weights = np.exp(-(squared - squared[:, :1]) / (2 * self.sigma ** 2))  # shift: no underflow
         weights /= weights.sum(axis=1, keepdims=True)
         pixel = np.arange(h * w)
         flat = (np.arange(n)[:, None, None] * len(self.centres) * h * w
                 + indices.reshape(n, h * w, self.k) * (h * w) + pixel[None, :, None]).reshape(-1)
-        if out is None:
-            out = np.zeros((n, len(self.centres), h, w), dtype=np.float32)
-        else:
-            # A Caffe top blob keeps its memory between iterations and only this layer writes
-            # it: clear the entries written last time instead of all N×Q×H×W (97 MB at 40×44×44).
-            key = (out.__array_interface__["data"][0], out.shape)
-            if self._last is not None and self._last[0] == key:
-                out.reshape(-1)[self._last[1]] = 0
-            else:
-                out[...] = 0
-            self._last = (key, flat)
         # Scatter straight into N×Q×(H·W) order: no P×Q intermediate and no transpose.
         out.reshape(-1)[flat] = weights.reshape(-1)
+        self._last = (key, flat)
         return out
+
+    def _clear_last(self, out):
+        # A Caffe top blob keeps its memory between iterations and only this layer writes it:
+        # clear the entries written last time instead of all N×Q×H×W (97 MB at 40×44×44).
+        key = (out.__array_interface__["data"][0], out.shape)
+        if self._last is not None and self._last[0] == key:
+            out.reshape(-1)[self._last[1]] = 0
+        else:
+            out[...] = 0
 
 
 def smooth_histogram(counts, centres, sigma=5.0):

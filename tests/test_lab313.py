@@ -48,12 +48,13 @@ def brute_force_encoding(ab, centres, k, sigma):
     return encoded.reshape(n, h, w, -1).transpose(0, 3, 1, 2)
 
 
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "numba"])
 @pytest.mark.parametrize("k, sigma", [(1, 5.0), (5, 5.0), (10, 5.0), (5, 12.0)])
-def test_soft_encoding_matches_brute_force(centres, k, sigma):
+def test_soft_encoding_matches_brute_force(centres, k, sigma, compiled):
     rng = np.random.default_rng(k)
     ab = rng.uniform(-115, 115, (2, 2, 9, 7))
     ab[0, :, 0, 0] = (300, -300)  # far outside every bin: still the right neighbours
-    encoded = lab313.SoftEncoder(centres, k, sigma).encode(ab)
+    encoded = lab313.SoftEncoder(centres, k, sigma, compiled=compiled).encode(ab)
     assert encoded.shape == (2, 313, 9, 7) and encoded.dtype == np.float32
     np.testing.assert_allclose(encoded.sum(axis=1), 1.0, atol=1e-5)
     nonzero = (encoded > 0).sum(axis=1)
@@ -204,14 +205,34 @@ def test_layers_fail_clearly(caffe, write_net, layer, bottoms, tops, param_str, 
         caffe.Net(write_net(python_net(layer, bottoms, tops, param_str)), caffe.TEST)
 
 
-def test_encoding_into_a_reused_buffer_clears_what_it_wrote_before(centres):
+@pytest.mark.parametrize("compiled", [False, True], ids=["numpy", "numba"])
+def test_encoding_into_a_reused_buffer_clears_what_it_wrote_before(centres, compiled):
     """The layer writes into its top blob every iteration and clears only last time's entries."""
     rng = np.random.default_rng(9)
-    encoder = lab313.SoftEncoder(centres, k=5, sigma=5.0)
+    encoder = lab313.SoftEncoder(centres, k=5, sigma=5.0, compiled=compiled)
     buffer = np.full((2, 313, 4, 4), 7.0, dtype=np.float32)  # stale garbage: cleared on first use
     for _ in range(3):
         ab = rng.uniform(-100, 100, (2, 2, 4, 4))
-        np.testing.assert_array_equal(encoder.encode(ab, out=buffer), lab313.SoftEncoder(centres, 5, 5.0).encode(ab))
+        expected = lab313.SoftEncoder(centres, 5, 5.0, compiled=compiled).encode(ab)
+        np.testing.assert_array_equal(encoder.encode(ab, out=buffer), expected)
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        encoder.encode(ab, out=np.zeros((2, 313, 4, 4)))
+
+
+@pytest.mark.parametrize("k", [5, 10])
+def test_compiled_soft_encoding_equals_the_numpy_version_on_photos(centres, k):
+    """Same bins for every pixel (ties included: flat grey has four bins at exactly 10) and the
+    same weights to float32 rounding, on ab of real photos with exactly grey patches."""
+    import cv2
+    import skimage
+    data = pathlib.Path(skimage.__file__).parent / "data"
+    photos = [cv2.resize(cv2.imread(str(data / name)), (48, 48)) for name in ("astronaut.png", "coffee.png")]
+    photos[1][:16] = 128
+    ab = lab313.bgr_to_lab(np.stack(photos).transpose(0, 3, 1, 2))[:, 1:]
+    compiled = lab313.SoftEncoder(centres, k, 5.0, compiled=True).encode(ab)
+    reference = lab313.SoftEncoder(centres, k, 5.0, compiled=False).encode(ab)
+    np.testing.assert_array_equal(compiled > 0, reference > 0)
+    np.testing.assert_allclose(compiled, reference, rtol=1e-5, atol=1e-7)
 
 
 def test_compute_prior_skips_an_unreadable_photo_and_keeps_the_rest(tmp_path):
