@@ -73,6 +73,29 @@ def real_ab_batch(count=40, side=176):
 
 
 
+def numba_threads():
+    from layers.soft_encode_jit import numba
+    return numba.config.NUMBA_NUM_THREADS
+
+
+class numba_thread_count:
+    """Context: numba's thread count for the compiled encoder (None: leave as is)."""
+
+    def __init__(self, count):
+        self.count, self.previous = count, None
+
+    def __enter__(self):
+        if self.count is not None:
+            from layers.soft_encode_jit import numba
+            self.previous = numba.get_num_threads()
+            numba.set_num_threads(self.count)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            from layers.soft_encode_jit import numba
+            numba.set_num_threads(self.previous)
+
+
 def python_layer_share(iterations):
     prototxt = REPO_ROOT / "prototxt/train_val_lab313_lite.prototxt"
     command = ["caffe", "time", "-model", str(prototxt), "-iterations", str(iterations)]
@@ -95,31 +118,45 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     ab = real_ab_batch()
     centres = lab313.load_centres()
+    threads = numba_threads()
     rows, speedups = [], {}
     for k in (5, 10):
-        ours = lab313.SoftEncoder(centres, k, 5.0)
         baseline = BallTreeEncoder(centres, k, 5.0)
-        # Both write into a preallocated top blob, as the layers do.
-        out = np.zeros((len(ab), len(centres)) + ab.shape[2:], np.float32)
-        reference = np.zeros_like(out)
-        np.testing.assert_allclose(ours.encode(ab, out), baseline.encode(ab, reference), atol=1e-5)  # same answer first
-        ours_s = best_time(lambda: ours.encode(ab, out), args.repeats)
+        reference = np.zeros((len(ab), len(centres)) + ab.shape[2:], np.float32)
+        expected = baseline.encode(ab, reference).copy()
         baseline_s = best_time(lambda: baseline.encode(ab, reference), args.repeats)
-        speedups[k] = baseline_s / ours_s
-        rows.append(f"| {k} | {baseline_s * 1000:.0f} | {ours_s * 1000:.1f} | {speedups[k]:.0f}× |")
-        log.info("K=%d: ball tree %.0f ms, ours %.1f ms", k, baseline_s * 1000, ours_s * 1000)
+        times = {}
+        for label, compiled, thread_count in (("numpy", False, None), ("numba, 1 thread", True, 1),
+                                              (f"numba, {threads} threads", True, threads)):
+            ours = lab313.SoftEncoder(centres, k, 5.0, compiled=compiled)
+            # Both write into a preallocated top blob, as the layers do.
+            out = np.zeros_like(reference)
+            with numba_thread_count(thread_count):
+                np.testing.assert_allclose(ours.encode(ab, out), expected, atol=1e-5)  # same answer first
+                times[label] = best_time(lambda: ours.encode(ab, out), args.repeats)
+        speedups[k] = {label: baseline_s / seconds for label, seconds in times.items()}
+        rows.append(f"| {k} | {baseline_s * 1000:.0f} | "
+                    + " | ".join(f"{seconds * 1000:.1f} ({speedups[k][label]:.0f}×)" for label, seconds in times.items())
+                    + " |")
+        log.info("K=%d: ball tree %.0f ms, %s", k, baseline_s * 1000,
+                 ", ".join(f"{label} {seconds * 1000:.1f} ms" for label, seconds in times.items()))
+    labels = list(speedups[10])
     total_ms, python_ms = python_layer_share(args.iterations)
     share = sum(python_ms.values()) / total_ms
     layer_rows = "\n".join(f"| {name} | {ms:.1f} |" for name, ms in python_ms.items())
+    single, parallel = speedups[10][labels[1]], speedups[10][labels[2]]
     body = (f"Soft encoding of one 40×2×44×44 batch of ab from real photos, σ = 5, best of {args.repeats}; "
-            "both give the same encoding (checked to 1e-5 before timing).\n\n"
-            "| K | ball tree, original algorithm (ms) | NNEncLayer (ms) | speed-up |\n|---|---|---|---|\n"
+            "all give the same encoding as the baseline (checked to 1e-5 before timing). Times in ms "
+            "(speed-up over the baseline).\n\n"
+            "| K | ball tree, original algorithm | " + " | ".join(labels) + " |\n|---|---|---|---|---|\n"
             + "\n".join(rows) +
-            f"\n\nGoal: at least 20× at K = 10 — {'met' if speedups[10] >= 20 else 'not met'} "
-            f"({speedups[10]:.1f}×). Our layer measures distances to a dozen precomputed candidate "
-            "centres per pixel and writes only the K non-zeros of each pixel into the blob (clearing "
-            "last call's); what remains is numpy's per-element cost of gathering, partitioning and "
-            "scattering 77,440 × K values."
+            f"\n\nGoal: at least 20× at K = 10 — on one thread {'met' if single >= 20 else 'not met'} "
+            f"({single:.1f}×); with the layer as it runs in training (numba's default, one thread per "
+            f"core) {'met' if parallel >= 20 else 'not met'} ({parallel:.1f}×). The baseline is "
+            "single-threaded, as the original layer was. The numpy version measures distances to a "
+            "dozen precomputed candidate centres per pixel with whole-array passes; the compiled loop "
+            "(layers/soft_encode_jit.py) does the same selection per pixel in registers and stops at "
+            "the first candidate that cannot enter the K nearest."
             f"\n\nPython layers in one lite Lab/313 training iteration (`caffe time`, "
             f"train_val_lab313_lite, batch 8 at 176, {args.iterations} iterations): "
             f"{sum(python_ms.values()):.0f} of {total_ms:.0f} ms forward+backward = {100 * share:.0f}%.\n\n"
