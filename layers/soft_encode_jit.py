@@ -3,8 +3,8 @@ dozen whole-array numpy passes (gather, distances, packed-key partition, sort, e
 in one pass per pixel with the K nearest kept in registers.
 
 numba is used because the work is a small selection per pixel, which numpy can only express as
-passes over N×W temporaries: the compiled loop is about 4× faster than our best numpy version
-(bench/RESULTS.md). The numpy version stays as the reference the tests compare against, and is
+passes over N×W temporaries: the compiled loop is about 2× faster than our best numpy version
+on one thread and 3.5× on two (bench/RESULTS.md). The numpy version stays as the reference the tests compare against, and is
 used where numba is not installed.
 """
 import numpy as np
