@@ -14,7 +14,7 @@ VARIANT := _lite
 endif
 
 # The shipped model (models/default, see models/README.md): which lite net, and which snapshot.
-DEFAULT_NET ?= lab313_lite
+DEFAULT_NET ?= color_lite
 DEFAULT_ITER ?= 2500
 
 .PHONY: demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle

@@ -295,10 +295,14 @@ def test_no_arguments_colorizes_the_shipped_samples_with_the_default_model(tmp_p
     for path in written:
         image = cv2.imread(str(path)).astype(int)
         assert np.abs(image[..., 2] - image[..., 0]).mean() > 2, f"{path.name} is not in colour"
-    # Exported with its constant blobs: OpenCV's dnn needs nothing injected.
+    # Exported with its constant blobs (class8_ab's bin centres for lab313, the frozen Y centring
+    # for YUV-64): OpenCV's dnn needs nothing injected.
+    import json
+    family = json.loads((REPO_ROOT / "models/default/model.json").read_text())["family"]
     net = cv2.dnn.readNetFromCaffe(str(REPO_ROOT / "models/default/deploy.prototxt"),
                                    str(REPO_ROOT / "models/default/weights.caffemodel"))
-    assert len(net.getLayer(net.getLayerId("class8_ab")).blobs) == 1
+    constant_layer, blob_count = ("class8_ab", 1) if family == "lab313" else ("data_y_centred", 2)
+    assert len(net.getLayer(net.getLayerId(constant_layer)).blobs) == blob_count
     assert (REPO_ROOT / "models/default/weights.caffemodel").stat().st_size <= 25 * 2 ** 20
 
 
