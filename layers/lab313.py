@@ -189,20 +189,21 @@ class SoftEncoder:
             raise ValueError(f"need N×2×H×W ab, got shape {ab.shape}")
         n, _, h, w = ab.shape
         points = ab.transpose(0, 2, 3, 1).reshape(-1, 2)
+        reused = out is not None  # only a caller's buffer is remembered for sparse clearing
         if out is None:
             out = np.zeros((n, len(self.centres), h, w), dtype=np.float32)
         else:
             if out.shape != (n, len(self.centres), h, w) or out.dtype != np.float32 or not out.flags.c_contiguous:
                 raise ValueError(f"out must be a C-contiguous float32 array of shape {(n, len(self.centres), h, w)}")
             self._clear_last(out)
-        key = (out.__array_interface__["data"][0], out.shape)
+        key = (out.__array_interface__["data"][0], out.shape) if reused else None
         if self.compiled:
             written = np.empty(len(points) * self.k, dtype=np.int64)
             soft_encode_jit.encode_into(
                 np.ascontiguousarray(points, dtype=np.float32), self.origin, self.CELL, self.cells,
                 self.candidates, self.lower_bounds, self._a, self._b, self.k, np.float32(2 * self.sigma ** 2), h * w,
                 len(self.centres), out.reshape(-1), written)
-            self._last = (key, written)
+            self._last = (key, written) if reused else None
             return out
         indices, squared = self.nearest(points)
         weights = np.exp(-(squared - squared[:, :1]) / (2 * self.sigma ** 2))  # shift: no underflow
@@ -212,7 +213,7 @@ class SoftEncoder:
                 + indices.reshape(n, h * w, self.k) * (h * w) + pixel[None, :, None]).reshape(-1)
         # Scatter straight into N×Q×(H·W) order: no P×Q intermediate and no transpose.
         out.reshape(-1)[flat] = weights.reshape(-1)
-        self._last = (key, flat)
+        self._last = (key, flat) if reused else None
         return out
 
     def _clear_last(self, out):
