@@ -192,19 +192,24 @@ class SoftEncoder:
         reused = out is not None  # only a caller's buffer is remembered for sparse clearing
         if out is None:
             out = np.zeros((n, len(self.centres), h, w), dtype=np.float32)
-        else:
-            if out.shape != (n, len(self.centres), h, w) or out.dtype != np.float32 or not out.flags.c_contiguous:
-                raise ValueError(f"out must be a C-contiguous float32 array of shape {(n, len(self.centres), h, w)}")
-            self._clear_last(out)
+        elif out.shape != (n, len(self.centres), h, w) or out.dtype != np.float32 or not out.flags.c_contiguous:
+            raise ValueError(f"out must be a C-contiguous float32 array of shape {(n, len(self.centres), h, w)}")
         key = (out.__array_interface__["data"][0], out.shape) if reused else None
         if self.compiled:
-            written = np.empty(len(points) * self.k, dtype=np.int64)
+            # The compiled loop clears last call's entries itself, in parallel, and writes this
+            # call's into the same index buffer.
+            previous = self._last[1] if reused and self._last is not None and self._last[0] == key else None
+            if reused and previous is None:
+                out[...] = 0
+            written = previous if previous is not None else np.empty(len(points) * self.k, dtype=np.int64)
             soft_encode_jit.encode_into(
                 np.ascontiguousarray(points, dtype=np.float32), self.origin, self.CELL, self.cells,
                 self.candidates, self.lower_bounds, self._a, self._b, self.k, np.float32(2 * self.sigma ** 2), h * w,
-                len(self.centres), out.reshape(-1), written)
+                len(self.centres), out.reshape(-1), written, previous is not None)
             self._last = (key, written) if reused else None
             return out
+        if reused:
+            self._clear_last(out)
         indices, squared = self.nearest(points)
         weights = np.exp(-(squared - squared[:, :1]) / (2 * self.sigma ** 2))  # shift: no underflow
         weights /= weights.sum(axis=1, keepdims=True)

@@ -4,7 +4,7 @@ in one pass per pixel with the K nearest kept in registers.
 
 numba is used because the work is a small selection per pixel, which numpy can only express as
 passes over N×W temporaries: the compiled loop is about 2× faster than our best numpy version
-on one thread and 3.5× on two (bench/RESULTS.md). The numpy version stays as the reference the tests compare against, and is
+on one thread and 4× on two (bench/RESULTS.md). The numpy version stays as the reference the tests compare against, and is
 used where numba is not installed.
 """
 import numpy as np
@@ -18,9 +18,11 @@ prange = numba.prange if numba is not None else range
 
 
 def _encode_into(points, origin, cell, cells, candidates, lower_bounds, centre_a, centre_b, k, two_sigma2,
-                 pixels_per_image, bins, out, written):
-    """points P×2 float32 → out (flat N×Q×HW float32, already zero) and written (P·K flat
-    indices). Same candidates, float32 distances and tie order (distance, then bin index) as
+                 pixels_per_image, bins, out, written, clear_written):
+    """points P×2 float32 → out (flat N×Q×HW float32) and written (P·K flat indices). out must
+    be zero except, when clear_written, at the indices ``written`` holds from the last call,
+    which are cleared first (image by image: each image's entries lie in its own part of out).
+    Same candidates, float32 distances and tie order (distance, then bin index) as
     SoftEncoder.nearest, so the result equals the numpy path's.
 
     A cell's candidates are in order of distance from its middle, and lower_bounds holds the
@@ -33,6 +35,9 @@ def _encode_into(points, origin, cell, cells, candidates, lower_bounds, centre_a
         best_d = np.empty(k, dtype=np.float32)
         best_i = np.empty(k, dtype=np.int64)
         weights = np.empty(k, dtype=np.float32)
+        if clear_written:
+            for entry in range(image * pixels_per_image * k, (image + 1) * pixels_per_image * k):
+                out[written[entry]] = 0
         for pixel in range(pixels_per_image):
             p = image * pixels_per_image + pixel
             _encode_pixel(points[p, 0], points[p, 1], p, image, pixel, origin, cell, cells, candidates,
