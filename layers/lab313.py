@@ -194,13 +194,15 @@ class SoftEncoder:
             out = np.zeros((n, len(self.centres), h, w), dtype=np.float32)
         elif out.shape != (n, len(self.centres), h, w) or out.dtype != np.float32 or not out.flags.c_contiguous:
             raise ValueError(f"out must be a C-contiguous float32 array of shape {(n, len(self.centres), h, w)}")
+        # A Caffe top blob keeps its memory between iterations and only this layer writes it:
+        # clear the entries written last time instead of all N×Q×H×W (97 MB at 40×44×44).
         key = (out.__array_interface__["data"][0], out.shape) if reused else None
+        previous = self._last[1] if reused and self._last is not None and self._last[0] == key else None
+        if reused and previous is None:
+            out[...] = 0  # a buffer first seen: whatever it holds goes
         if self.compiled:
-            # The compiled loop clears last call's entries itself, in parallel, and writes this
-            # call's into the same index buffer.
-            previous = self._last[1] if reused and self._last is not None and self._last[0] == key else None
-            if reused and previous is None:
-                out[...] = 0
+            # The compiled loop clears `previous` itself, in parallel, and writes this call's
+            # indices into the same buffer.
             written = previous if previous is not None else np.empty(len(points) * self.k, dtype=np.int64)
             soft_encode_jit.encode_into(
                 np.ascontiguousarray(points, dtype=np.float32), self.origin, self.CELL, self.cells,
@@ -208,8 +210,8 @@ class SoftEncoder:
                 len(self.centres), out.reshape(-1), written, previous is not None)
             self._last = (key, written) if reused else None
             return out
-        if reused:
-            self._clear_last(out)
+        if previous is not None:
+            out.reshape(-1)[previous] = 0
         indices, squared = self.nearest(points)
         weights = np.exp(-(squared - squared[:, :1]) / (2 * self.sigma ** 2))  # shift: no underflow
         weights /= weights.sum(axis=1, keepdims=True)
@@ -220,15 +222,6 @@ class SoftEncoder:
         out.reshape(-1)[flat] = weights.reshape(-1)
         self._last = (key, flat) if reused else None
         return out
-
-    def _clear_last(self, out):
-        # A Caffe top blob keeps its memory between iterations and only this layer writes it:
-        # clear the entries written last time instead of all N×Q×H×W (97 MB at 40×44×44).
-        key = (out.__array_interface__["data"][0], out.shape)
-        if self._last is not None and self._last[0] == key:
-            out.reshape(-1)[self._last[1]] = 0
-        else:
-            out[...] = 0
 
 
 def smooth_histogram(counts, centres, sigma=5.0):

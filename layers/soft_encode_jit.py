@@ -4,8 +4,8 @@ in one pass per pixel with the K nearest kept in registers.
 
 numba is used because the work is a small selection per pixel, which numpy can only express as
 passes over N×W temporaries: the compiled loop is about 2× faster than our best numpy version
-on one thread and 4× on two (bench/RESULTS.md). The numpy version stays as the reference the tests compare against, and is
-used where numba is not installed.
+on one thread and 4× on two (bench/RESULTS.md). The numpy version stays as the reference the
+tests compare against, and is used where numba is not installed.
 """
 import numpy as np
 
