@@ -10,7 +10,7 @@ import numpy as np
 
 import caffe
 
-from layers import lab313
+from layers import lab313, yuv64
 from layers.interpreter import interpreter_report
 from layers.params import check_blob_counts, parse_param_str
 from layers.rebalance import rebalance_backward
@@ -140,6 +140,39 @@ class PriorBoostLayer(caffe.Layer):
 
     def forward(self, bottom, top):
         top[0].data[...] = lab313.prior_boost(bottom[0].data, self.bin_weights)
+
+    def backward(self, top, propagate_down, bottom):
+        pass
+
+
+class ClassBoostLayer(caffe.Layer):
+    """bottom[0]: N×1×H×W hard class labels → top[0]: N×1×H×W rebalancing weight of each
+    pixel's class, w ∝ ((1 − λ)p + λ/Q)^−1 with Σ p·w = 1 (the YUV-64 nets' prior boost; the
+    ignored class gets 0).
+
+    param_str: {"prior": class prior .npy (data/yuv64_prior_probs.npy, from
+                tools/inspect_lmdb.py --prior), "lambda": mix with the uniform distribution (0.5),
+                "ignore_label": the class the loss skips (36)}. No backward.
+    """
+    defaults = {"prior": yuv64.DEFAULT_PRIOR, "lambda": 0.5, "ignore_label": yuv64.grey_class()}
+
+    def setup(self, bottom, top):
+        name = type(self).__name__
+        check_blob_counts(name, bottom, top, 1, 1)
+        params = parse_param_str(self.param_str, self.defaults, name)
+        try:
+            prior = np.load(lab313.repo_path(params["prior"]))
+            self.class_weights = yuv64.class_boost_weights(prior, params["lambda"], params["ignore_label"])
+        except (OSError, ValueError, IndexError) as error:
+            raise ValueError(f"{name}: {params['prior']}: {error}") from None
+        if bottom[0].data.ndim != 4 or bottom[0].data.shape[1] != 1:
+            raise ValueError(f"{name}: bottom must be N×1×H×W class labels, got {bottom[0].data.shape}")
+
+    def reshape(self, bottom, top):
+        top[0].reshape(*bottom[0].data.shape)
+
+    def forward(self, bottom, top):
+        top[0].data[...] = yuv64.class_boost(bottom[0].data, self.class_weights)
 
     def backward(self, top, propagate_down, bottom):
         pass

@@ -120,3 +120,45 @@ class Codec:
         return {"codec": "yuv64-mulaw", "mu": self.mu, "bits_per_component": self.bits,
                 "classes": self.num_classes, "grey_class": self.grey_class,
                 "packing": "(q_u << bits) | q_v", "colour_conversion": "cv2.COLOR_BGR2YUV"}
+
+
+DEFAULT_PRIOR = "data/yuv64_prior_probs.npy"
+
+
+def class_prior(counts, ignore_class):
+    """Per-class pixel counts → the empirical distribution over the classes the loss sees
+    (``ignore_class``, the grey class the loss skips, gets probability 0)."""
+    counts = np.asarray(counts, dtype=np.float64).copy()
+    if counts.ndim != 1 or np.any(counts < 0):
+        raise ValueError("class counts must be a 1-D array of non-negative counts")
+    counts[ignore_class] = 0
+    if counts.sum() == 0:
+        raise ValueError("no pixel outside the ignored class: nothing to measure a prior on")
+    return counts / counts.sum()
+
+
+def class_boost_weights(prior, lam=0.5, ignore_class=None):
+    """Per-class loss weights w ∝ ((1 − λ)p + λ/Q)^−1 with Σ p·w = 1, as Zhang et al.'s prior
+    boost. Q counts the classes present in the prior only: μ-law UV has classes no 8-bit colour
+    reaches, and counting them would dilute the uniform share. The ignored class gets weight 0."""
+    prior = np.asarray(prior, dtype=np.float64)
+    if prior.ndim != 1 or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0, atol=1e-6):
+        raise ValueError("the prior must be a non-negative distribution over the classes")
+    if not 0 <= lam <= 1:
+        raise ValueError(f"lambda must be in 0..1, got {lam}")
+    present = int((prior > 0).sum())
+    weights = 1.0 / ((1 - lam) * prior + lam / present)
+    weights /= (prior * weights).sum()
+    if ignore_class is not None:
+        weights[ignore_class] = 0.0
+    return weights
+
+
+def class_boost(labels, class_weights):
+    """N×1×H×W class labels (any numeric dtype, as Caffe hands them over) → N×1×H×W float32
+    weight of each pixel's class."""
+    labels = np.asarray(labels)
+    index = np.rint(labels).astype(np.intp)
+    if labels.size and (index.min() < 0 or index.max() >= len(class_weights)):
+        raise ValueError(f"labels outside 0..{len(class_weights) - 1}: {index.min()}..{index.max()}")
+    return np.asarray(class_weights, dtype=np.float32)[index]

@@ -212,3 +212,15 @@ def test_records_are_shuffled_across_photos_by_seed(tmp_path):
     assert runs_of_one_photo <= 6, order  # in input order it would be 12
     assert photo_order(0) == order
     assert photo_order(1) != order
+
+
+def test_inspect_lmdb_writes_the_class_prior_the_yuv64_nets_rebalance_with(tmp_path, tiny_lmdb):
+    from tools import inspect_lmdb
+    from tools.inspect_lmdb import read_records
+    prior_path = tmp_path / "prior.npy"
+    assert inspect_lmdb.main([str(tiny_lmdb), "--prior", str(prior_path)]) == 0
+    prior = np.load(prior_path)
+    counts = sum(np.bincount(record[1].ravel(), minlength=64) for _, record in read_records(tiny_lmdb))
+    counts[36] = 0
+    np.testing.assert_allclose(prior, counts / counts.sum())
+    assert prior[36] == 0 and prior.sum() == pytest.approx(1.0)

@@ -197,6 +197,10 @@ def test_caffe_soft_loss_and_rebalance_gradients_by_finite_differences(caffe, wr
     ("PriorBoostLayer", [("x", [1, 64, 2, 2])], ["a"], "", r"PriorBoostLayer: bottom has 64 channels, the prior 313 bins"),
     ("NonGrayMaskLayer", [("x", [1, 2, 2, 2]), ("y", [1, 2, 2, 2])], ["a"], "", r"NonGrayMaskLayer: needs 1 bottom"),
     ("NonGrayMaskLayer", [("x", [1, 2, 2, 2])], ["a"], "[5]", r"NonGrayMaskLayer: param_str must be a JSON object"),
+    ("ClassBoostLayer", [("x", [1, 2, 2, 2])], ["a"], "", r"ClassBoostLayer: bottom must be N×1×H×W class labels"),
+    ("ClassBoostLayer", [("x", [1, 1, 2, 2])], ["a"], '{"prior": "no/such.npy"}', r"ClassBoostLayer: no/such.npy: "),
+    ("ClassBoostLayer", [("x", [1, 1, 2, 2])], ["a"], '{"lambda": 2}', r"ClassBoostLayer: .*lambda must be in 0\.\.1"),
+    ("ClassBoostLayer", [("x", [1, 1, 2, 2])], ["a"], '{"ignore": 36}', r"ClassBoostLayer: unknown parameter\(s\) \['ignore'\]"),
     ("SoftmaxCrossEntropyLossLayer", [("x", [1, 4, 2, 2])], ["a"], "", r"SoftmaxCrossEntropyLossLayer: needs 2 bottom"),
     ("SoftmaxCrossEntropyLossLayer", [("x", [1, 4, 2, 2]), ("y", [1, 5, 2, 2])], ["a"], "", r"differ in shape"),
 ])

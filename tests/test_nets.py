@@ -57,6 +57,34 @@ def test_color_net_shapes_forward_backward_at_224(caffe, tmp_path, suffix, batch
     np.testing.assert_allclose(net.blobs["data_y_centred"].data, net.blobs["data_y"].data - 127)
 
 
+@pytest.mark.parametrize("family", ["color", "fcn"])
+def test_yuv64_loss_gradient_is_rebalanced_by_class(caffe, tmp_path, family):
+    """The gradient reaching the scores is the plain softmax loss's, (p − onehot)/valid pixels,
+    times the prior boost of each pixel's class; grey pixels get none; the loss is the plain one."""
+    from layers import yuv64
+    path = with_input_instead_of_data(REPO_ROOT / f"prototxt/train_val_{family}_lite.prototxt", [1, 2, 64, 64], tmp_path)
+    net = caffe.Net(path, caffe.TRAIN)
+    rng = np.random.default_rng(4)
+    net.blobs["data"].data[:, 0] = rng.integers(0, 256, (1, 64, 64))
+    net.blobs["data"].data[:, 1] = rng.choice([36, 29, 30, 22, 50, 9], size=(1, 64, 64), p=[.2, .3, .2, .1, .1, .1])
+    net.forward()
+    scores_name, label_name = ("conv9_1", "label_uv3") if family == "color" else ("score", "label_uv")
+    scores = net.blobs[scores_name].data.astype(np.float64)
+    labels = net.blobs[label_name].data[:, 0].astype(int)
+    probabilities = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    valid = labels != 36
+    picked = np.take_along_axis(probabilities, labels[:, None], axis=1)[:, 0]
+    assert float(net.blobs["loss"].data) == pytest.approx(-np.log(picked[valid]).mean(), rel=1e-4)
+    net.backward()
+    plain = probabilities - np.eye(64)[labels].transpose(0, 3, 1, 2)
+    plain *= valid[:, None] / valid.sum()
+    weights = yuv64.class_boost_weights(np.load(REPO_ROOT / "data/yuv64_prior_probs.npy"), 0.5, 36)
+    expected = plain * weights[labels][:, None]
+    np.testing.assert_allclose(net.blobs[scores_name].diff, expected, rtol=1e-3, atol=1e-9)
+    assert weights[22] > weights[29]  # a rarer class pulls harder than the most frequent one
+
+
 @pytest.mark.parametrize("suffix", ["", "_lite"])
 def test_color_deploy_output(caffe, suffix):
     net = caffe.Net(str(REPO_ROOT / f"prototxt/deploy_color{suffix}.prototxt"), caffe.TEST)

@@ -64,3 +64,41 @@ def test_bad_parameters_are_rejected():
         yuv64.Codec(mu=0)
     with pytest.raises(ValueError, match="bits per component"):
         yuv64.Codec(bits=5)
+
+
+def test_class_prior_leaves_out_the_ignored_class():
+    counts = np.zeros(64)
+    counts[[36, 29, 5]] = [500, 300, 100]
+    prior = yuv64.class_prior(counts, 36)
+    assert prior[36] == 0 and prior.sum() == pytest.approx(1.0)
+    assert prior[29] == pytest.approx(0.75) and prior[5] == pytest.approx(0.25)
+    with pytest.raises(ValueError, match="no pixel outside the ignored class"):
+        yuv64.class_prior(np.eye(64)[36] * 10, 36)
+
+
+def test_class_boost_weights_rebalance_the_present_classes():
+    prior = np.zeros(64)
+    prior[[29, 30, 5, 60]] = [0.6, 0.3, 0.09, 0.01]
+    weights = yuv64.class_boost_weights(prior, 0.5, ignore_class=36)
+    assert (prior * weights).sum() == pytest.approx(1.0)
+    assert weights[60] > weights[5] > weights[30] > weights[29]  # rarer pulls harder
+    # Q is the 4 present classes: the rarest gets 1/(0.5·0.01 + 0.5/4), before normalisation.
+    raw = 1 / (0.5 * prior + 0.5 / 4)
+    assert weights[60] / weights[29] == pytest.approx(raw[60] / raw[29])
+    assert weights[36] == 0
+    uniform = yuv64.class_boost_weights(prior, 1.0)
+    np.testing.assert_allclose(uniform, 1.0)  # λ = 1: every class alike, the plain loss
+    with pytest.raises(ValueError, match="lambda"):
+        yuv64.class_boost_weights(prior, 1.5)
+    with pytest.raises(ValueError, match="distribution"):
+        yuv64.class_boost_weights(prior * 3)
+
+
+def test_class_boost_looks_up_each_pixels_class():
+    weights = np.arange(64, dtype=np.float64) / 10
+    labels = np.array([[[[0, 36], [63, 7]]]], dtype=np.float32)  # Caffe hands labels over as floats
+    boost = yuv64.class_boost(labels, weights)
+    assert boost.dtype == np.float32 and boost.shape == (1, 1, 2, 2)
+    np.testing.assert_allclose(boost[0, 0], [[0.0, 3.6], [6.3, 0.7]], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"labels outside 0\.\.63"):
+        yuv64.class_boost(labels + 1, weights)

@@ -1,6 +1,7 @@
 """Inspect a YUV-64 (or BGR) LMDB: class histogram with the grey class's share, and a PNG contact
 sheet of the first records decoded back to colour (grey Y | decoded colour, side by side)."""
 import argparse
+import io
 import json
 import logging
 import pathlib
@@ -13,8 +14,8 @@ import cv2
 import lmdb
 import numpy as np
 
-from layers.yuv64 import Codec
-from tools.common import setup_logging
+from layers.yuv64 import Codec, class_prior
+from tools.common import atomic_write_bytes, setup_logging
 
 log = logging.getLogger("inspect_lmdb")
 
@@ -80,6 +81,9 @@ def main(argv=None):
     parser.add_argument("--sheet", type=pathlib.Path, help="write a contact sheet PNG here")
     parser.add_argument("--count", type=int, default=16, help="records on the contact sheet (default 16)")
     parser.add_argument("--json", type=pathlib.Path, help="also write the histogram as JSON here")
+    parser.add_argument("--prior", type=pathlib.Path,
+                        help="write the class prior (grey class excluded) as .npy here, for the YUV-64 nets' "
+                             "class rebalancing (make lmdb writes data/yuv64_prior_probs.npy)")
     args = parser.parse_args(argv)
     setup_logging()
     if not (args.lmdb / "data.mdb").exists():
@@ -104,6 +108,16 @@ def main(argv=None):
     if args.json:
         args.json.write_text(json.dumps({"records": records, "pixels": int(total),
                                          "grey_class": codec.grey_class, "counts": counts.tolist()}))
+    if args.prior:
+        try:
+            prior = class_prior(counts, codec.grey_class)
+        except ValueError as err:
+            log.error("%s: %s", args.lmdb, err)
+            return 1
+        payload = io.BytesIO()
+        np.save(payload, prior)
+        atomic_write_bytes(args.prior, payload.getvalue())
+        log.info("class prior over %d classes: %s", int((prior > 0).sum()), args.prior)
     return 0
 
 

@@ -127,10 +127,21 @@ def lmdb_data(caffe, L, P, ns, variant, train_source, val_source, record_side=22
     return str(val.to_proto()).strip()
 
 
+# Class rebalancing of the YUV-64 loss (Zhang et al.'s prior boost, λ = 0.5, over the 48 classes
+# the train photos reach): without it the lite nets learned to predict 4–7 of them (the two
+# most frequent, a third of the non-grey pixels, won most argmaxes; docs/training.md).
+YUV64_BOOST = {"prior": "data/yuv64_prior_probs.npy", "lambda": 0.5, "ignore_label": YUV64_GREY_CLASS}
+
+
 def yuv64_loss(caffe, L, P, ns, prediction, label):
+    # Rebalancing touches gradients only (identity forward), so the loss and accuracy Caffe
+    # reports stay the plain per-pixel ones.
+    ns.class_boost = python_layer(L, [label], "ClassBoostLayer", YUV64_BOOST)
+    ns.scores_boost = python_layer(L, [prediction, ns.class_boost], "ClassRebalanceMultLayer",
+                                   propagate_down=[True, False])
     # VALID normalisation: the loss is a mean over non-grey pixels, so the learning rate does not
     # depend on batch size or resolution (the original's unnormalised sum needed lr 1e-10).
-    ns.loss = L.SoftmaxWithLoss(prediction, label, propagate_down=[True, False],
+    ns.loss = L.SoftmaxWithLoss(ns.scores_boost, label, propagate_down=[True, False],
                                 loss_param=dict(ignore_label=YUV64_GREY_CLASS, normalization=P.Loss.VALID))
     ns.accuracy = L.Accuracy(prediction, label, accuracy_param=dict(ignore_label=YUV64_GREY_CLASS),
                              include=dict(phase=caffe.TEST))
