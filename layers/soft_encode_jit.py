@@ -48,50 +48,69 @@ def _encode_into(points, origin, cell, cells, candidates, lower_bounds, centre_a
 def _encode_pixel(a, b, p, image, pixel, origin, cell, cells, candidates, lower_bounds, centre_a,
                   centre_b, k, two_sigma2, pixels_per_image, bins, out, written, width, real_bins,
                   best_d, best_i, weights):
+    # The K nearest are kept unsorted with the position of the worst (by distance, then bin
+    # index): a closer candidate replaces it. A cell's first K candidates are real bins, its
+    # sentinels come last, and after the first K only one or two candidates pass the lower
+    # bound on real photos, so this beats keeping the K sorted (an insertion per candidate).
     cell_a = int(np.floor((a - origin[0]) / cell))
     cell_b = int(np.floor((b - origin[1]) / cell))
-    inside = 0 <= cell_a < cells[0] and 0 <= cell_b < cells[1]
-    for j in range(k):
-        best_d[j] = np.float32(np.inf)
-        best_i[j] = real_bins + 1
-    if inside:
+    if 0 <= cell_a < cells[0] and 0 <= cell_b < cells[1]:
         row = cell_a * cells[1] + cell_b
-        count = width
-    else:
-        row = -1
-        count = real_bins
-    for c in range(count):
-        if inside:
-            if lower_bounds[row, c] > best_d[k - 1]:
-                break
+        for j in range(k):
+            index = candidates[row, j]
+            best_d[j] = _squared_distance(centre_a[index], centre_b[index], a, b)
+            best_i[j] = index
+        worst = _worst(best_d, best_i, k)
+        for c in range(k, width):
             index = candidates[row, c]
-        else:
-            index = c
-        if index >= real_bins:
-            continue
-        da = centre_a[index] - a
-        db = centre_b[index] - b
-        d = np.float32(da * da) + np.float32(db * db)
-        if d > best_d[k - 1] or (d == best_d[k - 1] and index > best_i[k - 1]):
-            continue
-        j = k - 1
-        while j > 0 and (best_d[j - 1] > d or (best_d[j - 1] == d and best_i[j - 1] > index)):
-            best_d[j] = best_d[j - 1]
-            best_i[j] = best_i[j - 1]
-            j -= 1
-        best_d[j] = d
-        best_i[j] = index
+            if lower_bounds[row, c] > best_d[worst] or index >= real_bins:
+                break
+            d = _squared_distance(centre_a[index], centre_b[index], a, b)
+            if d < best_d[worst] or (d == best_d[worst] and index < best_i[worst]):
+                best_d[worst], best_i[worst] = d, index
+                worst = _worst(best_d, best_i, k)
+    else:  # far outside every bin (no 8-bit colour gets here): all of them
+        for j in range(k):
+            best_d[j] = _squared_distance(centre_a[j], centre_b[j], a, b)
+            best_i[j] = j
+        worst = _worst(best_d, best_i, k)
+        for index in range(k, real_bins):
+            d = _squared_distance(centre_a[index], centre_b[index], a, b)
+            if d < best_d[worst] or (d == best_d[worst] and index < best_i[worst]):
+                best_d[worst], best_i[worst] = d, index
+                worst = _worst(best_d, best_i, k)
+    nearest = best_d[0]
+    for j in range(1, k):
+        nearest = min(nearest, best_d[j])
     total = np.float32(0)
     for j in range(k):
-        weights[j] = np.exp(-(best_d[j] - best_d[0]) / two_sigma2)
+        weights[j] = np.exp(-(best_d[j] - nearest) / two_sigma2)  # shifted: no underflow far out
         total += weights[j]
+    base = image * bins * pixels_per_image + pixel
     for j in range(k):
-        flat = (image * bins + best_i[j]) * pixels_per_image + pixel
+        flat = base + best_i[j] * pixels_per_image
         out[flat] = weights[j] / total
         written[p * k + j] = flat
 
 
+def _squared_distance(centre_a, centre_b, a, b):
+    # float32 throughout, summed as SoftEncoder.nearest does, so ties fall the same way.
+    da = centre_a - a
+    db = centre_b - b
+    return np.float32(da * da) + np.float32(db * db)
+
+
+def _worst(best_d, best_i, k):
+    worst = 0
+    for j in range(1, k):
+        if best_d[j] > best_d[worst] or (best_d[j] == best_d[worst] and best_i[j] > best_i[worst]):
+            worst = j
+    return worst
+
+
 if numba is not None:
+    _squared_distance = numba.njit(inline="always", error_model="numpy")(_squared_distance)
+    _worst = numba.njit(inline="always", error_model="numpy")(_worst)
     _encode_pixel = numba.njit(inline="always", error_model="numpy")(_encode_pixel)
     # Images in parallel, one thread per core by default (NUMBA_NUM_THREADS to change): the
     # forward of a Python layer runs while Caffe's BLAS threads wait.
