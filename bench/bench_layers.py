@@ -73,6 +73,25 @@ def real_ab_batch(count=40, side=176):
 
 
 
+def caffe_blob(shape):
+    """A float32 array over memory Caffe allocated (an Input blob of a one-layer net), as a
+    layer's top blob is: plain malloc, so no transparent huge pages, where numpy asks the kernel
+    for them on large arrays. The encoders' scattered writes are timed on the memory they get in
+    training (with huge pages the two-thread timing changed from run to run)."""
+    import os
+    import tempfile
+    os.environ.setdefault("GLOG_minloglevel", "2")  # before caffe's first import, or it logs the net
+    import caffe
+    with tempfile.NamedTemporaryFile("w", suffix=".prototxt", delete=False) as net_file:
+        net_file.write('layer { name: "top" type: "Input" top: "top" input_param { shape { '
+                       + " ".join(f"dim: {d}" for d in shape) + " } } }\n")
+    net = caffe.Net(net_file.name, caffe.TEST)
+    pathlib.Path(net_file.name).unlink()
+    blob = net.blobs["top"].data
+    blob[...] = 0
+    return net, blob
+
+
 def numba_threads():
     from layers.soft_encode_jit import numba
     return numba.config.NUMBA_NUM_THREADS
@@ -122,15 +141,15 @@ def main(argv=None):
     rows, speedups = [], {}
     for k in (5, 10):
         baseline = BallTreeEncoder(centres, k, 5.0)
-        reference = np.zeros((len(ab), len(centres)) + ab.shape[2:], np.float32)
+        # Every encoder writes into a top blob of Caffe's own memory, as the layers do.
+        baseline_net, reference = caffe_blob((len(ab), len(centres)) + ab.shape[2:])
         expected = baseline.encode(ab, reference).copy()
         baseline_s = best_time(lambda: baseline.encode(ab, reference), args.repeats)
         times = {}
         for label, compiled, thread_count in (("numpy", False, None), ("numba, 1 thread", True, 1),
                                               (f"numba, {threads} threads", True, threads)):
             ours = lab313.SoftEncoder(centres, k, 5.0, compiled=compiled)
-            # Both write into a preallocated top blob, as the layers do.
-            out = np.zeros_like(reference)
+            net, out = caffe_blob(reference.shape)
             with numba_thread_count(thread_count):
                 np.testing.assert_allclose(ours.encode(ab, out), expected, atol=1e-5)  # same answer first
                 times[label] = best_time(lambda: ours.encode(ab, out), args.repeats)
