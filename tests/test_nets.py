@@ -60,7 +60,8 @@ def test_color_net_shapes_forward_backward_at_224(caffe, tmp_path, suffix, batch
 @pytest.mark.parametrize("family", ["color", "fcn"])
 def test_yuv64_loss_gradient_is_rebalanced_by_class(caffe, tmp_path, family):
     """The gradient reaching the scores is the plain softmax loss's, (p − onehot)/valid pixels,
-    times the prior boost of each pixel's class; grey pixels get none; the loss is the plain one."""
+    times the prior boost of each pixel's class where the net is rebalanced (make_prototxt's
+    *_BOOST_LAMBDA); grey pixels get none; the loss Caffe reports is the plain one."""
     from layers import yuv64
     path = with_input_instead_of_data(REPO_ROOT / f"prototxt/train_val_{family}_lite.prototxt", [1, 2, 64, 64], tmp_path)
     net = caffe.Net(path, caffe.TRAIN)
@@ -79,10 +80,14 @@ def test_yuv64_loss_gradient_is_rebalanced_by_class(caffe, tmp_path, family):
     net.backward()
     plain = probabilities - np.eye(64)[labels].transpose(0, 3, 1, 2)
     plain *= valid[:, None] / valid.sum()
-    weights = yuv64.class_boost_weights(np.load(REPO_ROOT / "data/yuv64_prior_probs.npy"), 0.5, 36)
+    boost_lambda = make_prototxt.COLOR_BOOST_LAMBDA if family == "color" else make_prototxt.FCN_BOOST_LAMBDA
+    if boost_lambda is None:  # the plain loss
+        weights = np.ones(64)
+    else:
+        weights = yuv64.class_boost_weights(np.load(REPO_ROOT / "data/yuv64_prior_probs.npy"), boost_lambda, 36)
+        assert weights[22] > weights[29]  # a rarer class pulls harder than the most frequent one
     expected = plain * weights[labels][:, None]
     np.testing.assert_allclose(net.blobs[scores_name].diff, expected, rtol=1e-3, atol=1e-9)
-    assert weights[22] > weights[29]  # a rarer class pulls harder than the most frequent one
 
 
 @pytest.mark.parametrize("suffix", ["", "_lite"])

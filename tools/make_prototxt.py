@@ -127,21 +127,28 @@ def lmdb_data(caffe, L, P, ns, variant, train_source, val_source, record_side=22
     return str(val.to_proto()).strip()
 
 
-# Class rebalancing of the YUV-64 loss (Zhang et al.'s prior boost, λ = 0.5, over the 48 classes
-# the train photos reach): without it the lite nets learned to predict 4–7 of them (the two
-# most frequent, a third of the non-grey pixels, won most argmaxes; docs/training.md).
-YUV64_BOOST = {"prior": "data/yuv64_prior_probs.npy", "lambda": 0.5, "ignore_label": YUV64_GREY_CLASS}
+# Class rebalancing of the YUV-64 loss (Zhang et al.'s prior boost over the 48 classes the train
+# photos reach, data/yuv64_prior_probs.npy), per net; None keeps the plain loss. Measured on the
+# lite nets (docs/training.md): without it the argmax of both nets fell to 4–7 classes, the two
+# most frequent (a third of the non-grey pixels) winning most pixels. With λ = 0.5 the FCN
+# predicts 15–18 classes but falls below the most-frequent class's accuracy; the color net stayed
+# at 7–8 classes and lost rebalanced AuC, so it keeps the plain loss.
+COLOR_BOOST_LAMBDA = None
+FCN_BOOST_LAMBDA = 0.5
 
 
-def yuv64_loss(caffe, L, P, ns, prediction, label):
-    # Rebalancing touches gradients only (identity forward), so the loss and accuracy Caffe
-    # reports stay the plain per-pixel ones.
-    ns.class_boost = python_layer(L, [label], "ClassBoostLayer", YUV64_BOOST)
-    ns.scores_boost = python_layer(L, [prediction, ns.class_boost], "ClassRebalanceMultLayer",
-                                   propagate_down=[True, False])
+def yuv64_loss(caffe, L, P, ns, prediction, label, boost_lambda):
+    loss_input = prediction
+    if boost_lambda is not None:
+        # Rebalancing touches gradients only (identity forward), so the loss and accuracy Caffe
+        # reports stay the plain per-pixel ones.
+        ns.class_boost = python_layer(L, [label], "ClassBoostLayer", {
+            "prior": "data/yuv64_prior_probs.npy", "lambda": boost_lambda, "ignore_label": YUV64_GREY_CLASS})
+        loss_input = ns.scores_boost = python_layer(L, [prediction, ns.class_boost], "ClassRebalanceMultLayer",
+                                                    propagate_down=[True, False])
     # VALID normalisation: the loss is a mean over non-grey pixels, so the learning rate does not
     # depend on batch size or resolution (the original's unnormalised sum needed lr 1e-10).
-    ns.loss = L.SoftmaxWithLoss(ns.scores_boost, label, propagate_down=[True, False],
+    ns.loss = L.SoftmaxWithLoss(loss_input, label, propagate_down=[True, False],
                                 loss_param=dict(ignore_label=YUV64_GREY_CLASS, normalization=P.Loss.VALID))
     ns.accuracy = L.Accuracy(prediction, label, accuracy_param=dict(ignore_label=YUV64_GREY_CLASS),
                              include=dict(phase=caffe.TEST))
@@ -157,7 +164,7 @@ def color_train_val(variant):
     ns.label_uv2 = L.Pooling(ns.label_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
     prediction = color_head(L, ns, zhang_trunk(L, ns, centred_y(L, ns, ns.data_y), variant))
     ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
-    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3)
+    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, COLOR_BOOST_LAMBDA)
     return f'name: "color{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
 
 
@@ -176,7 +183,7 @@ def color_hdf5_train_val(variant):
     ns.label_uv2 = L.Pooling(ns.label, pool=P.Pooling.MAX, kernel_size=1, stride=2)
     prediction = color_head(L, ns, zhang_trunk(L, ns, centred_y(L, ns, ns.data), variant))
     ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
-    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3)
+    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, COLOR_BOOST_LAMBDA)
     return f'name: "color_hdf5{variant.suffix}"\n{str(val.to_proto()).strip()}\n{ns.to_proto()}'
 
 
@@ -277,7 +284,7 @@ def fcn_train_val(variant):
     ns.data_y, ns.label_uv = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
     # The loss is on the full-resolution label: the score is cropped back to the input side.
     scores = fcn_trunk(L, P, ns, centred_y(L, ns, ns.data_y, FCN_Y_SCALE), variant)
-    yuv64_loss(caffe, L, P, ns, scores, ns.label_uv)
+    yuv64_loss(caffe, L, P, ns, scores, ns.label_uv, FCN_BOOST_LAMBDA)
     return f'name: "fcn{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
 
 
