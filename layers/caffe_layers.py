@@ -16,6 +16,15 @@ from layers.params import check_blob_counts, parse_param_str
 from layers.rebalance import rebalance_backward
 
 
+def boost_weights_from(name, prior_path, weigh):
+    """``weigh(prior)`` for the prior .npy at ``prior_path``; any failure is one ValueError
+    naming the layer and the file."""
+    try:
+        return weigh(np.load(lab313.repo_path(prior_path)))
+    except (OSError, ValueError, IndexError) as error:
+        raise ValueError(f"{name}: {prior_path}: {error}") from None
+
+
 class _PassThroughForward:
     """Forward of the layers whose top is their first bottom unchanged."""
 
@@ -126,11 +135,8 @@ class PriorBoostLayer(caffe.Layer):
         name = type(self).__name__
         check_blob_counts(name, bottom, top, 1, 1)
         params = parse_param_str(self.param_str, self.defaults, name)
-        try:
-            prior = np.load(lab313.repo_path(params["prior"]))
-            self.bin_weights = lab313.prior_boost_weights(prior, params["lambda"])
-        except (OSError, ValueError) as error:
-            raise ValueError(f"{name}: {params['prior']}: {error}") from None
+        self.bin_weights = boost_weights_from(
+            name, params["prior"], lambda prior: lab313.prior_boost_weights(prior, params["lambda"]))
         if bottom[0].data.shape[1] != len(self.bin_weights):
             raise ValueError(f"{name}: bottom has {bottom[0].data.shape[1]} channels, the prior {len(self.bin_weights)} bins")
 
@@ -160,11 +166,8 @@ class ClassBoostLayer(caffe.Layer):
         name = type(self).__name__
         check_blob_counts(name, bottom, top, 1, 1)
         params = parse_param_str(self.param_str, self.defaults, name)
-        try:
-            prior = np.load(lab313.repo_path(params["prior"]))
-            self.class_weights = yuv64.class_boost_weights(prior, params["lambda"], params["ignore_label"])
-        except (OSError, ValueError, IndexError) as error:
-            raise ValueError(f"{name}: {params['prior']}: {error}") from None
+        self.class_weights = boost_weights_from(
+            name, params["prior"], lambda prior: yuv64.class_boost_weights(prior, params["lambda"], params["ignore_label"]))
         if bottom[0].data.ndim != 4 or bottom[0].data.shape[1] != 1:
             raise ValueError(f"{name}: bottom must be N×1×H×W class labels, got {bottom[0].data.shape}")
 

@@ -231,14 +231,15 @@ def smooth_histogram(counts, centres, sigma=5.0):
     return smoothed / smoothed.sum()
 
 
-def prior_boost_weights(prior, lam=0.5):
-    """Per-bin weights w ∝ ((1 − λ)p + λ/Q)^−1, scaled so that Σ p·w = 1."""
+def prior_boost_weights(prior, lam=0.5, classes=None):
+    """Per-bin weights w ∝ ((1 − λ)p + λ/Q)^−1, scaled so that Σ p·w = 1; Q is ``classes``
+    (default: every bin of the prior)."""
     prior = np.asarray(prior, dtype=np.float64)
     if prior.ndim != 1 or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0, atol=1e-6):
         raise ValueError("the prior must be a non-negative distribution over the bins")
     if not 0 <= lam <= 1:
         raise ValueError(f"lambda must be in 0..1, got {lam}")
-    weights = 1.0 / ((1 - lam) * prior + lam / len(prior))
+    weights = 1.0 / ((1 - lam) * prior + lam / (classes or len(prior)))
     return weights / (prior * weights).sum()
 
 

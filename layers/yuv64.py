@@ -141,14 +141,11 @@ def class_boost_weights(prior, lam=0.5, ignore_class=None):
     """Per-class loss weights w ∝ ((1 − λ)p + λ/Q)^−1 with Σ p·w = 1, as Zhang et al.'s prior
     boost. Q counts the classes present in the prior only: μ-law UV has classes no 8-bit colour
     reaches, and counting them would dilute the uniform share. The ignored class gets weight 0."""
+    # Zhang's boost, shared with the 313-bin nets; imported here because lab313 loads numba,
+    # which the codec's other users (the dataset tools) do not need.
+    from layers.lab313 import prior_boost_weights
     prior = np.asarray(prior, dtype=np.float64)
-    if prior.ndim != 1 or np.any(prior < 0) or not np.isclose(prior.sum(), 1.0, atol=1e-6):
-        raise ValueError("the prior must be a non-negative distribution over the classes")
-    if not 0 <= lam <= 1:
-        raise ValueError(f"lambda must be in 0..1, got {lam}")
-    present = int((prior > 0).sum())
-    weights = 1.0 / ((1 - lam) * prior + lam / present)
-    weights /= (prior * weights).sum()
+    weights = prior_boost_weights(prior, lam, classes=int((prior > 0).sum()))
     if ignore_class is not None:
         weights[ignore_class] = 0.0
     return weights
