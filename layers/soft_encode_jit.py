@@ -65,20 +65,14 @@ def _encode_pixel(a, b, p, image, pixel, origin, cell, cells, candidates, lower_
             index = candidates[row, c]
             if lower_bounds[row, c] > best_d[worst] or index >= real_bins:
                 break
-            d = _squared_distance(centre_a[index], centre_b[index], a, b)
-            if d < best_d[worst] or (d == best_d[worst] and index < best_i[worst]):
-                best_d[worst], best_i[worst] = d, index
-                worst = _worst(best_d, best_i, k)
+            worst = _offer(index, a, b, centre_a, centre_b, best_d, best_i, worst, k)
     else:  # far outside every bin (no 8-bit colour gets here): all of them
         for j in range(k):
             best_d[j] = _squared_distance(centre_a[j], centre_b[j], a, b)
             best_i[j] = j
         worst = _worst(best_d, best_i, k)
         for index in range(k, real_bins):
-            d = _squared_distance(centre_a[index], centre_b[index], a, b)
-            if d < best_d[worst] or (d == best_d[worst] and index < best_i[worst]):
-                best_d[worst], best_i[worst] = d, index
-                worst = _worst(best_d, best_i, k)
+            worst = _offer(index, a, b, centre_a, centre_b, best_d, best_i, worst, k)
     nearest = best_d[0]
     for j in range(1, k):
         nearest = min(nearest, best_d[j])
@@ -100,6 +94,16 @@ def _squared_distance(centre_a, centre_b, a, b):
     return np.float32(da * da) + np.float32(db * db)
 
 
+def _offer(index, a, b, centre_a, centre_b, best_d, best_i, worst, k):
+    """Bin ``index`` replaces the worst of the K kept if it is closer (ties: lower index);
+    returns the position of the worst afterwards."""
+    d = _squared_distance(centre_a[index], centre_b[index], a, b)
+    if d < best_d[worst] or (d == best_d[worst] and index < best_i[worst]):
+        best_d[worst], best_i[worst] = d, index
+        return _worst(best_d, best_i, k)
+    return worst
+
+
 def _worst(best_d, best_i, k):
     worst = 0
     for j in range(1, k):
@@ -111,6 +115,7 @@ def _worst(best_d, best_i, k):
 if numba is not None:
     _squared_distance = numba.njit(inline="always", error_model="numpy")(_squared_distance)
     _worst = numba.njit(inline="always", error_model="numpy")(_worst)
+    _offer = numba.njit(inline="always", error_model="numpy")(_offer)
     _encode_pixel = numba.njit(inline="always", error_model="numpy")(_encode_pixel)
     # Images in parallel, one thread per core by default (NUMBA_NUM_THREADS to change): the
     # forward of a Python layer runs while Caffe's BLAS threads wait.
