@@ -14,6 +14,7 @@ import sys
 if __package__ in (None, ""):  # run as `python tools/make_prototxt.py`: make the repo importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
+from layers import yuv64
 from tools.common import REPO_ROOT, setup_logging
 
 log = logging.getLogger("make_prototxt")
@@ -144,7 +145,7 @@ def yuv64_loss(caffe, L, P, ns, prediction, label, boost_lambda):
         # Rebalancing touches gradients only (identity forward), so the loss and accuracy Caffe
         # reports stay the plain per-pixel ones.
         ns.class_boost = python_layer(L, [label], "ClassBoostLayer", {
-            "prior": "data/yuv64_prior_probs.npy", "lambda": boost_lambda, "ignore_label": YUV64_GREY_CLASS})
+            "prior": yuv64.DEFAULT_PRIOR, "lambda": boost_lambda, "ignore_label": YUV64_GREY_CLASS})
         loss_input = ns.scores_boost = python_layer(L, [prediction, ns.class_boost], "ClassRebalanceMultLayer",
                                                     propagate_down=[True, False])
     # VALID normalisation: the loss is a mean over non-grey pixels, so the learning rate does not
