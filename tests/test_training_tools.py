@@ -5,17 +5,47 @@ from tests.conftest import REPO_ROOT
 from tools import plot_log, train
 
 
-def write_solver(tmp_path, lmdb_path, max_iter):
+def write_solver(tmp_path, lmdb_path, max_iter, prefix="tiny", base_lr=0.001):
     net_text = (REPO_ROOT / "prototxt/train_val_color_lite.prototxt").read_text()
     net_text = net_text.replace("data/train_lmdb", str(lmdb_path)).replace("data/val_lmdb", str(lmdb_path))
     net_text = net_text.replace("batch_size: 16", "batch_size: 2").replace("batch_size: 8", "batch_size: 2")
     (tmp_path / "net.prototxt").write_text(net_text)
     solver = tmp_path / "solver.prototxt"
     solver.write_text(
-        f'net: "{tmp_path / "net.prototxt"}"\ntype: "Adam"\nbase_lr: 0.001\nlr_policy: "fixed"\n'
-        f'max_iter: {max_iter}\nsnapshot: 2\nsnapshot_prefix: "{tmp_path / "snap" / "tiny"}"\n'
+        f'net: "{tmp_path / "net.prototxt"}"\ntype: "Adam"\nbase_lr: {base_lr}\nlr_policy: "fixed"\n'
+        f'max_iter: {max_iter}\nsnapshot: 2\nsnapshot_prefix: "{tmp_path / "snap" / prefix}"\n'
         f'display: 1\ntest_interval: 2\ntest_iter: 1\nsolver_mode: CPU\nrandom_seed: 1\n')
     return solver
+
+
+def conv_weights(deploy, caffemodel):
+    import caffe
+    net = caffe.Net(str(deploy), str(caffemodel), caffe.TEST)
+    # BatchNorm statistics move in every forward pass whatever the learning rate: left out.
+    return {name: blobs[0].data.copy() for name, blobs in net.params.items()
+            if net.layer_dict[name].type in ("Convolution", "Deconvolution")}
+
+
+def test_second_stage_starts_from_the_first_stages_weights(tmp_path, tiny_lmdb, caplog):
+    stage1 = write_solver(tmp_path, tiny_lmdb, max_iter=2)
+    assert train.main([str(stage1), "--log", str(tmp_path / "stage1.log")]) == 0
+    first = tmp_path / "snap" / "tiny_iter_2.caffemodel"
+
+    missing = tmp_path / "snap" / "nothing.caffemodel"
+    stage2 = write_solver(tmp_path, tiny_lmdb, max_iter=2, prefix="stage2", base_lr=0)
+    assert train.main([str(stage2), "--log", str(tmp_path / "stage2.log"), "--weights", str(missing)]) == 2
+    assert "nothing.caffemodel: no such weights file" in caplog.text
+
+    assert train.main([str(stage2), "--log", str(tmp_path / "stage2.log"), "--weights", str(first)]) == 0
+    assert f"--weights={first}" in (tmp_path / "stage2.log").read_text()
+    # lr 0: stage 2 keeps exactly the weights it started from (a fresh start would not).
+    deploy = REPO_ROOT / "prototxt/deploy_color_lite.prototxt"
+    before, after = conv_weights(deploy, first), conv_weights(deploy, tmp_path / "snap" / "stage2_iter_2.caffemodel")
+    assert before.keys() == after.keys() and all((before[k] == after[k]).all() for k in before)
+
+    # Once the stage has a snapshot, it resumes from it and no longer reads --weights.
+    assert train.train_command("s.prototxt", "snap/stage2_iter_2.solverstate", weights=first) == \
+        ["caffe", "train", "--solver=s.prototxt", "--snapshot=snap/stage2_iter_2.solverstate"]
 
 
 def test_train_snapshots_then_resumes_and_the_log_plots(tmp_path, tiny_lmdb):

@@ -5,6 +5,13 @@
 If the solver's snapshot_prefix already has `.solverstate` files, training resumes from the one
 with the highest iteration (so an interrupted run loses at most one snapshot interval); the log
 is appended to, with a marker line, so tools/plot_log.py sees one continuous curve.
+
+A second training stage starts from the first one's weights:
+
+    python tools/train.py prototxt/solver_color_lite_finetune.prototxt --log logs/color_lite_finetune.log \
+        --weights models/snapshots/color_lite_iter_2500.caffemodel
+
+--weights is used only when the stage has no snapshot of its own yet; after that it resumes.
 """
 import argparse
 import logging
@@ -49,10 +56,13 @@ def latest_solverstate(prefix, root=REPO_ROOT):
     return best
 
 
-def train_command(solver, resume_from=None, gpu=None, caffe="caffe"):
+def train_command(solver, resume_from=None, gpu=None, caffe="caffe", weights=None):
+    """The caffe command line: resume from a solverstate, or start (from weights, if given)."""
     command = [caffe, "train", f"--solver={solver}"]
     if resume_from is not None:
         command.append(f"--snapshot={resume_from}")
+    elif weights is not None:
+        command.append(f"--weights={weights}")
     if gpu is not None:
         command.append(f"--gpu={gpu}")
     return command
@@ -65,20 +75,28 @@ def main(argv=None):
     parser.add_argument("--fresh", action="store_true", help="ignore existing snapshots and start at iteration 0")
     parser.add_argument("--gpu", help="GPU id(s) for a CUDA build of Caffe (default: the solver's mode)")
     parser.add_argument("--caffe", default="caffe", help="caffe binary (default: caffe on PATH)")
+    parser.add_argument("--weights", type=pathlib.Path,
+                        help="start from these weights (.caffemodel) when there is no snapshot to resume")
     args = parser.parse_args(argv)
     setup_logging()
     if not args.solver.exists():
         log.error("%s: no such solver file (run `python tools/make_prototxt.py`?)", args.solver)
+        return 2
+    if args.weights is not None and not args.weights.is_file():
+        log.error("%s: no such weights file (train the first stage, or fix the path)", args.weights)
         return 2
     prefix = snapshot_prefix(args.solver)
     (REPO_ROOT / prefix).parent.mkdir(parents=True, exist_ok=True)
     resume_from = None if args.fresh else latest_solverstate(prefix)
     if resume_from is not None and resume_from.is_relative_to(REPO_ROOT):
         resume_from = resume_from.relative_to(REPO_ROOT)
-    command = train_command(args.solver, resume_from, args.gpu, args.caffe)
+    command = train_command(args.solver, resume_from, args.gpu, args.caffe, args.weights)
     args.log.parent.mkdir(parents=True, exist_ok=True)
     mode = "w" if args.fresh or resume_from is None else "a"
-    log.info("%s %s; log: %s", "resuming from" if resume_from else "starting", resume_from or args.solver, args.log)
+    if resume_from is not None:
+        log.info("resuming from %s; log: %s", resume_from, args.log)
+    else:
+        log.info("starting %s%s; log: %s", args.solver, f" from {args.weights}" if args.weights else "", args.log)
     with open(args.log, mode) as log_file:
         log_file.write(f"# colornet train.py {time.strftime('%Y-%m-%dT%H:%M:%S')}: {' '.join(map(str, command))}\n")
         log_file.flush()
