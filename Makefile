@@ -13,6 +13,10 @@ else
 VARIANT := _lite
 endif
 
+# The lite color net trains in two stages (tools/make_prototxt.py says why); the second starts
+# from the first's last snapshot (its solver's max_iter).
+COLOR_LITE_ITER := 2500
+
 # The shipped model (models/default, see models/README.md): which lite net, and which snapshot.
 DEFAULT_NET ?= color_lite
 DEFAULT_ITER ?= 2500
@@ -64,9 +68,13 @@ inspect:  ## class histogram and contact sheet of data/train_lmdb (→ out/train
 	$(PYTHON) tools/inspect_lmdb.py data/train_lmdb --sheet out/train_lmdb_sheet.png
 
 # Interrupted runs resume from the newest snapshot in models/snapshots/ (tools/train.py).
-train-color:  ## train the YUV-64 color net (lite; FULL=1 full size) → logs/, models/snapshots/
+train-color:  ## train the YUV-64 color net (lite, plain then rebalanced; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_color$(VARIANT).prototxt --log logs/color$(VARIANT).log
+ifneq ($(FULL),1)
+	$(PYTHON) tools/train.py prototxt/solver_color_lite_rebalance.prototxt --log logs/color_lite_rebalance.log \
+		--weights models/snapshots/color_lite_iter_$(COLOR_LITE_ITER).caffemodel
+endif
 
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from layers import lab313
+from layers import lab313, yuv64
 from layers.yuv64 import Codec
 from tests.conftest import REPO_ROOT
 from tools import colorize, evaluate, use_trained_model
@@ -282,6 +282,27 @@ def test_val_accuracy_against_a_constant_prediction(yuv_model, tiny_lmdb, tmp_pa
     assert result["distinct_predicted_classes"] == 1
     assert result["accuracy"] == pytest.approx(np.mean(labels == TARGET_CLASS))
     assert result["most_frequent_accuracy"] == pytest.approx(np.bincount(labels).max() / labels.size)
+    assert result["predicted_pixels_per_class"] == {str(TARGET_CLASS): labels.size}
+    # Losses: the constant net's scores are 40 for the target class and 0 for the others.
+    scores = np.where(np.arange(64) == TARGET_CLASS, 40.0, 0.0)
+    log_p = scores - np.log(np.exp(scores - 40).sum()) - 40
+    assert result["loss"] == pytest.approx(-log_p[labels].mean(), rel=1e-5)
+    assert "rebalanced_loss" not in result
+
+    assert val_accuracy.main([str(tiny_lmdb), "--deploy", str(yuv_model / "deploy.prototxt"), "--limit", "1",
+                              "--weights", str(yuv_model / "weights.caffemodel"), "--boost-lambda", "0.5",
+                              "-o", str(tmp_path / "b.json")]) == 0
+    result = json.loads((tmp_path / "b.json").read_text())
+    first = next(iter(read_records(tiny_lmdb)))[1][1, ::2, ::2].ravel()
+    first = first[first != 36]
+    weights = yuv64.class_boost_weights(np.load(REPO_ROOT / yuv64.DEFAULT_PRIOR), 0.5, 36)
+    assert result["pixels"] == first.size and result["boost_lambda"] == 0.5
+    assert result["rebalanced_loss"] == pytest.approx((weights[first] * -log_p[first]).mean(), rel=1e-5)
+
+    bad_prior = tmp_path / "prior.npy"
+    np.save(bad_prior, -np.ones(64))
+    assert val_accuracy.main([str(tiny_lmdb), "--deploy", str(yuv_model / "deploy.prototxt"), "--prior", str(bad_prior),
+                              "--weights", str(yuv_model / "weights.caffemodel"), "--boost-lambda", "0.5"]) == 2
 
 
 def test_no_arguments_colorizes_the_shipped_samples_with_the_default_model(tmp_path, monkeypatch):

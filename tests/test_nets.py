@@ -57,13 +57,16 @@ def test_color_net_shapes_forward_backward_at_224(caffe, tmp_path, suffix, batch
     np.testing.assert_allclose(net.blobs["data_y_centred"].data, net.blobs["data_y"].data - 127)
 
 
-@pytest.mark.parametrize("family", ["color", "fcn"])
-def test_yuv64_loss_gradient_is_rebalanced_by_class(caffe, tmp_path, family):
+@pytest.mark.parametrize("family, net_name, boost_lambda", [
+    ("color", "color_lite", make_prototxt.COLOR_BOOST_LAMBDA),
+    ("color", "color_lite_rebalance", make_prototxt.COLOR_REBALANCE_LAMBDA),
+    ("fcn", "fcn_lite", make_prototxt.FCN_BOOST_LAMBDA)])
+def test_yuv64_loss_gradient_is_rebalanced_by_class(caffe, tmp_path, family, net_name, boost_lambda):
     """The gradient reaching the scores is the plain softmax loss's, (p − onehot)/valid pixels,
     times the prior boost of each pixel's class where the net is rebalanced (make_prototxt's
     *_BOOST_LAMBDA); grey pixels get none; the loss Caffe reports is the plain one."""
     from layers import yuv64
-    path = with_input_instead_of_data(REPO_ROOT / f"prototxt/train_val_{family}_lite.prototxt", [1, 2, 64, 64], tmp_path)
+    path = with_input_instead_of_data(REPO_ROOT / f"prototxt/train_val_{net_name}.prototxt", [1, 2, 64, 64], tmp_path)
     net = caffe.Net(path, caffe.TRAIN)
     rng = np.random.default_rng(4)
     net.blobs["data"].data[:, 0] = rng.integers(0, 256, (1, 64, 64))
@@ -80,7 +83,6 @@ def test_yuv64_loss_gradient_is_rebalanced_by_class(caffe, tmp_path, family):
     net.backward()
     plain = probabilities - np.eye(64)[labels].transpose(0, 3, 1, 2)
     plain *= valid[:, None] / valid.sum()
-    boost_lambda = make_prototxt.COLOR_BOOST_LAMBDA if family == "color" else make_prototxt.FCN_BOOST_LAMBDA
     if boost_lambda is None:  # the plain loss
         weights = np.ones(64)
     else:
@@ -264,3 +266,19 @@ def test_weight_decay_is_small_beside_the_data_gradient(caffe, tmp_path, family,
             worst[layer] = decay / gradient
     assert len(worst) >= 15
     assert max(worst.values()) <= 0.01, sorted(worst.items(), key=lambda item: -item[1])[:3]
+
+
+def test_train_color_second_stage_starts_from_the_first_stages_last_snapshot():
+    """`make train-color` (lite) runs the plain solver, then the rebalanced one from the plain
+    run's final weights: the path it passes must be the snapshot that the first solver writes last."""
+    import re
+    import subprocess
+    commands = subprocess.run(["make", "-n", "train-color"], cwd=REPO_ROOT, capture_output=True, text=True,
+                              check=True).stdout.replace("\\\n", " ")
+    first, second = solver_settings("solver_color_lite.prototxt"), solver_settings("solver_color_lite_rebalance.prototxt")
+    assert "solver_color_lite.prototxt" in commands and "solver_color_lite_rebalance.prototxt" in commands
+    weights = re.search(r"--weights (\S+)", commands).group(1)
+    assert weights == f"{first.snapshot_prefix}_iter_{first.max_iter}.caffemodel"
+    assert second.snapshot_prefix != first.snapshot_prefix  # its snapshots must not be taken for the first's
+    rebalanced = (REPO_ROOT / second.net).read_text()
+    assert "ClassBoostLayer" in rebalanced and "ClassBoostLayer" not in (REPO_ROOT / first.net).read_text()
