@@ -43,6 +43,20 @@ def test_second_stage_starts_from_the_first_stages_weights(tmp_path, tiny_lmdb, 
     before, after = conv_weights(deploy, first), conv_weights(deploy, tmp_path / "snap" / "stage2_iter_2.caffemodel")
     assert before.keys() == after.keys() and all((before[k] == after[k]).all() for k in before)
 
+    # The two logs plot as one run: stage 2's iterations follow stage 1's.
+    summary = tmp_path / "two.json"
+    assert plot_log.main([str(tmp_path / "stage1.log"), str(tmp_path / "stage2.log"), "-o", str(tmp_path / "two.png"),
+                          "--summary", str(summary), "--window", "1"]) == 0
+    numbers = json.loads(summary.read_text())
+    stage1 = plot_log.parse_log((tmp_path / "stage1.log").read_text().splitlines())
+    stage2 = plot_log.parse_log((tmp_path / "stage2.log").read_text().splitlines())
+    assert numbers["stages_start_at"] == [2] and numbers["last_iteration"] == 3
+    assert numbers["initial_loss"] == stage1["train"][0]
+    assert numbers["mean_loss_last_1"] == stage2["train"][1]
+    joined = plot_log.join_stages([stage1, stage2])
+    assert list(joined["train"]) == [0, 1, 2, 3] and joined["train"][2] == stage2["train"][0]
+    assert (tmp_path / "two.png").read_bytes()[:4] == b"\x89PNG"
+
     # Once the stage has a snapshot, it resumes from it and no longer reads --weights.
     assert train.train_command("s.prototxt", "snap/stage2_iter_2.solverstate", weights=first) == \
         ["caffe", "train", "--solver=s.prototxt", "--snapshot=snap/stage2_iter_2.solverstate"]

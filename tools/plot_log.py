@@ -6,6 +6,13 @@ The training curve is Caffe's displayed loss (the solver's average_loss smoothin
 over 20 iterations); test outputs (loss, accuracy) go on the same figure at their iterations.
 A log that was resumed (tools/train.py appends) is read as one run: a later line for the same
 iteration replaces the earlier one.
+
+Several logs are read as consecutive stages of one training (a second stage that starts from the
+first's weights counts its iterations from 0 again): each is shifted to start where the previous
+one ended, the boundaries are marked, and the summary runs from the first stage's iteration 0
+to the last stage's tail.
+
+    python tools/plot_log.py logs/color_lite.log logs/color_lite_rebalance.log -o docs/training/color_lite_two_stage.png
 """
 import argparse
 import json
@@ -51,6 +58,26 @@ def parse_log(lines):
             rates[int(match.group(1))] = float(match.group(2))
     return {"train": dict(sorted(train.items())), "test": {k: dict(sorted(v.items())) for k, v in tests.items()},
             "lr": dict(sorted(rates.items())), "speed": dict(sorted(speeds.items()))}
+
+
+def last_iteration(curves):
+    return max([*curves["train"], *(i for values in curves["test"].values() for i in values)])
+
+
+def join_stages(stages):
+    """Curves of consecutive stages → one set of curves, each stage shifted to start where the
+    previous one ended; "stages" lists the iteration at which each later stage starts."""
+    joined = {"train": {}, "test": {}, "lr": {}, "speed": {}, "stages": []}
+    offset = 0
+    for index, curves in enumerate(stages):
+        if index:
+            offset += last_iteration(stages[index - 1])
+            joined["stages"].append(offset)
+        for key in ("train", "lr", "speed"):
+            joined[key].update({offset + i: v for i, v in curves[key].items()})
+        for name, values in curves["test"].items():
+            joined["test"].setdefault(name, {}).update({offset + i: v for i, v in values.items()})
+    return joined
 
 
 def summarize(curves, window=100):
@@ -99,6 +126,10 @@ def plot(curves, output, title):
         loss_axis.set_ylim(bottom=0, top=top)
         note = ", ".join(f"{v:.4g} at {i}" for i, v in off_scale.items())
         loss_axis.annotate(f"val loss off scale: {note}", xy=(0.02, 0.02), xycoords="axes fraction", fontsize=8)
+    for start in curves.get("stages", []):
+        loss_axis.axvline(start, color="grey", linestyle=":", linewidth=1)
+        loss_axis.annotate("next stage ", xy=(start, 0.5), xycoords=("data", "axes fraction"), fontsize=8,
+                           color="grey", rotation=90, ha="right", va="center")
     loss_axis.set_xlabel("iteration")
     loss_axis.set_ylabel("loss")
     loss_axis.grid(alpha=0.3)
@@ -123,25 +154,34 @@ def plot(curves, output, title):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("log_file", type=pathlib.Path, help="output of `caffe train` (e.g. logs/color_lite.log)")
+    parser.add_argument("log_files", type=pathlib.Path, nargs="+",
+                        help="output of `caffe train` (e.g. logs/color_lite.log); several: consecutive stages")
     parser.add_argument("-o", "--output", type=pathlib.Path, help="PNG to write (default: beside the log, .png)")
     parser.add_argument("--summary", type=pathlib.Path, help="also write the numbers as JSON here")
     parser.add_argument("--title", help="figure title (default: the log's name)")
     parser.add_argument("--window", type=int, default=100, help="iterations in the tail mean (default 100)")
     args = parser.parse_args(argv)
     setup_logging()
-    try:
-        with open(args.log_file, errors="replace") as handle:
-            curves = parse_log(handle)
-        summary = summarize(curves, args.window)
-    except OSError as error:
-        log.error("%s: cannot read: %s", args.log_file, error.strerror)
-        return 2
-    except NotACaffeLog as error:
-        log.error("%s: not a Caffe training log: %s", args.log_file, error)
-        return 2
-    output = args.output or args.log_file.with_suffix(".png")
-    plot(curves, output, args.title or args.log_file.stem)
+    stages = []
+    for log_file in args.log_files:
+        try:
+            with open(log_file, errors="replace") as handle:
+                curves = parse_log(handle)
+            summarize(curves, args.window)
+        except OSError as error:
+            log.error("%s: cannot read: %s", log_file, error.strerror)
+            return 2
+        except NotACaffeLog as error:
+            log.error("%s: not a Caffe training log: %s", log_file, error)
+            return 2
+        stages.append(curves)
+    curves = join_stages(stages) if len(stages) > 1 else stages[0]
+    summary = summarize(curves, args.window)
+    if len(stages) > 1:
+        summary["stages_start_at"] = curves["stages"]
+    first = args.log_files[0]
+    output = args.output or first.with_suffix(".png")
+    plot(curves, output, args.title or " + ".join(path.stem for path in args.log_files))
     log.info("wrote %s", output)
     text = json.dumps(summary, indent=2)
     if args.summary:
