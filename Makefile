@@ -17,9 +17,11 @@ endif
 # from the first's last snapshot (its solver's max_iter).
 COLOR_LITE_ITER := 2500
 
-# The shipped model (models/default, see models/README.md): which lite net, and which snapshot.
-DEFAULT_NET ?= color_lite
-DEFAULT_ITER ?= 2500
+# The shipped model (models/default, see models/README.md): which training (a solver's name; the
+# lite color net's rebalanced stage runs after its plain one), its deploy net, and which snapshot.
+DEFAULT_NET ?= color_lite_rebalance
+DEFAULT_DEPLOY ?= color_lite
+DEFAULT_ITER ?= 500
 
 .PHONY: demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
@@ -100,7 +102,13 @@ ifeq ($(findstring lab313,$(DEFAULT_NET)),lab313)
 else
 	$(MAKE) lmdb
 endif
+ifeq ($(DEFAULT_NET),color_lite_rebalance)
+	$(PYTHON) tools/train.py prototxt/solver_color_lite.prototxt --log logs/color_lite.log --fresh
+	$(PYTHON) tools/train.py prototxt/solver_color_lite_rebalance.prototxt --log logs/color_lite_rebalance.log --fresh \
+		--weights models/snapshots/color_lite_iter_$(COLOR_LITE_ITER).caffemodel
+else
 	$(PYTHON) tools/train.py prototxt/solver_$(DEFAULT_NET).prototxt --log logs/$(DEFAULT_NET).log --fresh
-	$(PYTHON) tools/export_model.py --deploy prototxt/deploy_$(DEFAULT_NET).prototxt \
+endif
+	$(PYTHON) tools/export_model.py --deploy prototxt/deploy_$(DEFAULT_DEPLOY).prototxt \
 		--weights models/snapshots/$(DEFAULT_NET)_iter_$(DEFAULT_ITER).caffemodel -o models/default --force
 	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt --model default -o out/eval

@@ -282,3 +282,21 @@ def test_train_color_second_stage_starts_from_the_first_stages_last_snapshot():
     assert second.snapshot_prefix != first.snapshot_prefix  # its snapshots must not be taken for the first's
     rebalanced = (REPO_ROOT / second.net).read_text()
     assert "ClassBoostLayer" in rebalanced and "ClassBoostLayer" not in (REPO_ROOT / first.net).read_text()
+
+
+def test_train_default_reproduces_the_shipped_snapshot():
+    """`make train-default` trains, then exports the snapshot models/default was exported from,
+    with the same deploy net, and that snapshot is the last one its solver writes."""
+    import json
+    import re
+    import subprocess
+    commands = subprocess.run(["make", "-n", "train-default"], cwd=REPO_ROOT, capture_output=True, text=True,
+                              check=True).stdout.replace("\\\n", " ")
+    card = json.loads((REPO_ROOT / "models/default/model.json").read_text())
+    export = re.search(r"export_model\.py --deploy (\S+)\s+--weights (\S+)", commands)
+    assert export, commands
+    assert export.group(1) == card["deploy_source"]
+    assert pathlib.Path(export.group(2)).name == card["snapshot"]
+    trained = re.findall(r"train\.py (\S+)", commands)
+    last = solver_settings(pathlib.Path(trained[-1]).name)
+    assert export.group(2) == f"{last.snapshot_prefix}_iter_{last.max_iter}.caffemodel"
