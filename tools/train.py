@@ -82,9 +82,14 @@ def main(argv=None):
     if not args.solver.exists():
         log.error("%s: no such solver file (run `python tools/make_prototxt.py`?)", args.solver)
         return 2
-    if args.weights is not None and not args.weights.is_file():
-        log.error("%s: no such weights file (train the first stage, or fix the path)", args.weights)
-        return 2
+    if args.weights is not None:
+        if not args.weights.is_file():
+            log.error("%s: no such weights file (train the first stage, or fix the path)", args.weights)
+            return 2
+        # caffe runs in the repo root; the path was given relative to where we were started.
+        args.weights = args.weights.resolve()
+        if args.weights.is_relative_to(REPO_ROOT):
+            args.weights = args.weights.relative_to(REPO_ROOT)
     prefix = snapshot_prefix(args.solver)
     (REPO_ROOT / prefix).parent.mkdir(parents=True, exist_ok=True)
     resume_from = None if args.fresh else latest_solverstate(prefix)
