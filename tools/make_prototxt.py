@@ -156,7 +156,7 @@ def yuv64_loss(caffe, L, P, ns, prediction, label, boost_lambda):
                              include=dict(phase=caffe.TEST))
 
 
-def color_train_val(variant, boost_lambda=COLOR_BOOST_LAMBDA):
+def color_train_val(variant, boost_lambda):
     caffe, L, P = _caffe()
     ns = caffe.NetSpec()
     val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_lmdb", "data/val_lmdb")
@@ -472,7 +472,7 @@ def generate():
     """{file name: text} for every generated file."""
     files = {}
     for variant in (FULL, LITE):
-        files[f"train_val_color{variant.suffix}.prototxt"] = color_train_val(variant)
+        files[f"train_val_color{variant.suffix}.prototxt"] = color_train_val(variant, COLOR_BOOST_LAMBDA)
         files[f"deploy_color{variant.suffix}.prototxt"] = color_deploy(variant)
         files[f"solver_color{variant.suffix}.prototxt"] = color_solver(variant)
     files["train_val_color_lite_rebalance.prototxt"] = color_train_val(LITE, COLOR_REBALANCE_LAMBDA)
