@@ -16,6 +16,9 @@ endif
 # The lite color net trains in two stages (tools/make_prototxt.py says why); the second starts
 # from the first's last snapshot (its solver's max_iter).
 COLOR_LITE_ITER := 2500
+COLOR_LITE_STAGE1 = $(PYTHON) tools/train.py prototxt/solver_color_lite.prototxt --log logs/color_lite.log
+COLOR_LITE_STAGE2 = $(PYTHON) tools/train.py prototxt/solver_color_lite_rebalance.prototxt \
+	--log logs/color_lite_rebalance.log --weights models/snapshots/color_lite_iter_$(COLOR_LITE_ITER).caffemodel
 
 # The shipped model (models/default, see models/README.md): which training (a solver's name; the
 # lite color net's rebalanced stage runs after its plain one), its deploy net, and which snapshot.
@@ -74,8 +77,7 @@ train-color:  ## train the YUV-64 color net (lite, plain then rebalanced; FULL=1
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_color$(VARIANT).prototxt --log logs/color$(VARIANT).log
 ifneq ($(FULL),1)
-	$(PYTHON) tools/train.py prototxt/solver_color_lite_rebalance.prototxt --log logs/color_lite_rebalance.log \
-		--weights models/snapshots/color_lite_iter_$(COLOR_LITE_ITER).caffemodel
+	$(COLOR_LITE_STAGE2)
 endif
 
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
@@ -103,9 +105,8 @@ else
 	$(MAKE) lmdb
 endif
 ifeq ($(DEFAULT_NET),color_lite_rebalance)
-	$(PYTHON) tools/train.py prototxt/solver_color_lite.prototxt --log logs/color_lite.log --fresh
-	$(PYTHON) tools/train.py prototxt/solver_color_lite_rebalance.prototxt --log logs/color_lite_rebalance.log --fresh \
-		--weights models/snapshots/color_lite_iter_$(COLOR_LITE_ITER).caffemodel
+	$(COLOR_LITE_STAGE1) --fresh
+	$(COLOR_LITE_STAGE2) --fresh
 else
 	$(PYTHON) tools/train.py prototxt/solver_$(DEFAULT_NET).prototxt --log logs/$(DEFAULT_NET).log --fresh
 endif

@@ -80,12 +80,16 @@ def join_stages(stages):
     return joined
 
 
+def require_training(curves):
+    if not curves["train"]:
+        raise NotACaffeLog("no 'Iteration N (...), loss = X' lines")
+    return curves
+
+
 def summarize(curves, window=100):
     """Numbers the convergence criteria use: loss at iteration 0, mean over the last `window`
     iterations (of the displayed, already smoothed values), and the trend across the tail."""
-    train = curves["train"]
-    if not train:
-        raise NotACaffeLog("no 'Iteration N (...), loss = X' lines")
+    train = require_training(curves)["train"]
     iterations = list(train)
     last = iterations[-1]
     tail = [train[i] for i in iterations if i > last - window]
@@ -166,15 +170,13 @@ def main(argv=None):
     for log_file in args.log_files:
         try:
             with open(log_file, errors="replace") as handle:
-                curves = parse_log(handle)
-            summarize(curves, args.window)
+                stages.append(require_training(parse_log(handle)))
         except OSError as error:
             log.error("%s: cannot read: %s", log_file, error.strerror)
             return 2
         except NotACaffeLog as error:
             log.error("%s: not a Caffe training log: %s", log_file, error)
             return 2
-        stages.append(curves)
     curves = join_stages(stages) if len(stages) > 1 else stages[0]
     summary = summarize(curves, args.window)
     if len(stages) > 1:

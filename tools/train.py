@@ -8,7 +8,7 @@ is appended to, with a marker line, so tools/plot_log.py sees one continuous cur
 
 A second training stage starts from the first one's weights:
 
-    python tools/train.py prototxt/solver_color_lite_finetune.prototxt --log logs/color_lite_finetune.log \
+    python tools/train.py prototxt/solver_color_lite_rebalance.prototxt --log logs/color_lite_rebalance.log \
         --weights models/snapshots/color_lite_iter_2500.caffemodel
 
 --weights is used only when the stage has no snapshot of its own yet; after that it resumes.
