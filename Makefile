@@ -13,12 +13,13 @@ else
 VARIANT := _lite
 endif
 
-# The lite color net trains in two stages (tools/make_prototxt.py says why); the second starts
-# from the first's last snapshot (its solver's max_iter).
+# The lite color net trains in two stages (tools/make_prototxt.py says why): plain, then
+# rebalanced from the first's last snapshot (its solver's max_iter). `make train-color` runs the
+# classifier-only second stage (rebalance_head), the shipped model has the whole-net one (rebalance).
 COLOR_LITE_ITER := 2500
 COLOR_LITE_STAGE1 = $(PYTHON) tools/train.py prototxt/solver_color_lite.prototxt --log logs/color_lite.log
-COLOR_LITE_STAGE2 = $(PYTHON) tools/train.py prototxt/solver_color_lite_rebalance.prototxt \
-	--log logs/color_lite_rebalance.log --weights models/snapshots/color_lite_iter_$(COLOR_LITE_ITER).caffemodel
+color_lite_stage2 = $(PYTHON) tools/train.py prototxt/solver_color_lite_$(1).prototxt \
+	--log logs/color_lite_$(1).log --weights models/snapshots/color_lite_iter_$(COLOR_LITE_ITER).caffemodel
 
 # The shipped model (models/default, see models/README.md): which training (a solver's name; the
 # lite color net's rebalanced stage runs after its plain one), its deploy net, and which snapshot.
@@ -73,11 +74,11 @@ inspect:  ## class histogram and contact sheet of data/train_lmdb (→ out/train
 	$(PYTHON) tools/inspect_lmdb.py data/train_lmdb --sheet out/train_lmdb_sheet.png
 
 # Interrupted runs resume from the newest snapshot in models/snapshots/ (tools/train.py).
-train-color:  ## train the YUV-64 color net (lite, plain then rebalanced; FULL=1 full size) → logs/, models/snapshots/
+train-color:  ## train the YUV-64 color net (lite, plain then rebalanced classifier; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_color$(VARIANT).prototxt --log logs/color$(VARIANT).log
 ifneq ($(FULL),1)
-	$(COLOR_LITE_STAGE2)
+	$(call color_lite_stage2,rebalance_head)
 endif
 
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
@@ -106,7 +107,7 @@ else
 endif
 ifeq ($(DEFAULT_NET),color_lite_rebalance)
 	$(COLOR_LITE_STAGE1) --fresh
-	$(COLOR_LITE_STAGE2) --fresh
+	$(call color_lite_stage2,rebalance) --fresh
 else
 	$(PYTHON) tools/train.py prototxt/solver_$(DEFAULT_NET).prototxt --log logs/$(DEFAULT_NET).log --fresh
 endif

@@ -59,7 +59,8 @@ def test_color_net_shapes_forward_backward_at_224(caffe, tmp_path, suffix, batch
 
 @pytest.mark.parametrize("family, net_name, boost_lambda", [
     ("color", "color_lite", make_prototxt.COLOR_BOOST_LAMBDA),
-    ("color", "color_lite_rebalance", make_prototxt.COLOR_REBALANCE_LAMBDA),
+    *(("color", f"color_lite_{stage}", boost_lambda)
+      for stage, (boost_lambda, _) in make_prototxt.COLOR_REBALANCE_STAGES.items()),
     ("fcn", "fcn_lite", make_prototxt.FCN_BOOST_LAMBDA)])
 def test_yuv64_loss_gradient_is_rebalanced_by_class(caffe, tmp_path, family, net_name, boost_lambda):
     """The gradient reaching the scores is the plain softmax loss's, (p − onehot)/valid pixels,
@@ -275,8 +276,9 @@ def test_train_color_second_stage_starts_from_the_first_stages_last_snapshot():
     import subprocess
     commands = subprocess.run(["make", "-n", "train-color"], cwd=REPO_ROOT, capture_output=True, text=True,
                               check=True).stdout.replace("\\\n", " ")
-    first, second = solver_settings("solver_color_lite.prototxt"), solver_settings("solver_color_lite_rebalance.prototxt")
-    assert "solver_color_lite.prototxt" in commands and "solver_color_lite_rebalance.prototxt" in commands
+    solvers = re.findall(r"train\.py prototxt/(\S+)", commands)
+    assert solvers[0] == "solver_color_lite.prototxt" and len(solvers) == 2
+    first, second = solver_settings(solvers[0]), solver_settings(solvers[1])
     weights = re.search(r"--weights (\S+)", commands).group(1)
     assert weights == f"{first.snapshot_prefix}_iter_{first.max_iter}.caffemodel"
     assert second.snapshot_prefix != first.snapshot_prefix  # its snapshots must not be taken for the first's
@@ -300,3 +302,22 @@ def test_train_default_reproduces_the_shipped_snapshot():
     trained = re.findall(r"train\.py (\S+)", commands)
     last = solver_settings(pathlib.Path(trained[-1]).name)
     assert export.group(2) == f"{last.snapshot_prefix}_iter_{last.max_iter}.caffemodel"
+
+
+def test_classifier_only_stage_trains_conv9_1_and_nothing_else(caffe, tmp_path, tiny_lmdb):
+    """The rebalance_head stage moves only the classifier: two Adam steps on real photos change
+    conv9_1 and leave every other weight as it was (BatchNorm statistics aside)."""
+    net_text = (REPO_ROOT / "prototxt/train_val_color_lite_rebalance_head.prototxt").read_text()
+    net_text = net_text.replace("data/train_lmdb", str(tiny_lmdb)).replace("data/val_lmdb", str(tiny_lmdb))
+    net_text = net_text.replace("batch_size: 16", "batch_size: 2")
+    (tmp_path / "net.prototxt").write_text(net_text)
+    (tmp_path / "solver.prototxt").write_text(
+        f'net: "{tmp_path / "net.prototxt"}"\ntype: "Adam"\nbase_lr: 0.01\nlr_policy: "fixed"\n'
+        f'max_iter: 2\nsolver_mode: CPU\nrandom_seed: 1\n')
+    solver = caffe.get_solver(str(tmp_path / "solver.prototxt"))
+    convolutions = [name for name in solver.net.params
+                    if solver.net.layer_dict[name].type in ("Convolution", "Deconvolution")]
+    before = {name: solver.net.params[name][0].data.copy() for name in convolutions}
+    solver.step(2)
+    changed = {name for name in convolutions if not np.array_equal(before[name], solver.net.params[name][0].data)}
+    assert changed == {"conv9_1"}
