@@ -179,17 +179,21 @@ def test_color_l2_targets_are_opencv_yuv(caffe, tmp_path):
     assert_trains(net, "bw_conv1_1")
 
 
-def test_lite_color_net_learns_in_30_iterations(caffe, tmp_path, tiny_lmdb):
-    """30 CPU iterations on a tiny LMDB of real photos lower the loss (margin, not timed)."""
-    lmdb_path = tiny_lmdb
-    net_text = (REPO_ROOT / "prototxt/train_val_color_lite.prototxt").read_text()
+def solver_on_tiny_lmdb(caffe, tmp_path, net_name, lmdb_path, batch, base_lr, max_iter):
+    """An Adam solver for a generated train_val net, reading the tiny LMDB for TRAIN and TEST."""
+    net_text = (REPO_ROOT / f"prototxt/train_val_{net_name}.prototxt").read_text()
     net_text = net_text.replace("data/train_lmdb", str(lmdb_path)).replace("data/val_lmdb", str(lmdb_path))
-    net_text = net_text.replace("batch_size: 16", "batch_size: 4")
+    net_text = net_text.replace("batch_size: 16", f"batch_size: {batch}")
     (tmp_path / "net.prototxt").write_text(net_text)
     (tmp_path / "solver.prototxt").write_text(
-        f'net: "{tmp_path / "net.prototxt"}"\ntype: "Adam"\nbase_lr: 0.001\nmomentum: 0.9\nmomentum2: 0.99\n'
-        f'lr_policy: "fixed"\nmax_iter: 30\nsolver_mode: CPU\nrandom_seed: 1\n')
-    solver = caffe.get_solver(str(tmp_path / "solver.prototxt"))
+        f'net: "{tmp_path / "net.prototxt"}"\ntype: "Adam"\nbase_lr: {base_lr}\nmomentum: 0.9\nmomentum2: 0.99\n'
+        f'lr_policy: "fixed"\nmax_iter: {max_iter}\nsolver_mode: CPU\nrandom_seed: 1\n')
+    return caffe.get_solver(str(tmp_path / "solver.prototxt"))
+
+
+def test_lite_color_net_learns_in_30_iterations(caffe, tmp_path, tiny_lmdb):
+    """30 CPU iterations on a tiny LMDB of real photos lower the loss (margin, not timed)."""
+    solver = solver_on_tiny_lmdb(caffe, tmp_path, "color_lite", tiny_lmdb, batch=4, base_lr=0.001, max_iter=30)
     losses = []
     for _ in range(30):
         solver.step(1)
@@ -307,14 +311,8 @@ def test_train_default_reproduces_the_shipped_snapshot():
 def test_classifier_only_stage_trains_conv9_1_and_nothing_else(caffe, tmp_path, tiny_lmdb):
     """The rebalance_head stage moves only the classifier: two Adam steps on real photos change
     conv9_1 and leave every other weight as it was (BatchNorm statistics aside)."""
-    net_text = (REPO_ROOT / "prototxt/train_val_color_lite_rebalance_head.prototxt").read_text()
-    net_text = net_text.replace("data/train_lmdb", str(tiny_lmdb)).replace("data/val_lmdb", str(tiny_lmdb))
-    net_text = net_text.replace("batch_size: 16", "batch_size: 2")
-    (tmp_path / "net.prototxt").write_text(net_text)
-    (tmp_path / "solver.prototxt").write_text(
-        f'net: "{tmp_path / "net.prototxt"}"\ntype: "Adam"\nbase_lr: 0.01\nlr_policy: "fixed"\n'
-        f'max_iter: 2\nsolver_mode: CPU\nrandom_seed: 1\n')
-    solver = caffe.get_solver(str(tmp_path / "solver.prototxt"))
+    solver = solver_on_tiny_lmdb(caffe, tmp_path, "color_lite_rebalance_head", tiny_lmdb, batch=2, base_lr=0.01,
+                                 max_iter=2)
     convolutions = [name for name in solver.net.params
                     if solver.net.layer_dict[name].type in ("Convolution", "Deconvolution")]
     before = {name: solver.net.params[name][0].data.copy() for name in convolutions}
