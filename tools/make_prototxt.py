@@ -386,7 +386,8 @@ def color_solver(variant):
 # - "rebalance" trains the whole net with λ 0.2: 16 classes, 26 % accuracy, the best rebalanced
 #   AuC we have (the shipped model), but a plain loss of 0.65 × the iteration-0 loss.
 # - "rebalance_head" trains only the classifier conv9_1 with λ 0.6: 10–11 classes, 28 %, and a
-#   plain loss of 0.60 × (what `make train-color` runs). Whole-net λ 0.35 or 0.5 land between.
+#   plain loss of 0.596 × the iteration-0 loss; `make train-color` runs this one. Whole-net
+#   λ 0.35 or 0.5 land between the two.
 COLOR_REBALANCE_ITERATIONS = 500
 COLOR_REBALANCE_LR = 1e-4
 COLOR_REBALANCE_STAGES = {  # name: (λ, layers trained; None: all)
