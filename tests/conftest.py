@@ -39,3 +39,28 @@ def tiny_lmdb(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny") / "train_lmdb"
     assert gen_lmdb.main([*map(str, photos), "-o", str(path), "--size", "144", "--crops-per-photo", "4", "-q"]) == 0
     return path
+
+
+def write_tiny_train_net(tmp_path, net_name, lmdb_path, batch):
+    """A generated train_val net rewritten to read lmdb_path in TRAIN and TEST at a small batch;
+    returns the path of the copy."""
+    text = (REPO_ROOT / f"prototxt/train_val_{net_name}.prototxt").read_text()
+    text = text.replace("data/train_lmdb", str(lmdb_path)).replace("data/val_lmdb", str(lmdb_path))
+    text = text.replace("batch_size: 16", f"batch_size: {batch}").replace("batch_size: 8", f"batch_size: {batch}")
+    path = tmp_path / "net.prototxt"
+    path.write_text(text)
+    return path
+
+
+def convolution_weights(net):
+    """{layer: weights copy} of every (de)convolution; BatchNorm statistics, which move in every
+    forward pass whatever the learning rate, are left out."""
+    return {name: blobs[0].data.copy() for name, blobs in net.params.items()
+            if net.layer_dict[name].type in ("Convolution", "Deconvolution")}
+
+
+def make_dry_run(target):
+    """The commands `make -n TARGET` prints, continuation lines joined."""
+    import subprocess
+    result = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    return result.stdout.replace("\\\n", " ")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, convolution_weights, make_dry_run, write_tiny_train_net
 from tools import make_prototxt
 
 
@@ -181,12 +181,9 @@ def test_color_l2_targets_are_opencv_yuv(caffe, tmp_path):
 
 def solver_on_tiny_lmdb(caffe, tmp_path, net_name, lmdb_path, batch, base_lr, max_iter):
     """An Adam solver for a generated train_val net, reading the tiny LMDB for TRAIN and TEST."""
-    net_text = (REPO_ROOT / f"prototxt/train_val_{net_name}.prototxt").read_text()
-    net_text = net_text.replace("data/train_lmdb", str(lmdb_path)).replace("data/val_lmdb", str(lmdb_path))
-    net_text = net_text.replace("batch_size: 16", f"batch_size: {batch}")
-    (tmp_path / "net.prototxt").write_text(net_text)
+    net = write_tiny_train_net(tmp_path, net_name, lmdb_path, batch)
     (tmp_path / "solver.prototxt").write_text(
-        f'net: "{tmp_path / "net.prototxt"}"\ntype: "Adam"\nbase_lr: {base_lr}\nmomentum: 0.9\nmomentum2: 0.99\n'
+        f'net: "{net}"\ntype: "Adam"\nbase_lr: {base_lr}\nmomentum: 0.9\nmomentum2: 0.99\n'
         f'lr_policy: "fixed"\nmax_iter: {max_iter}\nsolver_mode: CPU\nrandom_seed: 1\n')
     return caffe.get_solver(str(tmp_path / "solver.prototxt"))
 
@@ -277,9 +274,7 @@ def test_train_color_second_stage_starts_from_the_first_stages_last_snapshot():
     """`make train-color` (lite) runs the plain solver, then the rebalanced one from the plain
     run's final weights: the path it passes must be the snapshot that the first solver writes last."""
     import re
-    import subprocess
-    commands = subprocess.run(["make", "-n", "train-color"], cwd=REPO_ROOT, capture_output=True, text=True,
-                              check=True).stdout.replace("\\\n", " ")
+    commands = make_dry_run("train-color")
     solvers = re.findall(r"train\.py prototxt/(\S+)", commands)
     assert solvers[0] == "solver_color_lite.prototxt" and len(solvers) == 2
     first, second = solver_settings(solvers[0]), solver_settings(solvers[1])
@@ -295,9 +290,7 @@ def test_train_default_reproduces_the_shipped_snapshot():
     with the same deploy net, and that snapshot is the last one its solver writes."""
     import json
     import re
-    import subprocess
-    commands = subprocess.run(["make", "-n", "train-default"], cwd=REPO_ROOT, capture_output=True, text=True,
-                              check=True).stdout.replace("\\\n", " ")
+    commands = make_dry_run("train-default")
     card = json.loads((REPO_ROOT / "models/default/model.json").read_text())
     export = re.search(r"export_model\.py --deploy (\S+)\s+--weights (\S+)", commands)
     assert export, commands
@@ -313,9 +306,8 @@ def test_classifier_only_stage_trains_conv9_1_and_nothing_else(caffe, tmp_path, 
     conv9_1 and leave every other weight as it was (BatchNorm statistics aside)."""
     solver = solver_on_tiny_lmdb(caffe, tmp_path, "color_lite_rebalance_head", tiny_lmdb, batch=2, base_lr=0.01,
                                  max_iter=2)
-    convolutions = [name for name in solver.net.params
-                    if solver.net.layer_dict[name].type in ("Convolution", "Deconvolution")]
-    before = {name: solver.net.params[name][0].data.copy() for name in convolutions}
+    before = convolution_weights(solver.net)
     solver.step(2)
-    changed = {name for name in convolutions if not np.array_equal(before[name], solver.net.params[name][0].data)}
+    after = convolution_weights(solver.net)
+    changed = {name for name in before if not np.array_equal(before[name], after[name])}
     assert changed == {"conv9_1"}

@@ -1,18 +1,15 @@
 """tools/train.py (snapshots, resume) and tools/plot_log.py on a real, tiny `caffe train` run."""
 import json
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, convolution_weights, write_tiny_train_net
 from tools import plot_log, train
 
 
 def write_solver(tmp_path, lmdb_path, max_iter, prefix="tiny", base_lr=0.001):
-    net_text = (REPO_ROOT / "prototxt/train_val_color_lite.prototxt").read_text()
-    net_text = net_text.replace("data/train_lmdb", str(lmdb_path)).replace("data/val_lmdb", str(lmdb_path))
-    net_text = net_text.replace("batch_size: 16", "batch_size: 2").replace("batch_size: 8", "batch_size: 2")
-    (tmp_path / "net.prototxt").write_text(net_text)
+    net = write_tiny_train_net(tmp_path, "color_lite", lmdb_path, batch=2)
     solver = tmp_path / "solver.prototxt"
     solver.write_text(
-        f'net: "{tmp_path / "net.prototxt"}"\ntype: "Adam"\nbase_lr: {base_lr}\nlr_policy: "fixed"\n'
+        f'net: "{net}"\ntype: "Adam"\nbase_lr: {base_lr}\nlr_policy: "fixed"\n'
         f'max_iter: {max_iter}\nsnapshot: 2\nsnapshot_prefix: "{tmp_path / "snap" / prefix}"\n'
         f'display: 1\ntest_interval: 2\ntest_iter: 1\nsolver_mode: CPU\nrandom_seed: 1\n')
     return solver
@@ -20,10 +17,7 @@ def write_solver(tmp_path, lmdb_path, max_iter, prefix="tiny", base_lr=0.001):
 
 def conv_weights(deploy, caffemodel):
     import caffe
-    net = caffe.Net(str(deploy), str(caffemodel), caffe.TEST)
-    # BatchNorm statistics move in every forward pass whatever the learning rate: left out.
-    return {name: blobs[0].data.copy() for name, blobs in net.params.items()
-            if net.layer_dict[name].type in ("Convolution", "Deconvolution")}
+    return convolution_weights(caffe.Net(str(deploy), str(caffemodel), caffe.TEST))
 
 
 def test_second_stage_starts_from_the_first_stages_weights(tmp_path, tiny_lmdb, caplog):
