@@ -239,6 +239,19 @@ def test_evaluate_scores_photos_against_themselves_perfectly(tmp_path):
     assert summary["grey"]["cf"] == 0
     assert summary["grey"]["auc_rebalanced"] < summary["grey"]["auc"] < 100
     assert summary["cf_truth"] > 10
+    # By hue: every group perfect for the truth; grey best on the near-grey bins; and the
+    # groups, weighted by their bins, make up the overall rebalanced AuC.
+    bins = summary["bins_by_hue"]
+    assert set(bins) == set(evaluate.HUE_GROUPS) and sum(bins.values()) > 20
+    for name in ("model", "grey"):
+        by_hue = summary[name]["auc_rebalanced_by_hue"]
+        assert all((by_hue[g] is None) == (bins[g] == 0) for g in bins)
+        weighted = sum(by_hue[g] * bins[g] for g in bins if bins[g]) / sum(bins.values())
+        assert weighted == pytest.approx(summary[name]["auc_rebalanced"])
+    assert all(v == pytest.approx(100) for v in summary["model"]["auc_rebalanced_by_hue"].values() if v is not None)
+    grey_by_hue = summary["grey"]["auc_rebalanced_by_hue"]
+    assert grey_by_hue["neutral"] > max(v for g, v in grey_by_hue.items() if g != "neutral" and v is not None)
+    assert min(v for v in grey_by_hue.values() if v is not None) < 80
 
 
 def test_evaluate_cli_writes_summary_csv_and_curves(lab_model, tmp_path):
@@ -250,6 +263,7 @@ def test_evaluate_cli_writes_summary_csv_and_curves(lab_model, tmp_path):
     assert summary["model"]["cf"] > summary["grey"]["cf"] == 0
     assert (tmp_path / "per_photo.csv").read_text().count("\n") == 2
     assert (tmp_path / "cdf.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "by_hue.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_exported_model_carries_every_constant_blob(random_lab_model, tmp_path):

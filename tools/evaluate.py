@@ -6,8 +6,10 @@ Reports, each beside the grey baseline (a = b = 0 with the true L):
 - AuC of the ab-error CDF for thresholds 0..150 (plain, and rebalanced so that every true ab
   bin counts equally — greyscale output scores high on the first and low on the second);
 - PSNR (dB) of the RGB result; colourfulness CF (Hasler & Süsstrunk) and ΔCF = |CF − CF(truth)|.
-Writes summary.json, per_photo.csv and cdf.png into the output folder. Photos are scored with
-their long side brought down to --max-side (default 512) to keep the run short.
+The rebalanced AuC is also split by the true colour's hue (45° sectors of the ab plane, and the
+near-grey bins): which colours a model gets right. Writes summary.json, per_photo.csv, cdf.png and
+by_hue.png into the output folder. Photos are scored with their long side brought down to
+--max-side (default 512) to keep the run short.
 """
 import argparse
 import csv
@@ -30,6 +32,12 @@ from tools.photo_io import UnreadableImage, list_images, read_bgr
 
 log = logging.getLogger("evaluate")
 THRESHOLDS = np.arange(151)  # ab error thresholds 0..150
+# The rebalanced AuC split by the true colour's hue (angle in the ab plane, 45° sectors), so that a
+# model card can say which colours a model gets right, not only how many. Bins whose centre is
+# within NEUTRAL_CHROMA of grey form their own group: their hue means little.
+NEUTRAL_CHROMA = 10
+HUE_SECTORS = ("red", "orange", "yellow", "yellow-green", "green", "cyan", "blue", "purple")  # from +a, 45° each
+HUE_GROUPS = ("neutral",) + HUE_SECTORS
 
 
 def colourfulness(bgr):
@@ -73,6 +81,26 @@ class ErrorHistogram:
         seen = totals > 0
         rebalanced = (cumulative[seen] / totals[seen, None]).mean(axis=0) if seen.any() else np.zeros(len(THRESHOLDS))
         return 100 * float(plain.mean()), 100 * float(rebalanced.mean()), plain, rebalanced
+
+    def rebalanced_by_group(self, groups):
+        """{group: (rebalanced AuC % over the seen bins of that group or None, seen bins)} for a
+        per-bin array of HUE_GROUPS names."""
+        cumulative = np.cumsum(self.counts, axis=1)[:, :len(THRESHOLDS)]
+        totals = self.counts.sum(axis=1)
+        per_bin = cumulative.mean(axis=1) / np.maximum(totals, 1)
+        result = {}
+        for group in HUE_GROUPS:
+            members = (groups == group) & (totals > 0)
+            result[group] = (100 * float(per_bin[members].mean()) if members.any() else None, int(members.sum()))
+        return result
+
+
+def hue_groups(centres):
+    """Each ab bin's group: "neutral" near grey, else the name of its 45° hue sector."""
+    hue = np.degrees(np.arctan2(centres[:, 1], centres[:, 0])) % 360
+    groups = np.array(HUE_SECTORS, dtype=object)[(hue // 45).astype(int) % len(HUE_SECTORS)]
+    groups[np.linalg.norm(centres, axis=1) < NEUTRAL_CHROMA] = "neutral"
+    return groups
 
 
 def fit(bgr, max_side):
@@ -121,15 +149,19 @@ def evaluate(photos, predict, max_side=512, batch=8, progress=True):
     if not rows:
         raise ValueError("no readable colour photos to score")
     summary, curves = {"photos": len(rows), "skipped": len(skipped)}, {}
+    groups = hue_groups(encoder.centres)
     cf_truth = float(np.mean([row["cf_truth"] for row in rows]))
     summary["cf_truth"] = cf_truth
     for name, histogram in histograms.items():
         plain, rebalanced, plain_curve, rebalanced_curve = histogram.auc()
+        by_hue = histogram.rebalanced_by_group(groups)
         cf = float(np.mean([row[f"cf_{name}"] for row in rows]))
         finite = [row[f"psnr_{name}"] for row in rows if np.isfinite(row[f"psnr_{name}"])]
         summary[name] = {"auc": plain, "auc_rebalanced": rebalanced,
                          "psnr": float(np.mean(finite)) if finite else float("inf"),
-                         "cf": cf, "delta_cf": abs(cf - cf_truth)}
+                         "cf": cf, "delta_cf": abs(cf - cf_truth),
+                         "auc_rebalanced_by_hue": {group: auc for group, (auc, _) in by_hue.items()}}
+        summary["bins_by_hue"] = {group: bins for group, (_, bins) in by_hue.items()}
         curves[name] = (plain_curve, rebalanced_curve)
     return summary, rows, curves
 
@@ -148,6 +180,36 @@ def plot_curves(curves, output, title):
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")
     axes[0].set_ylabel("% pixels within threshold")
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    atomic_write_bytes(output, buffer.getvalue())
+
+
+def plot_by_hue(summary, output, title):
+    """Bars of the rebalanced AuC per true-colour group, model beside grey, each bar in its hue."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    groups = [group for group in HUE_GROUPS if summary["bins_by_hue"][group]]
+    swatches = {"neutral": (0.6, 0.6, 0.6)}
+    for index, name in enumerate(HUE_SECTORS):
+        angle = np.radians(45 * index + 22.5)
+        lab = np.array([[[60.0, 45 * np.cos(angle), 45 * np.sin(angle)]]])
+        swatches[name] = tuple(lab313.lab_to_bgr(lab)[0, 0, ::-1] / 255.0)
+    figure, axis = plt.subplots(figsize=(9, 3.6), dpi=100)
+    x = np.arange(len(groups))
+    axis.bar(x - 0.2, [summary["model"]["auc_rebalanced_by_hue"][g] for g in groups], 0.4,
+             color=[swatches[g] for g in groups], edgecolor="black", label="model")
+    axis.bar(x + 0.2, [summary["grey"]["auc_rebalanced_by_hue"][g] for g in groups], 0.4,
+             color="white", edgecolor="black", hatch="//", label="grey baseline")
+    axis.set_xticks(x, [f"{g}\n{summary['bins_by_hue'][g]} bin{'s' * (summary['bins_by_hue'][g] != 1)}" for g in groups], fontsize=8)
+    axis.set_ylabel("rebalanced AuC % (true colour's bins)")
+    axis.set_ylim(0, 100)
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend(loc="upper right")
     figure.suptitle(title, fontsize=9)
     figure.tight_layout()
     buffer = io.BytesIO()
@@ -191,8 +253,9 @@ def main(argv=None):
     writer.writerows({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows)
     atomic_write_bytes(args.output / "per_photo.csv", table.getvalue().encode())
     plot_curves(curves, args.output / "cdf.png", f"{model.weights} on {len(rows)} photos")
+    plot_by_hue(summary, args.output / "by_hue.png", f"{model.weights} on {len(rows)} photos, by the true colour's hue")
     sys.stdout.write(json.dumps(summary, indent=2) + "\n")  # the result itself, for pipes (logs go to stderr)
-    log.info("wrote %s/{summary.json,per_photo.csv,cdf.png}", args.output)
+    log.info("wrote %s/{summary.json,per_photo.csv,cdf.png,by_hue.png}", args.output)
     return 0
 
 
