@@ -152,6 +152,8 @@ def evaluate(photos, predict, max_side=512, batch=8, progress=True):
     groups = hue_groups(encoder.centres)
     cf_truth = float(np.mean([row["cf_truth"] for row in rows]))
     summary["cf_truth"] = cf_truth
+    # Which bins were seen depends on the true colours only, the same for every histogram.
+    summary["bins_by_hue"] = {group: bins for group, (_, bins) in histograms["grey"].rebalanced_by_group(groups).items()}
     for name, histogram in histograms.items():
         plain, rebalanced, plain_curve, rebalanced_curve = histogram.auc()
         by_hue = histogram.rebalanced_by_group(groups)
@@ -161,15 +163,28 @@ def evaluate(photos, predict, max_side=512, batch=8, progress=True):
                          "psnr": float(np.mean(finite)) if finite else float("inf"),
                          "cf": cf, "delta_cf": abs(cf - cf_truth),
                          "auc_rebalanced_by_hue": {group: auc for group, (auc, _) in by_hue.items()}}
-        summary["bins_by_hue"] = {group: bins for group, (_, bins) in by_hue.items()}
         curves[name] = (plain_curve, rebalanced_curve)
     return summary, rows, curves
 
 
-def plot_curves(curves, output, title):
+def _pyplot():
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    return plt
+
+
+def _save_figure(plt, figure, output, title):
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    atomic_write_bytes(output, buffer.getvalue())
+
+
+def plot_curves(curves, output, title):
+    plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=100, sharey=True)
     for axis, index, label in ((axes[0], 0, "plain"), (axes[1], 1, "rebalanced")):
         for name, style in (("model", "-"), ("grey", "--")):
@@ -180,20 +195,14 @@ def plot_curves(curves, output, title):
         axis.grid(alpha=0.3)
         axis.legend(loc="lower right")
     axes[0].set_ylabel("% pixels within threshold")
-    figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    atomic_write_bytes(output, buffer.getvalue())
+    _save_figure(plt, figure, output, title)
 
 
 def plot_by_hue(summary, output, title):
     """Bars of the rebalanced AuC per true-colour group, model beside grey, each bar in its hue."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    groups = [group for group in HUE_GROUPS if summary["bins_by_hue"][group]]
+    plt = _pyplot()
+    bins = summary["bins_by_hue"]
+    groups = [group for group in HUE_GROUPS if bins[group]]
     swatches = {"neutral": (0.6, 0.6, 0.6)}
     for index, name in enumerate(HUE_SECTORS):
         angle = np.radians(45 * index + 22.5)
@@ -205,17 +214,12 @@ def plot_by_hue(summary, output, title):
              color=[swatches[g] for g in groups], edgecolor="black", label="model")
     axis.bar(x + 0.2, [summary["grey"]["auc_rebalanced_by_hue"][g] for g in groups], 0.4,
              color="white", edgecolor="black", hatch="//", label="grey baseline")
-    axis.set_xticks(x, [f"{g}\n{summary['bins_by_hue'][g]} bin{'s' * (summary['bins_by_hue'][g] != 1)}" for g in groups], fontsize=8)
+    axis.set_xticks(x, [f"{g}\n{bins[g]} bin{'s' * (bins[g] != 1)}" for g in groups], fontsize=8)
     axis.set_ylabel("rebalanced AuC % (true colour's bins)")
     axis.set_ylim(0, 100)
     axis.grid(axis="y", alpha=0.3)
     axis.legend(loc="upper right")
-    figure.suptitle(title, fontsize=9)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    plt.close(figure)
-    atomic_write_bytes(output, buffer.getvalue())
+    _save_figure(plt, figure, output, title)
 
 
 def main(argv=None):
