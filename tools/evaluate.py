@@ -73,10 +73,13 @@ class ErrorHistogram:
         flat = bins * self.counts.shape[1] + self.buckets(error)
         self.counts += np.bincount(flat, minlength=self.counts.size).reshape(self.counts.shape)
 
+    def cumulative(self):
+        """Per bin, pixels with error ≤ t for each threshold t; and pixels in all."""
+        return np.cumsum(self.counts, axis=1)[:, :len(THRESHOLDS)], self.counts.sum(axis=1)
+
     def auc(self):
         """(plain, rebalanced) AuC in percent, and the two CDF curves."""
-        cumulative = np.cumsum(self.counts, axis=1)[:, :len(THRESHOLDS)]  # pixels with error ≤ t
-        totals = self.counts.sum(axis=1)
+        cumulative, totals = self.cumulative()
         plain = cumulative.sum(axis=0) / max(totals.sum(), 1)
         seen = totals > 0
         rebalanced = (cumulative[seen] / totals[seen, None]).mean(axis=0) if seen.any() else np.zeros(len(THRESHOLDS))
@@ -85,8 +88,7 @@ class ErrorHistogram:
     def rebalanced_by_group(self, groups):
         """{group: (rebalanced AuC % over the seen bins of that group or None, seen bins)} for a
         per-bin array of HUE_GROUPS names."""
-        cumulative = np.cumsum(self.counts, axis=1)[:, :len(THRESHOLDS)]
-        totals = self.counts.sum(axis=1)
+        cumulative, totals = self.cumulative()
         per_bin = cumulative.mean(axis=1) / np.maximum(totals, 1)
         result = {}
         for group in HUE_GROUPS:
