@@ -154,17 +154,17 @@ def evaluate(photos, predict, max_side=512, batch=8, progress=True):
     groups = hue_groups(encoder.centres)
     cf_truth = float(np.mean([row["cf_truth"] for row in rows]))
     summary["cf_truth"] = cf_truth
+    by_hue = {name: histogram.rebalanced_by_group(groups) for name, histogram in histograms.items()}
     # Which bins were seen depends on the true colours only, the same for every histogram.
-    summary["bins_by_hue"] = {group: bins for group, (_, bins) in histograms["grey"].rebalanced_by_group(groups).items()}
+    summary["bins_by_hue"] = {group: bins for group, (_, bins) in by_hue["grey"].items()}
     for name, histogram in histograms.items():
         plain, rebalanced, plain_curve, rebalanced_curve = histogram.auc()
-        by_hue = histogram.rebalanced_by_group(groups)
         cf = float(np.mean([row[f"cf_{name}"] for row in rows]))
         finite = [row[f"psnr_{name}"] for row in rows if np.isfinite(row[f"psnr_{name}"])]
         summary[name] = {"auc": plain, "auc_rebalanced": rebalanced,
                          "psnr": float(np.mean(finite)) if finite else float("inf"),
                          "cf": cf, "delta_cf": abs(cf - cf_truth),
-                         "auc_rebalanced_by_hue": {group: auc for group, (auc, _) in by_hue.items()}}
+                         "auc_rebalanced_by_hue": {group: auc for group, (auc, _) in by_hue[name].items()}}
         curves[name] = (plain_curve, rebalanced_curve)
     return summary, rows, curves
 
