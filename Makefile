@@ -95,8 +95,8 @@ train-lab313:  ## train the Lab/313 net (lite; FULL=1 full size) → logs/, mode
 samples: photos  ## rebuild data/samples/ (greyed val photos for the demo and tests)
 	$(PYTHON) tools/make_samples.py $(PHOTOS)/val.txt -o data/samples
 
-evaluate:  ## score the shipped model on the val split → out/eval/ (MODEL=name to pick another)
-	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt --model $(or $(MODEL),default) -o out/eval
+evaluate:  ## score the shipped model on the val and cross-source test splits → out/eval/ (MODEL=name to pick another)
+	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt $(PHOTOS)/test.txt --splits --model $(or $(MODEL),default) -o out/eval
 
 # From nothing to models/default: same photos, split, seed and schedule as the shipped model.
 train-default: photos  ## retrain the shipped model from scratch into models/default (hours on a CPU)
@@ -113,4 +113,4 @@ else
 endif
 	$(PYTHON) tools/export_model.py --deploy prototxt/deploy_$(DEFAULT_DEPLOY).prototxt \
 		--weights models/snapshots/$(DEFAULT_NET)_iter_$(DEFAULT_ITER).caffemodel -o models/default --force
-	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt --model default -o out/eval
+	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt $(PHOTOS)/test.txt --splits --model default -o out/eval

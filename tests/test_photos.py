@@ -10,7 +10,7 @@ from tools import gather_photos
 from tools.gather_photos import Photo, assign_split, describe, drop_near_duplicates, expand_braces, parse_package_list
 
 
-def _gather(tmp_path, output, extended_text):
+def _gather(tmp_path, output, extended_text, *extra):
     gcompris = tmp_path / "gcompris.txt"
     gcompris.write_text(
         "# a few of the listed photos\n"
@@ -20,7 +20,7 @@ def _gather(tmp_path, output, extended_text):
     extended = tmp_path / "more.txt"
     extended.write_text(extended_text)
     return gather_photos.main(["--output", str(output), "--gcompris-list", str(gcompris),
-                               "--extended-list", str(extended), "--force"])
+                               "--extended-list", str(extended), "--force", *extra])
 
 
 EXTENDED = """## colornet-no-such-package 1.0-1 (2)
@@ -90,3 +90,45 @@ def test_package_list_parsing_handles_spaces_notes_and_braces(tmp_path):
     assert parse_package_list(listing) == [("pkg", "1:2.0-1", ["usr/a/bg cave.jpg", "usr/b/*/*.jpg",
                                                               "usr/c/x.jpg", "usr/c/y.jpg"])]
     assert expand_braces("a{1,2}b{x,y}") == ["a1bx", "a1by", "a2bx", "a2by"]
+
+
+def test_held_out_packages_go_whole_to_the_test_split_and_stay_there(tmp_path):
+    output = tmp_path / "photos"
+    assert _gather(tmp_path, output, EXTENDED, "--test-packages", "libjs-jquery-colorbox") == 0
+    rows = list(csv.DictReader(open(output / "manifest.csv")))
+    splits = {name: set((output / f"{name}.txt").read_text().split()) for name in ("train", "val", "test")}
+    assert splits["test"] == {r["file"] for r in rows if r["source_package"] == "libjs-jquery-colorbox"}
+    assert len(splits["test"]) == 3
+    assert not (splits["train"] & splits["val"] or splits["train"] & splits["test"] or splits["val"] & splits["test"])
+    assert set().union(*splits.values()) == {r["file"] for r in rows}
+    assert json.loads((output / "gather.json").read_text())["test"] == 3
+    again = tmp_path / "again"
+    assert _gather(tmp_path, again, EXTENDED, "--test-packages", "libjs-jquery-colorbox") == 0
+    for name in ("train", "val", "test"):
+        assert (again / f"{name}.txt").read_text() == (output / f"{name}.txt").read_text()
+
+
+def test_split_keeps_train_and_val_as_they_were_when_test_packages_are_held_out():
+    names = [(f"pkg{i % 7}/photo{i}.jpg", f"pkg{i % 7}") for i in range(700)]
+    before = [assign_split(n, 0, 0.1) for n, _ in names]
+    after = [assign_split(n, 0, 0.1, package, ("pkg3",)) for n, package in names]
+    assert all(a == ("test" if p == "pkg3" else b) for (_, p), a, b in zip(names, after, before))
+
+
+def test_a_transparent_sky_is_cut_away_and_a_cut_out_is_refused():
+    from tools.gather_photos import opaque_band
+    from tools.photo_io import UnreadableImage
+    import pytest
+    panorama = np.zeros((400, 300, 4), np.uint8)
+    panorama[..., :3] = 90
+    panorama[150:, :, 3] = 255          # sky transparent above row 150
+    panorama[140:150, :, 3] = 128       # a soft horizon
+    band = cv2.imdecode(np.frombuffer(opaque_band(cv2.imencode(".png", panorama)[1].tobytes(), "p"), np.uint8),
+                        cv2.IMREAD_UNCHANGED)
+    assert band.shape == (250, 300, 3)
+    cut_out = panorama.copy()
+    cut_out[:, :100, 3] = 0
+    with pytest.raises(UnreadableImage, match="cut-out"):
+        opaque_band(cv2.imencode(".png", cut_out)[1].tobytes(), "cut_out.png")
+    opaque = cv2.imencode(".png", panorama[..., :3])[1].tobytes()
+    assert opaque_band(opaque, "o") is opaque

@@ -2,7 +2,7 @@
 and decoding. Used by tools/use_trained_model.py, tools/evaluate.py and the benchmarks.
 
 Both families keep the photo's own full-resolution luminance and add predicted chroma, upsampled
-smoothly from the net's output:
+from the net's output guided by that luminance (tools/chroma_upsample.py) or plain cubic:
 - lab313 (input blob ``data_l``): L 0..100 in, ab by annealed mean over the 313 bins;
 - yuv64 (input blob ``data_y``): Y 0..255 in, UV by annealed mean over the decoded UV of the 64
   classes (or argmax, the original's decoding).
@@ -17,13 +17,17 @@ import numpy as np
 
 from layers import lab313
 from layers.yuv64 import Codec
+from tools.chroma_upsample import guided_coefficients, guided_upsample
 from tools.common import REPO_ROOT
+from tools.photo_io import DEFAULT_MAX_PIXELS, check_pixels
 
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_MODEL = "default"
 DEFAULT_TEMPERATURE = 0.38
 # The one constant layer of a deploy file that no Caffe filler can set: the Lab/313 bin centres.
 CENTRES_LAYER = "class8_ab"
+# Full-size float work (Lab conversions) is done in bands of this many rows to bound memory.
+STRIP_ROWS = 256
 
 
 class ModelError(ValueError):
@@ -228,14 +232,24 @@ def runner(model, backend="caffe"):
 
 
 def luminance(bgr, family):
-    """The photo's own luminance at full resolution: L 0..100 (lab313) or Y 0..255 (yuv64)."""
+    """The photo's own luminance at full resolution: L 0..100 as float32 (lab313) or Y 0..255 as
+    uint8 (yuv64; OpenCV's BGR→grey: the Y of its BGR→YUV, without computing U and V, within one
+    level on 0.04 % of colour pixels and exact on grey ones)."""
     if family == "lab313":
-        return lab313.bgr8_to_l(bgr)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 0].astype(np.float32)
+        lum = np.empty(bgr.shape[:2], np.float32)
+        for rows in strips(bgr.shape[0]):
+            lum[rows] = lab313.bgr8_to_l(bgr[rows])
+        return lum
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+
+
+def strips(height, rows=STRIP_ROWS):
+    """Row slices that cover an image in bands, so full-size float work stays small in memory."""
+    return [slice(top, min(top + rows, height)) for top in range(0, height, rows)]
 
 
 def net_input(lum, side):
-    return cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
+    return cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
 def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", codec=None):
@@ -251,31 +265,64 @@ def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", code
     return lab313.annealed_expectation(log_p, offsets, temperature)
 
 
-def compose(lum, chroma, family):
-    """Full-resolution luminance H×W + low-resolution chroma 2×h×w → uint8 BGR H×W×3."""
-    height, width = lum.shape
-    upsampled = cv2.resize(chroma.transpose(1, 2, 0).astype(np.float32), (width, height),
-                           interpolation=cv2.INTER_CUBIC)
+def compose(lum, chroma, family, guided=True):
+    """Full-resolution luminance H×W + low-resolution chroma 2×h×w → uint8 BGR H×W×3.
+
+    guided: edge-aware upsampling (tools/chroma_upsample.py), else cubic. yuv64 works in 8 bits
+    (the chroma is rounded to whole levels, as the output is); lab313 in float, band by band.
+    """
     if family == "lab313":
-        return lab313.lab_to_bgr(np.dstack([lum, upsampled]))
-    yuv = np.dstack([lum, upsampled + 128.0])
-    return cv2.cvtColor(np.clip(np.rint(yuv), 0, 255).astype(np.uint8), cv2.COLOR_YUV2BGR)
+        return _compose_lab(lum, chroma, guided)
+    yuv = cv2.merge([lum, upsample_uv(lum, chroma, guided)])
+    return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)
+
+
+def upsample_uv(lum, chroma, guided=True):
+    """yuv64: Y uint8 H×W + UV offsets 2×h×w → U, V as uint8 H×W×2 (128 = neutral)."""
+    height, width = lum.shape
+    if guided:
+        guide_low = cv2.resize(lum, chroma.shape[:0:-1], interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+        return guided_upsample(guided_coefficients(guide_low, chroma), lum, 1 / 255, offset=128.0)
+    uv_low = np.clip(np.rint(chroma.transpose(1, 2, 0) + 128.0), 0, 255).astype(np.uint8)
+    return cv2.resize(uv_low, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def _compose_lab(lum, chroma, guided):
+    height, width = lum.shape
+    if guided:
+        guide_low = cv2.resize(lum, chroma.shape[:0:-1], interpolation=cv2.INTER_AREA) / np.float32(100)
+        ab = guided_upsample(guided_coefficients(guide_low, chroma), lum, 1 / 100, dtype=np.float32)
+    else:
+        ab = cv2.resize(chroma.transpose(1, 2, 0).astype(np.float32), (width, height),
+                        interpolation=cv2.INTER_CUBIC)
+    bgr = np.empty((height, width, 3), np.uint8)
+    for rows in strips(height):
+        bgr[rows] = lab313.lab_to_bgr(np.dstack([lum[rows], ab[rows]]))
+    return bgr
 
 
 class Colorizer:
-    """Photos in (uint8 BGR, any size, colour or grey) → colorized photos out, in batches."""
+    """Photos in (uint8 BGR, any size, colour or grey) → colorized photos out, in batches.
 
-    def __init__(self, model, backend="caffe", temperature=DEFAULT_TEMPERATURE, method="mean"):
+    guided: edge-aware chroma upsampling (default) or plain cubic. max_pixels: larger photos are
+    refused (photo_io.PixelLimitExceeded) before any work is done on them.
+    """
+
+    def __init__(self, model, backend="caffe", temperature=DEFAULT_TEMPERATURE, method="mean", guided=True,
+                 max_pixels=DEFAULT_MAX_PIXELS):
         self.model = model
-        self.runner = runner(model, backend)
-        self.temperature, self.method = temperature, method
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
+        self.runner = runner(model, backend)
+        self.temperature, self.method, self.guided, self.max_pixels = temperature, method, guided, max_pixels
 
     def chroma(self, lums):
         batch = np.stack([net_input(lum, self.model.side) for lum in lums])[:, None].astype(np.float32)
         return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method)
 
     def colorize(self, photos):
+        for photo in photos:
+            check_pixels(photo.shape[1], photo.shape[0], self.max_pixels, "photo")
         lums = [luminance(photo, self.model.family) for photo in photos]
-        return [compose(lum, chroma, self.model.family) for lum, chroma in zip(lums, self.chroma(lums))]
+        return [compose(lum, chroma, self.model.family, self.guided)
+                for lum, chroma in zip(lums, self.chroma(lums))]

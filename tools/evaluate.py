@@ -224,44 +224,82 @@ def plot_by_hue(summary, output, title):
     _save_figure(plt, figure, output, title)
 
 
+def score_set(photos, colorizer, output, args, label):
+    """Score one set of photos and write its files into output; returns the summary."""
+    summary, rows, curves = evaluate(photos, colorizer.colorize, args.max_side, progress=not args.quiet)
+    summary = {"evaluated": colorizer.model.describe(), "photo_list": label, "backend": args.backend,
+               "decode": args.decode, "temperature": args.temperature, "upsampling": args.upsampling,
+               "max_side": args.max_side, **summary}
+    output.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(output / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+    table = io.StringIO()
+    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows)
+    atomic_write_bytes(output / "per_photo.csv", table.getvalue().encode())
+    title = f"{colorizer.model.weights} on {len(rows)} photos of {label}"
+    plot_curves(curves, output / "cdf.png", title)
+    plot_by_hue(summary, output / "by_hue.png", f"{title}, by the true colour's hue")
+    log.info("wrote %s/{summary.json,per_photo.csv,cdf.png,by_hue.png}", output)
+    return summary
+
+
+def side_by_side_table(summaries):
+    """Markdown: one column per set, model beside grey, the numbers the default is chosen by."""
+    names = list(summaries)
+    lines = ["| | " + " | ".join(f"{name} model | {name} grey" for name in names) + " |",
+             "|---|" + "---|---|" * len(names)]
+    for key, label in (("auc_rebalanced", "rebalanced AuC %"), ("auc", "AuC %"), ("psnr", "PSNR dB"),
+                       ("cf", "colourfulness")):
+        cells = [f"{summaries[n]['model'][key]:.2f} | {summaries[n]['grey'][key]:.2f}" for n in names]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("| colourfulness of the photos | " + " | ".join(f"{summaries[n]['cf_truth']:.2f} | " for n in names) + " |")
+    lines.append("| photos | " + " | ".join(f"{summaries[n]['photos']} | " for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photos", nargs="+", help="colour photos: files, folders or .txt lists (e.g. data/photos/val.txt)")
+    parser.add_argument("--splits", action="store_true",
+                        help="score each .txt list on its own (e.g. val.txt test.txt) into OUTPUT/NAME/, and "
+                             "write OUTPUT/splits.md with them side by side")
     parser.add_argument("--model", help="model name in models/ or a deploy .prototxt (default: models/default)")
     parser.add_argument("--weights", help="weights .caffemodel (default: the model folder's)")
     parser.add_argument("--backend", choices=("caffe", "opencv"), default="caffe")
     parser.add_argument("--decode", choices=("mean", "argmax"), default="mean", help="YUV-64 decoding (default mean)")
     parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, help="annealed-mean temperature")
+    parser.add_argument("--upsampling", choices=("guided", "cubic"), default="guided",
+                        help="chroma upsampling, as in use_trained_model.py (default guided)")
     parser.add_argument("--max-side", type=int, default=512, help="long side photos are scored at (default 512)")
     parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("out/eval"),
                         help="folder for summary.json, per_photo.csv, cdf.png (default out/eval)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     setup_logging()
-    photos = list_images(args.photos)
-    if not photos:
-        log.error("no photos in %s", " ".join(args.photos))
-        return 2
+    sets = ({pathlib.Path(item).stem: [item] for item in args.photos} if args.splits
+            else {"photos": args.photos})
     try:
         model = Model.resolve(args.model, args.weights)
-        colorizer = Colorizer(model, args.backend, args.temperature, args.decode)
-        summary, rows, curves = evaluate(photos, colorizer.colorize, args.max_side, progress=not args.quiet)
+        colorizer = Colorizer(model, args.backend, args.temperature, args.decode,
+                              guided=args.upsampling == "guided")
+        summaries = {}
+        for name, inputs in sets.items():
+            photos = list_images(inputs)
+            if not photos:
+                log.error("no photos in %s", " ".join(inputs))
+                return 2
+            output = args.output / name if args.splits else args.output
+            summaries[name] = score_set(photos, colorizer, output, args, " ".join(inputs))
     except (ModelError, ValueError) as error:
         log.error("%s", error)
         return 2
-    summary = {"evaluated": model.describe(), "backend": args.backend, "decode": args.decode,
-               "temperature": args.temperature, "max_side": args.max_side, **summary}
-    args.output.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(args.output / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()} for row in rows)
-    atomic_write_bytes(args.output / "per_photo.csv", table.getvalue().encode())
-    plot_curves(curves, args.output / "cdf.png", f"{model.weights} on {len(rows)} photos")
-    plot_by_hue(summary, args.output / "by_hue.png", f"{model.weights} on {len(rows)} photos, by the true colour's hue")
-    sys.stdout.write(json.dumps(summary, indent=2) + "\n")  # the result itself, for pipes (logs go to stderr)
-    log.info("wrote %s/{summary.json,per_photo.csv,cdf.png,by_hue.png}", args.output)
+    if args.splits:
+        table = side_by_side_table(summaries)
+        atomic_write_bytes(args.output / "splits.md", table.encode())
+        sys.stdout.write(table)
+    else:
+        sys.stdout.write(json.dumps(summaries["photos"], indent=2) + "\n")  # the result itself, for pipes
     return 0
 
 

@@ -4,7 +4,13 @@ Sources (all from package registries, real photographs only):
 - the photographs in Debian's gcompris-qt-data, read out of its Qt .rcc archives
   (data/sources/gcompris-photos.txt lists them, checked by eye);
 - the photos bundled in the scikit-image and scikit-learn wheels;
-- the extended set: the photos in ~20 more Debian packages (data/sources/more-photos.txt).
+- the extended sets: the photos in ~20 more Debian packages (data/sources/more-photos.txt) and in
+  16 more found by a second hunt (data/sources/more-photos-2.txt).
+
+Every photo of the held-out test packages (TEST_PACKAGES) goes to the cross-source test split
+(test.txt): never trained on, never used to pick a snapshot. The others are split train/val by a
+seeded hash of their name. PNGs whose sky is transparent (stellarium's panoramas) are cut to
+their widest fully opaque band of rows: compositing on white would teach the net white skies.
 
 Debian packages are downloaded with the ordinary apt client (download only, no install) and
 unpacked into the cache (see tools/common.cache_dir). A package that cannot be fetched is reported
@@ -47,6 +53,13 @@ WHEEL_PHOTOS = {
 # agree within DUPLICATE_ASPECT. Checked on the stereo pair motorcycle_left/right (0.93: kept).
 DUPLICATE_CORRELATION = 0.97
 DUPLICATE_ASPECT = 0.03
+# Whole source packages held out as the cross-source test split (docs/data.md says why these):
+# varied content (flowers, animals, buildings, people, a car, interiors, a forest, robots,
+# landscape), none in any earlier training set, chosen before any model was scored on them.
+TEST_PACKAGES = ("gimp-help-en", "hugin-data", "libvisp-doc", "shotcut-data")
+SPLITS = ("train", "val", "test")
+# A photo must keep this much of its short side after its transparent rows are cut away.
+MIN_OPAQUE_SIDE = 128
 MANIFEST_FIELDS = ["file", "split", "source_package", "source_version", "source_path",
                    "width", "height", "bytes", "sha256"]
 
@@ -232,8 +245,40 @@ def debian_list_photos(list_path, cache, failures, apt):
     return photos
 
 
+def opaque_band(payload, name):
+    """PNG bytes with transparent pixels → PNG bytes of the widest band of fully opaque rows.
+
+    Returns the payload unchanged when it has no alpha or nothing is transparent, and raises
+    UnreadableImage when what stays opaque is too small to be a training photo.
+    """
+    if payload[:8] != b"\x89PNG\r\n\x1a\n":
+        return payload
+    image = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None or image.ndim != 3 or image.shape[2] != 4:
+        return payload
+    opaque_rows = (image[..., 3] == np.iinfo(image.dtype).max).all(axis=1)
+    if opaque_rows.all():
+        return payload
+    best, start = (0, 0), None
+    for row, opaque in enumerate(np.append(opaque_rows, False)):
+        if opaque and start is None:
+            start = row
+        elif not opaque and start is not None:
+            best = max(best, (row - start, start))
+            start = None
+    height, top = best
+    if min(height, image.shape[1]) < MIN_OPAQUE_SIDE:
+        raise UnreadableImage(f"{name}: only {height} fully opaque rows (a transparent sky or a cut-out); "
+                              f"fewer than {MIN_OPAQUE_SIDE}")
+    return cv2.imencode(".png", np.ascontiguousarray(image[top:top + height, :, :3]))[1].tobytes()
+
+
 def describe(photo):
-    """Fill in size and a 32×32 grey thumbnail (zero mean, unit norm) for duplicate detection."""
+    """Fill in size and a 32×32 grey thumbnail (zero mean, unit norm) for duplicate detection.
+
+    A transparent sky is cut away first (opaque_band), so the payload may change.
+    """
+    photo.payload = opaque_band(photo.payload, photo.file)
     image = decode_bgr(photo.payload, photo.file)
     photo.height, photo.width = image.shape[:2]
     grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (32, 32), interpolation=cv2.INTER_AREA)
@@ -262,8 +307,11 @@ def drop_near_duplicates(photos):
     return [photos[order[rank]] for rank in sorted(kept, key=lambda r: photos[order[r]].file)], dropped
 
 
-def assign_split(name, seed, val_fraction):
-    """'val' or 'train' from a seeded hash of the photo's name: stable when photos are added."""
+def assign_split(name, seed, val_fraction, package=None, test_packages=()):
+    """'test' for every photo of a held-out package, else 'val' or 'train' from a seeded hash of
+    the photo's name: stable when photos are added."""
+    if package in test_packages:
+        return "test"
     digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
     return "val" if int.from_bytes(digest[:8], "big") / 2 ** 64 < val_fraction else "train"
 
@@ -291,9 +339,10 @@ def is_current(folder, inputs_key):
 
 
 def gather(args):
-    lists = [args.gcompris_list] + ([args.extended_list] if args.extended_list else [])
+    lists = [args.gcompris_list] + args.extended_list
     inputs_key = hashlib.sha256(json.dumps(
-        [pathlib.Path(p).read_text() for p in lists] + [args.seed, args.val_fraction, args.no_wheels]
+        [pathlib.Path(p).read_text() for p in lists]
+        + [args.seed, args.val_fraction, args.no_wheels, sorted(args.test_packages)]
     ).encode()).hexdigest()
     if not args.force and is_current(args.output, inputs_key):
         log.info("%s is up to date (use --force to gather again)", args.output)
@@ -304,8 +353,8 @@ def gather(args):
     photos = gcompris_photos(args.gcompris_list, cache, failures, apt)
     if not args.no_wheels:
         photos += wheel_photos()
-    if args.extended_list:
-        photos += debian_list_photos(args.extended_list, cache, failures, apt)
+    for extended_list in args.extended_list:
+        photos += debian_list_photos(extended_list, cache, failures, apt)
     readable = []
     for photo in photos:
         try:
@@ -327,7 +376,8 @@ def gather(args):
             target = staging / photo.file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(photo.payload)
-            rows.append({"file": photo.file, "split": assign_split(photo.file, args.seed, args.val_fraction),
+            split = assign_split(photo.file, args.seed, args.val_fraction, photo.package, args.test_packages)
+            rows.append({"file": photo.file, "split": split,
                          "source_package": photo.package, "source_version": photo.version,
                          "source_path": photo.source_path, "width": photo.width, "height": photo.height,
                          "bytes": len(photo.payload), "sha256": hashlib.sha256(photo.payload).hexdigest()})
@@ -335,20 +385,21 @@ def gather(args):
             writer = csv.DictWriter(manifest, fieldnames=MANIFEST_FIELDS)
             writer.writeheader()
             writer.writerows(rows)
-        for split in ("train", "val"):
+        for split in SPLITS:
             (staging / f"{split}.txt").write_text(
                 "".join(f"{row['file']}\n" for row in rows if row["split"] == split))
         counts = {}
         for row in rows:
-            counts.setdefault(row["source_package"], {"train": 0, "val": 0})[row["split"]] += 1
+            counts.setdefault(row["source_package"], dict.fromkeys(SPLITS, 0))[row["split"]] += 1
+        per_split = {split: sum(r["split"] == split for r in rows) for split in SPLITS}
         (staging / "gather.json").write_text(json.dumps({
             "inputs_key": inputs_key, "seed": args.seed, "val_fraction": args.val_fraction,
-            "photos": len(rows), "train": sum(r["split"] == "train" for r in rows),
-            "val": sum(r["split"] == "val" for r in rows), "per_package": counts,
+            "test_packages": sorted(args.test_packages), "photos": len(rows), **per_split,
+            "per_package": counts,
             "near_duplicates_dropped": duplicates, "failures": failures}, indent=1))
-    log.info("%d photos in %s (%d train, %d val) from %d packages; %d near-duplicates dropped; %d problems",
-             len(rows), args.output, sum(r["split"] == "train" for r in rows),
-             sum(r["split"] == "val" for r in rows), len(counts), len(duplicates), len(failures))
+    log.info("%d photos in %s (%d train, %d val, %d test) from %d packages; %d near-duplicates dropped; "
+             "%d problems", len(rows), args.output, per_split["train"], per_split["val"], per_split["test"],
+             len(counts), len(duplicates), len(failures))
     for failure in failures:
         log.warning("problem: %s", failure)
     return 0
@@ -360,17 +411,21 @@ def main(argv=None):
                         help="photo folder to (re)create (default: data/photos)")
     parser.add_argument("--gcompris-list", type=pathlib.Path,
                         default=REPO_ROOT / "data" / "sources" / "gcompris-photos.txt")
-    parser.add_argument("--extended-list", type=pathlib.Path,
-                        default=REPO_ROOT / "data" / "sources" / "more-photos.txt",
-                        help="'## package version' list of more photos; '' to leave them out")
+    parser.add_argument("--extended-list", type=pathlib.Path, action="append",
+                        help="'## package version' list of more photos (repeatable; default: "
+                             "data/sources/more-photos.txt and more-photos-2.txt; '' for none)")
+    parser.add_argument("--test-packages", nargs="*", default=list(TEST_PACKAGES), metavar="PACKAGE",
+                        help="source packages held out whole as the test split (default: %(default)s)")
     parser.add_argument("--no-wheels", action="store_true", help="leave out the scikit-image/-learn photos")
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/val split (default 0)")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="share of photos in val (default 0.1)")
     parser.add_argument("--force", action="store_true", help="gather again even if up to date")
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args(argv)
-    if args.extended_list is not None and str(args.extended_list) in ("", "."):
-        args.extended_list = None
+    if args.extended_list is None:
+        args.extended_list = [REPO_ROOT / "data" / "sources" / name
+                              for name in ("more-photos.txt", "more-photos-2.txt")]
+    args.extended_list = [path for path in args.extended_list if str(path) not in ("", ".")]
     setup_logging(args.verbose)
     try:
         return gather(args)

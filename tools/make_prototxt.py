@@ -329,6 +329,10 @@ def base_solver(net_name, variant):
     solver.snapshot_prefix = f"models/snapshots/{net_name}{variant.suffix}"
     solver.display = 20
     solver.average_loss = 20
+    # No test pass before training: at iteration 0 the BatchNorm layers' global statistics are
+    # still empty, so the TEST-phase loss is meaningless (86 on the full color net, against a
+    # training loss of 4.6) and reads as a broken net. The first test comes at test_interval.
+    solver.test_initialization = False
     # Fixed seed: `make train-*` reproduces the same initial weights.
     solver.random_seed = 1701
     return solver
@@ -406,6 +410,22 @@ def color_rebalance_solver(variant, stage):
     solver.snapshot, solver.test_interval = 125, 250
     solver.test_iter.append(6)
     return str(solver)
+
+
+# A long run continued from the shipped model's weights (its net is the "rebalance" stage's, λ 0.2):
+# the lite net is limited by iterations (2,500 are an hour here) more than by anything else, so
+# the shipped weights are where the next hours start, on whatever photos `make photos` gathers
+# now. Adam restarts, at 3e-4 (a restart at 1e-3 undid the first stages' progress), ×0.33 every
+# 1,000; snapshots every 250 are scored on the test split afterwards (never during training).
+COLOR_CONTINUE_ITERATIONS = 3000
+
+
+def color_continue_solver(variant):
+    solver = base_solver("color", variant)
+    solver.net = f"prototxt/train_val_color{variant.suffix}_rebalance.prototxt"
+    solver.snapshot_prefix = f"models/snapshots/color{variant.suffix}_continue"
+    solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
+    return schedule(solver, True, 3e-4, 0.33, 1000, COLOR_CONTINUE_ITERATIONS, 6)
 
 
 def python_layer(L, bottoms, layer, params=None, **kwargs):
@@ -496,6 +516,7 @@ def generate():
     for stage, (boost_lambda, trainable) in COLOR_REBALANCE_STAGES.items():
         files[f"train_val_color_lite_{stage}.prototxt"] = color_train_val(LITE, boost_lambda, trainable)
         files[f"solver_color_lite_{stage}.prototxt"] = color_rebalance_solver(LITE, stage)
+    files["solver_color_lite_continue.prototxt"] = color_continue_solver(LITE)
     for variant in (FCN_FULL, FCN_LITE):
         files[f"train_val_fcn{variant.suffix}.prototxt"] = fcn_train_val(variant)
         files[f"deploy_fcn{variant.suffix}.prototxt"] = fcn_deploy(variant)

@@ -1,5 +1,6 @@
 """Reading photos of any kind OpenCV decodes into plain 8-bit BGR."""
 import pathlib
+import re
 
 import cv2
 import numpy as np
@@ -10,6 +11,15 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".p
 
 class UnreadableImage(ValueError):
     """A file that is not a decodable image; the message names the file and the reason."""
+
+
+class PixelLimitExceeded(UnreadableImage):
+    """An image with more pixels than allowed, found from its header before it is decoded."""
+
+
+# Photos larger than this are refused unless the caller raises the limit (a 50 MP camera is big;
+# a decompression bomb — a small file that decodes to gigabytes — is far bigger).
+DEFAULT_MAX_PIXELS = 50_000_000
 
 
 # JPEG decoding can scale by 1/2, 1/4, 1/8 in the DCT domain: much faster, and no aliasing.
@@ -36,15 +46,79 @@ def jpeg_size(payload):
     return None
 
 
-def decode_bgr(payload, name="<bytes>", min_side=None):
+def check_pixels(width, height, max_pixels, name):
+    if max_pixels and width * height > max_pixels:
+        raise PixelLimitExceeded(
+            f"{name}: {width}×{height} is {width * height / 1e6:.1f} MP, over the pixel limit of "
+            f"{max_pixels / 1e6:g} MP (raise it with --max-pixels if the image is genuine)")
+
+
+def header_size(payload):
+    """(width, height) from the header of a PNG, JPEG, WebP, GIF, BMP, TIFF or PNM file, without
+    decoding it; None for other formats or a header that cannot be read."""
+    try:
+        if payload[:8] == b"\x89PNG\r\n\x1a\n":
+            return int.from_bytes(payload[16:20], "big"), int.from_bytes(payload[20:24], "big")
+        if payload[:2] == b"\xff\xd8":
+            size = jpeg_size(payload)
+            return (size[1], size[0]) if size else None
+        if payload[:4] == b"RIFF" and payload[8:12] == b"WEBP":
+            return _webp_size(payload)
+        if payload[:6] in (b"GIF87a", b"GIF89a"):
+            return int.from_bytes(payload[6:8], "little"), int.from_bytes(payload[8:10], "little")
+        if payload[:2] == b"BM":
+            return (abs(int.from_bytes(payload[18:22], "little", signed=True)),
+                    abs(int.from_bytes(payload[22:26], "little", signed=True)))
+        if payload[:4] in (b"II*\x00", b"MM\x00*"):
+            return _tiff_size(payload)
+        if payload[:1] == b"P" and payload[1:2] in b"123456":
+            numbers = re.findall(rb"\d+", re.sub(rb"#[^\n]*", b"", payload[2:512]))
+            return (int(numbers[0]), int(numbers[1])) if len(numbers) >= 2 else None
+    except (IndexError, ValueError):
+        return None
+    return None
+
+
+def _webp_size(payload):
+    chunk = payload[12:16]
+    if chunk == b"VP8X":
+        return int.from_bytes(payload[24:27], "little") + 1, int.from_bytes(payload[27:30], "little") + 1
+    if chunk == b"VP8L":
+        bits = int.from_bytes(payload[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 ":
+        return int.from_bytes(payload[26:28], "little") & 0x3FFF, int.from_bytes(payload[28:30], "little") & 0x3FFF
+    return None
+
+
+def _tiff_size(payload):
+    order = "little" if payload[:2] == b"II" else "big"
+    offset = int.from_bytes(payload[4:8], order)
+    entries = int.from_bytes(payload[offset:offset + 2], order)
+    found = {}
+    for entry in range(entries):
+        at = offset + 2 + 12 * entry
+        tag, kind = int.from_bytes(payload[at:at + 2], order), int.from_bytes(payload[at + 2:at + 4], order)
+        if tag in (256, 257):
+            width = 2 if kind == 3 else 4
+            found[tag] = int.from_bytes(payload[at + 8:at + 8 + width], order)
+    return (found[256], found[257]) if len(found) == 2 else None
+
+
+def decode_bgr(payload, name="<bytes>", min_side=None, max_pixels=DEFAULT_MAX_PIXELS):
     """Encoded image bytes → uint8 H×W×3 BGR.
 
     Grey, palette, RGBA (composited on white), 16-bit and CMYK inputs are converted; JPEG EXIF
     orientation is applied. With ``min_side``, a large JPEG may be decoded at 1/2, 1/4 or 1/8 size
-    as long as its short side stays at least ``min_side``.
+    as long as its short side stays at least ``min_side``. An image over ``max_pixels`` (0: no
+    limit) is refused from its header before decoding; formats without a header we read are
+    checked after decoding, with OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS) as the backstop.
     """
     if len(payload) == 0:
         raise UnreadableImage(f"{name}: empty file")
+    size = header_size(payload)
+    if size:
+        check_pixels(*size, max_pixels, name)
     buffer = np.frombuffer(payload, dtype=np.uint8)
     if payload[:2] == b"\xff\xd8":
         # JPEG has no alpha and no 16-bit; IMREAD_COLOR applies EXIF orientation and converts
@@ -58,6 +132,7 @@ def decode_bgr(payload, name="<bytes>", min_side=None):
         image = cv2.imdecode(buffer, cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
         raise UnreadableImage(f"{name}: not an image OpenCV can decode (corrupt, truncated or another kind of file)")
+    check_pixels(image.shape[1], image.shape[0], max_pixels, name)
     return to_bgr8(image)
 
 
@@ -87,17 +162,17 @@ def _over_white(colour, alpha):
     return (colour.astype(np.float32) * weight + 255.0 * (1.0 - weight) + 0.5).astype(np.uint8)
 
 
-def read_bgr(path, min_side=None):
+def read_bgr(path, min_side=None, max_pixels=DEFAULT_MAX_PIXELS):
     """Read a photo file as uint8 BGR; raises UnreadableImage naming the file and the reason.
 
-    ``min_side``: see decode_bgr.
+    ``min_side``, ``max_pixels``: see decode_bgr.
     """
     path = pathlib.Path(path)
     try:
         payload = path.read_bytes()
     except OSError as err:
         raise UnreadableImage(f"{path}: cannot read ({err.strerror or err})") from None
-    return decode_bgr(payload, str(path), min_side)
+    return decode_bgr(payload, str(path), min_side, max_pixels)
 
 
 def list_images(inputs):

@@ -71,6 +71,20 @@ def licence_summary(package, version):
     return f"{excerpt or 'no licence statement found'} (per {source})"
 
 
+TEST_SPLIT_NOTE = (
+    "**The cross-source test split** (`data/photos/test.txt`) holds every photo of a few whole source "
+    "packages, named in `tools/gather_photos.py` (TEST_PACKAGES) and chosen before any model was "
+    "scored on them: gimp-help-en (the GIMP manual's original example photos: flowers, animals, "
+    "buildings, people, a car, a landscape), hugin-data (panorama-tutorial photos: a riverfront, "
+    "interiors, a forest, a bridge), libvisp-doc (robots, boards and a living room) and shotcut-data "
+    "(a kitten, a puppy, flowers, dunes, a mountain lake, leaves). None of them was in any earlier "
+    "training set, and val shares sources with train (the same packages, often the same scenes), so "
+    "test is how well colours carry over to photos from elsewhere. Four packages rather than two or "
+    "three: no three of the new packages with real variety reach 50 photos without cimg-doc's "
+    "webcam shots of postcards, whose colour casts would make a poor measure. Nothing is trained on "
+    "test or picks a snapshot during training; the default model is chosen by test, val breaking ties.")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--photos", type=pathlib.Path, default=REPO_ROOT / "data" / "photos")
@@ -92,15 +106,18 @@ def main(argv=None):
              "All are real colour photographs taken from package registries: Debian packages (downloaded,",
              "not installed) and the scikit-image / scikit-learn wheels. Near-duplicates are kept once.", "",
              f"**{len(rows)} photos**: {sum(r['split'] == 'train' for r in rows)} train, "
-             f"{sum(r['split'] == 'val' for r in rows)} val (seeded split by photo).", "",
-             "| source package | version | photos | train / val | sizes (w×h, min–max of short side) | licence |",
+             f"{sum(r['split'] == 'val' for r in rows)} val (seeded split by photo), "
+             f"{sum(r['split'] == 'test' for r in rows)} test (whole held-out packages: "
+             f"{', '.join(sorted({r['source_package'] for r in rows if r['split'] == 'test'})) or 'none'}).", "",
+             TEST_SPLIT_NOTE, "",
+             "| source package | version | photos | train / val / test | sizes (w×h, min–max of short side) | licence |",
              "|---|---|---|---|---|---|"]
     for package, group in by_package.items():
         shorts = [min(int(r["width"]), int(r["height"])) for r in group]
         common = collections.Counter(f"{r['width']}×{r['height']}" for r in group).most_common(1)[0][0]
-        train = sum(r["split"] == "train" for r in group)
+        split = "/".join(str(sum(r["split"] == name for r in group)) for name in ("train", "val", "test"))
         licence = licence_summary(package, group[0]["source_version"]).replace("|", "/")
-        lines.append(f"| {package} | {group[0]['source_version']} | {len(group)} | {train} / {len(group) - train} "
+        lines.append(f"| {package} | {group[0]['source_version']} | {len(group)} | {split} "
                      f"| mostly {common}; short side {min(shorts)}–{max(shorts)} | {licence} |")
     lines += ["", "## Contact sheets", ""]
     for package, group in by_package.items():

@@ -24,7 +24,7 @@ import numpy as np
 
 from tools.colorize import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Colorizer, Model, ModelError
 from tools.common import REPO_ROOT, atomic_write_bytes, setup_logging
-from tools.photo_io import UnreadableImage, list_images, read_bgr
+from tools.photo_io import DEFAULT_MAX_PIXELS, UnreadableImage, list_images, read_bgr
 
 log = logging.getLogger("use_trained_model")
 SAMPLES = REPO_ROOT / "data" / "samples"
@@ -61,18 +61,31 @@ def side_by_side(grey, result, original=None):
     return np.hstack(row)
 
 
-def contact_sheet(pairs, height=180):
-    """Rows of before | after, each scaled to the same height, stacked into one picture."""
-    rows = []
+def contact_sheet(pairs, height=180, gap=6):
+    """Before | after pairs laid out like justified text: each pair scaled to a common height,
+    pairs filled into rows of about the same width, each row scaled to fill that width exactly,
+    so the sheet has no empty margins whatever the photos' aspect ratios."""
+    tiles = []
     for before, after in pairs:
-        scale = height / before.shape[0]
-        size = (max(1, round(before.shape[1] * scale)), height)
+        size = (max(1, round(before.shape[1] * height / before.shape[0])), height)
         grey = cv2.cvtColor(cv2.cvtColor(before, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-        rows.append(np.hstack([cv2.resize(grey, size, interpolation=cv2.INTER_AREA), np.full((height, 6, 3), 255, np.uint8),
-                               cv2.resize(after, size, interpolation=cv2.INTER_AREA)]))
-    width = max(row.shape[1] for row in rows)
-    padded = [np.pad(row, ((0, 6), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
-    return np.vstack(padded)
+        tiles.append(np.hstack([cv2.resize(grey, size, interpolation=cv2.INTER_AREA),
+                                np.full((height, gap, 3), 255, np.uint8),
+                                cv2.resize(after, size, interpolation=cv2.INTER_AREA)]))
+    # Rows: about as many as make the sheet 1.5 times as wide as tall; tiles split among them in
+    # order at the nearest cumulative widths, so rows are about equally long before scaling.
+    widths = np.cumsum([tile.shape[1] + gap for tile in tiles])
+    count = max(1, min(len(tiles), round(np.sqrt(widths[-1] / (1.5 * (height + gap))))))
+    cuts = [0] + [int(np.argmin(np.abs(widths - widths[-1] * k / count))) + 1 for k in range(1, count)] + [len(tiles)]
+    rows = [tiles[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
+    width = max(sum(tile.shape[1] + gap for tile in row) - gap for row in rows)
+    lines = []
+    for row in rows:
+        spacer = np.full((height, gap, 3), 255, np.uint8)
+        joined = np.hstack([part for tile in row for part in (tile, spacer)][:-1])
+        line = cv2.resize(joined, (width, max(1, round(height * width / joined.shape[1]))), interpolation=cv2.INTER_AREA)
+        lines.append(np.pad(line, ((0, gap), (0, 0), (0, 0)), constant_values=255))
+    return np.vstack(lines)[:-gap]
 
 
 def output_path(photo, out_dir, suffix, taken):
@@ -108,6 +121,12 @@ def main(argv=None):
                         help="YUV-64: annealed mean over the classes' colours (default) or argmax (the original's)")
     parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
                         help="annealed-mean temperature: lower is more vivid, 1 is the plain mean (default %(default)s)")
+    parser.add_argument("--upsampling", choices=("guided", "cubic"), default="guided",
+                        help="chroma to full size: guided by the photo's own luminance, so colour keeps to "
+                             "edges (default), or plain cubic")
+    parser.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6, metavar="MP",
+                        help="refuse inputs over this many megapixels, read from the file header before "
+                             "decoding (default %(default)g; 0: no limit)")
     parser.add_argument("--format", choices=("png", "jpg"), default="png", help="output format (default png)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="write grey | result (| original, for colour inputs) in one image")
@@ -121,13 +140,17 @@ def main(argv=None):
         parser.error("--temperature must be positive")
     if args.batch < 1:
         parser.error("--batch must be at least 1")
+    if args.max_pixels < 0:
+        parser.error("--max-pixels must be 0 (no limit) or positive")
+    max_pixels = int(args.max_pixels * 1e6)
 
     photos, failures = expand_inputs(args.inputs or [str(SAMPLES)])
     for failure in failures:
         log.error("%s", failure)
     try:
         model = Model.resolve(args.model, args.weights)
-        colorizer = Colorizer(model, args.backend, args.temperature, args.decode)
+        colorizer = Colorizer(model, args.backend, args.temperature, args.decode,
+                              guided=args.upsampling == "guided", max_pixels=max_pixels)
     except ModelError as error:
         log.error("%s", error)
         return 2
@@ -144,7 +167,7 @@ def main(argv=None):
             readable = []
             for path in group:
                 try:
-                    readable.append((path, read_bgr(path)))
+                    readable.append((path, read_bgr(path, max_pixels=max_pixels)))
                 except UnreadableImage as error:
                     failures.append(str(error))
                     log.error("%s", error)

@@ -1,0 +1,58 @@
+"""The design's own commands on a copy of the repo as a clean clone has it (tracked files only)."""
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+def clean_clone(target):
+    """Copy what git tracks (and would track: new, not ignored files) into target."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            cwd=REPO_ROOT, capture_output=True, check=True).stdout.split(b"\0")
+    for name in filter(None, listed):
+        source = REPO_ROOT / name.decode()
+        if source.is_file():
+            destination = target / name.decode()
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination)
+    return target
+
+
+def test_every_solver_can_write_its_snapshots_in_a_clean_clone(tmp_path):
+    clone = clean_clone(tmp_path / "clone")
+    prefixes = [re.search(r'snapshot_prefix:\s*"([^"]+)"', path.read_text()).group(1)
+                for path in sorted((clone / "prototxt").glob("solver_*.prototxt"))]
+    assert len(prefixes) >= 8
+    for prefix in prefixes:
+        assert (clone / prefix).parent.is_dir(), f"{prefix}: its folder is missing in a clean clone"
+
+
+def test_generated_solvers_skip_the_meaningless_test_at_iteration_0():
+    for path in (REPO_ROOT / "prototxt").glob("solver_*.prototxt"):
+        assert "test_initialization: false" in path.read_text(), path.name
+
+
+@pytest.mark.skipif(shutil.which("caffe") is None, reason="needs the caffe command (make setup)")
+def test_caffe_train_runs_as_the_readme_writes_it_in_a_clean_clone(tmp_path, tiny_lmdb):
+    """`caffe train --solver prototxt/solver_color.prototxt` from the root of a clean clone, with a
+    tiny LMDB where the net reads its data and max_iter 2 in a copied solver (same prefix)."""
+    clone = clean_clone(tmp_path / "clone")
+    for name in ("train_lmdb", "val_lmdb"):
+        shutil.copytree(tiny_lmdb, clone / "data" / name)
+    solver = (clone / "prototxt/solver_color.prototxt").read_text()
+    solver = re.sub(r"max_iter: \d+", "max_iter: 2", solver)
+    (clone / "prototxt/solver_color.prototxt").write_text(solver)
+    result = subprocess.run(["caffe", "train", "--solver", "prototxt/solver_color.prototxt"], cwd=clone,
+                            capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "GLOG_minloglevel": "0", "GLOG_logtostderr": "1"})
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-2000:]
+    assert "Optimization Done" in log
+    assert (clone / "models/snapshots/color_iter_2.caffemodel").is_file()
+    assert not re.search(r"Iteration 0, Testing net", log)
+    assert pathlib.Path(clone / "models/snapshots/.gitignore").is_file()

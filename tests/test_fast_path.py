@@ -1,0 +1,178 @@
+"""Camera-size inference: the 8-bit fast path against the float path it replaced, the guided
+chroma upsampling, and the pixel limit read from file headers."""
+import pathlib
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+
+from tools import colorize, use_trained_model
+from tools.chroma_upsample import guided_coefficients, guided_upsample, guided_upsample_reference
+from tools.photo_io import PixelLimitExceeded, header_size, read_bgr
+
+SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
+
+
+def real_photos(tmp_path):
+    """Colour, grey, odd-sized and 16-bit real photos, as read_bgr returns them."""
+    astronaut = cv2.imread(str(SKIMAGE_DATA / "astronaut.png"))
+    coffee = cv2.imread(str(SKIMAGE_DATA / "coffee.png"))
+    grey = cv2.imread(str(SKIMAGE_DATA / "camera.png"), cv2.IMREAD_GRAYSCALE)
+    cv2.imwrite(str(tmp_path / "grey.png"), grey)
+    cv2.imwrite(str(tmp_path / "odd.png"), cv2.resize(coffee, (301, 197), interpolation=cv2.INTER_AREA))
+    cv2.imwrite(str(tmp_path / "deep.png"), astronaut[:333, :471].astype(np.uint16) * 257 + 100)
+    return [astronaut] + [read_bgr(tmp_path / name) for name in ("grey.png", "odd.png", "deep.png")]
+
+
+def old_path(bgr, chroma, side):
+    """The float path colorize.py had: float Y, float resize, float cubic chroma, one rounding."""
+    lum = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 0].astype(np.float32)
+    net_input = cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
+    height, width = lum.shape
+    upsampled = cv2.resize(chroma.transpose(1, 2, 0).astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
+    yuv = np.clip(np.rint(np.dstack([lum, upsampled + 128.0])), 0, 255).astype(np.uint8)
+    return lum, net_input, yuv, cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)
+
+
+def true_chroma(bgr, size=112):
+    """The photo's own UV offsets at the net's output resolution: a realistic chroma field."""
+    yuv = cv2.cvtColor(cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2YUV)
+    return yuv[..., 1:].transpose(2, 0, 1).astype(np.float32) - 128 + 0.3  # off whole levels on purpose
+
+
+def test_fast_stages_equal_the_float_path_within_one_level(tmp_path):
+    photos = real_photos(tmp_path)
+    grey = photos[1]
+    assert np.array_equal(colorize.luminance(grey, "yuv64"), grey[..., 0])
+    for bgr in photos:
+        chroma = true_chroma(bgr)
+        old_lum, old_input, old_yuv, old_bgr = old_path(bgr, chroma, 224)
+        lum = colorize.luminance(bgr, "yuv64")
+        # OpenCV's BGR→grey and BGR→YUV round Y differently on a few colour pixels (0.04 %).
+        assert lum.dtype == np.uint8 and np.abs(lum - old_lum).max() <= 1
+        float_input = cv2.resize(lum.astype(np.float32), (224, 224), interpolation=cv2.INTER_AREA)
+        assert np.abs(colorize.net_input(lum, 224) - float_input).max() <= 1.0  # 8-bit rounding only
+        assert np.abs(colorize.net_input(lum, 224) - old_input).max() <= 1.5
+        uv = colorize.upsample_uv(lum, chroma, guided=False)
+        assert np.abs(uv.astype(int) - old_yuv[..., 1:]).max() <= 1
+        out = colorize.compose(lum, chroma, "yuv64", guided=False)
+        assert out.shape == bgr.shape
+        difference = np.abs(out.astype(int) - old_bgr)
+        assert difference.max() <= 3 and difference.mean() < 0.5  # a level of Y, U and V each: up to 2.8 of B
+
+
+def test_lab_luminance_and_compose_in_bands_equal_the_whole_image():
+    from layers import lab313
+    bgr = cv2.imread(str(SKIMAGE_DATA / "coffee.png"))
+    bgr = np.vstack([bgr, bgr[:300]])  # over two bands of STRIP_ROWS
+    lum = colorize.luminance(bgr, "lab313")
+    np.testing.assert_array_equal(lum, lab313.bgr8_to_l(bgr))
+    chroma = np.random.default_rng(1).normal(0, 20, (2, 56, 56)).astype(np.float32)
+    upsampled = cv2.resize(chroma.transpose(1, 2, 0), lum.shape[::-1], interpolation=cv2.INTER_CUBIC)
+    np.testing.assert_array_equal(colorize.compose(lum, chroma, "lab313", guided=False),
+                                  lab313.lab_to_bgr(np.dstack([lum, upsampled])))
+
+
+def test_compiled_guided_upsampling_equals_the_numpy_reference():
+    bgr = cv2.imread(str(SKIMAGE_DATA / "coffee.png"))
+    lum = colorize.luminance(bgr, "yuv64")
+    chroma = true_chroma(bgr)
+    guide_low = cv2.resize(lum, (112, 112), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    coefficients = guided_coefficients(guide_low, chroma)
+    reference = guided_upsample_reference(coefficients, lum, 1 / 255, offset=128.0)
+    compiled = guided_upsample(coefficients, lum, 1 / 255, offset=128.0)
+    assert compiled.dtype == np.uint8 and compiled.shape == lum.shape + (2,)
+    assert np.abs(compiled.astype(np.float32) - np.clip(reference, 0, 255)).max() <= 0.51
+    as_float = guided_upsample(coefficients, lum, 1 / 255, offset=128.0, dtype=np.float32)
+    np.testing.assert_allclose(as_float, reference, atol=1e-3)
+
+
+def test_guided_upsampling_keeps_colour_on_its_side_of_an_edge():
+    """A red object on a blue ground, its edge between the net's pixels: the true colour at low
+    resolution is blurred across the edge; guided by the sharp luminance it comes back sharp."""
+    height, width = 600, 800
+    y, x = np.mgrid[0:height, 0:width]
+    inside = (x - 380) ** 2 + (y - 290) ** 2 < 190 ** 2
+    bgr = np.where(inside[..., None], np.uint8([40, 40, 200]), np.uint8([200, 120, 40]))
+    lum = colorize.luminance(bgr, "yuv64")
+    truth = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 1:].astype(int)
+    chroma = true_chroma(bgr)
+    near_edge = cv2.dilate(inside.astype(np.uint8), np.ones((15, 15))) != cv2.erode(inside.astype(np.uint8), np.ones((15, 15)))
+    errors = {}
+    for guided in (False, True):
+        uv = colorize.upsample_uv(lum, chroma, guided)
+        errors[guided] = np.abs(uv.astype(int) - truth)[near_edge].mean()
+    assert errors[True] < 0.5 * errors[False], errors
+
+
+def test_guided_output_keeps_the_photos_luminance(tmp_path):
+    for bgr in real_photos(tmp_path)[:3]:
+        lum = colorize.luminance(bgr, "yuv64")
+        out = colorize.compose(lum, true_chroma(bgr) * 0.5, "yuv64", guided=True)
+        y_out = cv2.cvtColor(out, cv2.COLOR_BGR2YUV)[..., 0].astype(int)
+        # Only where YUV→BGR clips a channel can Y move; moderate colours keep it within rounding.
+        assert np.mean(np.abs(y_out - lum) <= 2) > 0.99
+
+
+def png_bomb(path, side=30000):
+    """A valid 1-bit grey PNG of side×side black pixels: ~100 KB that decodes to side² pixels."""
+    row = b"\0" * (1 + (side + 7) // 8)
+    compressor, chunks = zlib.compressobj(9), []
+    for _ in range(side):
+        chunks.append(compressor.compress(row))
+    chunks.append(compressor.flush())
+    data = b"".join(chunks)
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    return path
+
+
+def test_a_decompression_bomb_is_refused_from_its_header(tmp_path):
+    bomb = png_bomb(tmp_path / "bomb.png")
+    assert bomb.stat().st_size < 1_000_000
+    with pytest.raises(PixelLimitExceeded, match=r"bomb.png: 30000×30000 is 900.0 MP, over the pixel limit of 50 MP"):
+        read_bgr(bomb)
+    small = png_bomb(tmp_path / "small.png", side=300)
+    assert read_bgr(small, max_pixels=300 * 300).shape == (300, 300, 3)
+    with pytest.raises(PixelLimitExceeded):
+        read_bgr(small, max_pixels=300 * 300 - 1)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp", ".bmp", ".tif", ".ppm", ".pgm"])
+def test_header_size_reads_every_common_format(tmp_path, suffix):
+    image = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+    if suffix == ".pgm":
+        image = image[..., 0]
+    ok, payload = cv2.imencode(suffix, image)
+    assert ok and header_size(payload.tobytes()) == (53, 37)
+
+
+def test_the_command_line_skips_a_bomb_and_colours_the_rest(tmp_path, caplog):
+    photos = tmp_path / "in"
+    photos.mkdir()
+    png_bomb(photos / "bomb.png")
+    cv2.imwrite(str(photos / "real.jpg"), cv2.imread(str(SKIMAGE_DATA / "coffee.png")))
+    status = use_trained_model.main([str(photos), "-o", str(tmp_path / "out"), "-q", "--backend", "opencv"])
+    assert status == 1
+    assert (tmp_path / "out" / "real.png").is_file() and not (tmp_path / "out" / "bomb.png").exists()
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("bomb.png" in e and "--max-pixels" in e and "\n" not in e for e in errors)
+    assert use_trained_model.main([str(photos / "real.jpg"), "-o", str(tmp_path / "tiny"), "-q", "--backend",
+                                   "opencv", "--max-pixels", "0.1"]) == 1
+
+
+def test_the_before_after_sheet_is_filled_by_its_pictures():
+    rng = np.random.default_rng(2)
+    pairs = []
+    for height, width in ((300, 200), (200, 400), (250, 250), (120, 500), (400, 300), (300, 450)):
+        image = rng.integers(30, 220, (height, width, 3), dtype=np.uint8)
+        pairs.append((image, image))
+    sheet = use_trained_model.contact_sheet(pairs)
+    white = np.all(sheet == 255, axis=2).mean()
+    assert white < 0.12, white
+    assert 0.5 < sheet.shape[1] / sheet.shape[0] < 3
