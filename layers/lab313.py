@@ -9,7 +9,6 @@ import pathlib
 
 import numpy as np
 
-from layers import soft_encode_jit
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_CENTRES = "data/pts_in_hull.npy"
@@ -120,9 +119,13 @@ class SoftEncoder:
     def __init__(self, centres, k=5, sigma=5.0, compiled=None):
         """compiled: use the Numba loop of layers/soft_encode_jit.py (default: when numba is
         installed); False keeps the numpy version, the reference it is tested against."""
-        if compiled and soft_encode_jit.encode_into is None:
+        # Imported here, not with the module: colorizing photos needs lab313's colour
+        # conversions only, and numba alone adds ~240 MB of resident memory.
+        from layers import soft_encode_jit
+        self._encode_into = soft_encode_jit.encode_into
+        if compiled and self._encode_into is None:
             raise ValueError("compiled=True needs numba, which is not installed")
-        self.compiled = soft_encode_jit.encode_into is not None if compiled is None else bool(compiled)
+        self.compiled = self._encode_into is not None if compiled is None else bool(compiled)
         centres = np.asarray(centres, dtype=np.float64)
         if not 1 <= k <= len(centres):
             raise ValueError(f"k must be 1..{len(centres)}, got {k}")
@@ -204,7 +207,7 @@ class SoftEncoder:
             # The compiled loop clears `previous` itself, in parallel, and writes this call's
             # indices into the same buffer.
             written = previous if previous is not None else np.empty(len(points) * self.k, dtype=np.int64)
-            soft_encode_jit.encode_into(
+            self._encode_into(
                 np.ascontiguousarray(points, dtype=np.float32), self.origin, self.CELL, self.cells,
                 self.candidates, self.lower_bounds, self._a, self._b, self.k, np.float32(2 * self.sigma ** 2), h * w,
                 len(self.centres), out.reshape(-1), written, previous is not None)

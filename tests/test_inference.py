@@ -155,7 +155,7 @@ def test_globs_and_jpg_output(lab_model, tmp_path):
                                    "--format", "jpg", "-q", "--batch", "1", "--sheet", str(tmp_path / "sheet.png")]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "b.jpg"]
     sheet = cv2.imread(str(tmp_path / "sheet.png"))
-    assert sheet.shape[0] == 2 * (180 + 6)  # one before | after row per photo
+    assert sheet.shape[0] == 2 * 180 + 6  # two rows of one before | after pair, a gap between
 
 
 def test_model_errors_are_one_line_and_name_the_file(lab_model, yuv_model, tmp_path, caplog):

@@ -17,7 +17,7 @@ import numpy as np
 
 from layers import lab313
 from layers.yuv64 import Codec
-from tools.chroma_upsample import guided_coefficients, guided_upsample
+from tools import chroma_upsample
 from tools.common import REPO_ROOT
 from tools.photo_io import DEFAULT_MAX_PIXELS, check_pixels
 
@@ -232,13 +232,14 @@ def runner(model, backend="caffe"):
 
 
 def luminance(bgr, family):
-    """The photo's own luminance at full resolution: L 0..100 as float32 (lab313) or Y 0..255 as
+    """The photo's own luminance at full resolution (BGR H×W×3 or grey H×W in): L 0..100 as float32 (lab313) or Y 0..255 as
     uint8 (yuv64; OpenCV's BGR→grey: the Y of its BGR→YUV, without computing U and V, within one
     level on 0.04 % of colour pixels and exact on grey ones)."""
     if family == "lab313":
         lum = np.empty(bgr.shape[:2], np.float32)
         for rows in strips(bgr.shape[0]):
-            lum[rows] = lab313.bgr8_to_l(bgr[rows])
+            band = bgr[rows] if bgr.ndim == 3 else cv2.cvtColor(bgr[rows], cv2.COLOR_GRAY2BGR)
+            lum[rows] = lab313.bgr8_to_l(band)
         return lum
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
 
@@ -273,36 +274,28 @@ def compose(lum, chroma, family, guided=True):
     """
     if family == "lab313":
         return _compose_lab(lum, chroma, guided)
-    yuv = cv2.merge([lum, upsample_uv(lum, chroma, guided)])
-    return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)
+    uv = upsample_uv(lum, chroma, guided)
+    bgr = np.empty(lum.shape + (3,), np.uint8)
+    for rows in strips(lum.shape[0]):
+        bgr[rows] = cv2.cvtColor(cv2.merge([lum[rows], uv[rows]]), cv2.COLOR_YUV2BGR)
+    return bgr
 
 
 def upsample_uv(lum, chroma, guided=True):
     """yuv64: Y uint8 H×W + UV offsets 2×h×w → U, V as uint8 H×W×2 (128 = neutral)."""
-    height, width = lum.shape
-    if guided:
-        guide_low = cv2.resize(lum, chroma.shape[:0:-1], interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-        return guided_upsample(guided_coefficients(guide_low, chroma), lum, 1 / 255, offset=128.0)
-    uv_low = np.clip(np.rint(chroma.transpose(1, 2, 0) + 128.0), 0, 255).astype(np.uint8)
-    return cv2.resize(uv_low, (width, height), interpolation=cv2.INTER_CUBIC)
+    return chroma_upsample.upsample(chroma, lum, 255, offset=128.0, guided=guided)
 
 
 def _compose_lab(lum, chroma, guided):
-    height, width = lum.shape
-    if guided:
-        guide_low = cv2.resize(lum, chroma.shape[:0:-1], interpolation=cv2.INTER_AREA) / np.float32(100)
-        ab = guided_upsample(guided_coefficients(guide_low, chroma), lum, 1 / 100, dtype=np.float32)
-    else:
-        ab = cv2.resize(chroma.transpose(1, 2, 0).astype(np.float32), (width, height),
-                        interpolation=cv2.INTER_CUBIC)
-    bgr = np.empty((height, width, 3), np.uint8)
-    for rows in strips(height):
+    ab = chroma_upsample.upsample(chroma, lum, 100, dtype=np.float32, guided=guided)
+    bgr = np.empty(lum.shape + (3,), np.uint8)
+    for rows in strips(lum.shape[0]):
         bgr[rows] = lab313.lab_to_bgr(np.dstack([lum[rows], ab[rows]]))
     return bgr
 
 
 class Colorizer:
-    """Photos in (uint8 BGR, any size, colour or grey) → colorized photos out, in batches.
+    """Photos in (uint8 BGR H×W×3 or grey H×W, any size) → colorized BGR photos out, in batches.
 
     guided: edge-aware chroma upsampling (default) or plain cubic. max_pixels: larger photos are
     refused (photo_io.PixelLimitExceeded) before any work is done on them.

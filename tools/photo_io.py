@@ -30,6 +30,12 @@ _JPEG_SOF_MARKERS = set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 def jpeg_size(payload):
     """(height, width) from a JPEG's SOF segment, or None if it cannot be found."""
+    frame = jpeg_frame(payload)
+    return frame[:2] if frame else None
+
+
+def jpeg_frame(payload):
+    """(height, width, components) from a JPEG's SOF segment, or None if it cannot be found."""
     offset = 2
     while offset + 9 < len(payload):
         if payload[offset] != 0xFF:
@@ -41,7 +47,7 @@ def jpeg_size(payload):
         length = int.from_bytes(payload[offset + 2:offset + 4], "big")
         if marker in _JPEG_SOF_MARKERS:
             return (int.from_bytes(payload[offset + 5:offset + 7], "big"),
-                    int.from_bytes(payload[offset + 7:offset + 9], "big"))
+                    int.from_bytes(payload[offset + 7:offset + 9], "big"), payload[offset + 9])
         offset += 2 + length
     return None
 
@@ -105,7 +111,7 @@ def _tiff_size(payload):
     return (found[256], found[257]) if len(found) == 2 else None
 
 
-def decode_bgr(payload, name="<bytes>", min_side=None, max_pixels=DEFAULT_MAX_PIXELS):
+def decode_bgr(payload, name="<bytes>", min_side=None, max_pixels=DEFAULT_MAX_PIXELS, keep_grey=False):
     """Encoded image bytes → uint8 H×W×3 BGR.
 
     Grey, palette, RGBA (composited on white), 16-bit and CMYK inputs are converted; JPEG EXIF
@@ -113,6 +119,8 @@ def decode_bgr(payload, name="<bytes>", min_side=None, max_pixels=DEFAULT_MAX_PI
     as long as its short side stays at least ``min_side``. An image over ``max_pixels`` (0: no
     limit) is refused from its header before decoding; formats without a header we read are
     checked after decoding, with OpenCV's own limit (OPENCV_IO_MAX_IMAGE_PIXELS) as the backstop.
+    With ``keep_grey``, a grey image comes back as uint8 H×W (a third of the memory; what
+    colorizing needs of it) instead of three equal channels.
     """
     if len(payload) == 0:
         raise UnreadableImage(f"{name}: empty file")
@@ -123,8 +131,9 @@ def decode_bgr(payload, name="<bytes>", min_side=None, max_pixels=DEFAULT_MAX_PI
     if payload[:2] == b"\xff\xd8":
         # JPEG has no alpha and no 16-bit; IMREAD_COLOR applies EXIF orientation and converts
         # grey and CMYK to BGR.
-        flags = cv2.IMREAD_COLOR
-        size = jpeg_size(payload) if min_side else None
+        frame = jpeg_frame(payload)
+        flags = cv2.IMREAD_GRAYSCALE if keep_grey and frame and frame[2] == 1 else cv2.IMREAD_COLOR
+        size = frame[:2] if min_side and frame else None
         if size:
             flags = next((flag for factor, flag in _JPEG_REDUCED if min(size) // factor >= min_side), flags)
         image = cv2.imdecode(buffer, flags)
@@ -133,6 +142,8 @@ def decode_bgr(payload, name="<bytes>", min_side=None, max_pixels=DEFAULT_MAX_PI
     if image is None or image.size == 0:
         raise UnreadableImage(f"{name}: not an image OpenCV can decode (corrupt, truncated or another kind of file)")
     check_pixels(image.shape[1], image.shape[0], max_pixels, name)
+    if keep_grey and image.ndim == 2 and image.dtype == np.uint8:
+        return image
     return to_bgr8(image)
 
 
@@ -162,17 +173,17 @@ def _over_white(colour, alpha):
     return (colour.astype(np.float32) * weight + 255.0 * (1.0 - weight) + 0.5).astype(np.uint8)
 
 
-def read_bgr(path, min_side=None, max_pixels=DEFAULT_MAX_PIXELS):
+def read_bgr(path, min_side=None, max_pixels=DEFAULT_MAX_PIXELS, keep_grey=False):
     """Read a photo file as uint8 BGR; raises UnreadableImage naming the file and the reason.
 
-    ``min_side``, ``max_pixels``: see decode_bgr.
+    ``min_side``, ``max_pixels``, ``keep_grey``: see decode_bgr.
     """
     path = pathlib.Path(path)
     try:
         payload = path.read_bytes()
     except OSError as err:
         raise UnreadableImage(f"{path}: cannot read ({err.strerror or err})") from None
-    return decode_bgr(payload, str(path), min_side, max_pixels)
+    return decode_bgr(payload, str(path), min_side, max_pixels, keep_grey)
 
 
 def list_images(inputs):

@@ -46,8 +46,13 @@ def expand_inputs(inputs):
     return list_images(expanded) if expanded else [], missing
 
 
-def is_grey(bgr):
-    return bool(np.array_equal(bgr[..., 0], bgr[..., 1]) and np.array_equal(bgr[..., 1], bgr[..., 2]))
+def is_grey(image):
+    return image.ndim == 2 or bool(np.array_equal(image[..., 0], image[..., 1])
+                                   and np.array_equal(image[..., 1], image[..., 2]))
+
+
+def as_bgr(image):
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR) if image.ndim == 2 else image
 
 
 def side_by_side(grey, result, original=None):
@@ -167,7 +172,7 @@ def main(argv=None):
             readable = []
             for path in group:
                 try:
-                    readable.append((path, read_bgr(path, max_pixels=max_pixels)))
+                    readable.append((path, read_bgr(path, max_pixels=max_pixels, keep_grey=True)))
                 except UnreadableImage as error:
                     failures.append(str(error))
                     log.error("%s", error)
@@ -177,9 +182,12 @@ def main(argv=None):
             results = colorizer.colorize([bgr for _, bgr in readable])
             for (path, bgr), result in zip(readable, results):
                 target = output_path(path, args.output, f".{args.format}", taken)
-                image = side_by_side(bgr, result, None if is_grey(bgr) else bgr) if args.side_by_side else result
+                if args.side_by_side:
+                    image = side_by_side(as_bgr(bgr), result, None if is_grey(bgr) else bgr)
+                else:
+                    image = result
                 if args.sheet:
-                    pairs.append((bgr, result))
+                    pairs.append((as_bgr(bgr), result))
                 try:
                     write_image(target, image, args.format)
                     written += 1
