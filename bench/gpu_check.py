@@ -1,0 +1,423 @@
+"""The GPU check, in one prepared run (bench/gpu_check.sh is the entry point; see its --help).
+
+Steps, each recorded in OUT/gpu_check.json and OUT/gpu_check.md:
+1. the device: `caffe device_query -gpu 0` and nvidia-smi (name, driver, memory);
+2. speed: `caffe time` for every full-size train_val net (lite ones with --cpu);
+3. agreement: one forward of deploy_color and deploy_lab313 with the same weights in GPU and CPU
+   mode, max relative difference (with --cpu, CPU against CPU: it checks the machinery only);
+4. training: the default model's recipe (the lite color net's plain stage, then its rebalanced
+   stage) on the carried train photos, iterations scaled to the minutes left after measuring
+   it/s, snapshots every minute; the final weights and the logs are copied to OUT.
+
+Only the caffe command line is used (no pycaffe), so any Python 3 with numpy and OpenCV runs it;
+building the LMDB needs the lmdb package, carried as a wheel (--prepare fetches it).
+"""
+import argparse
+import json
+import logging
+import os
+import pathlib
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+log = logging.getLogger("gpu_check")
+FULL_NETS = ("color", "fcn", "lab313", "lab313_stock")
+ORIGINAL_ITERATIONS_PER_S = 0.66  # the original color net on its GPU (shared/spec)
+# The CPU recipe's shape: 2,500 plain + 500 rebalanced iterations, lr ×0.3 every 1,000.
+STAGE_SHARES = (2500 / 3000, 500 / 3000)
+STEP_FRACTION = 1000 / 2500
+
+
+class CheckError(RuntimeError):
+    """A step that cannot go on; the message says what is missing."""
+
+
+class Caffe:
+    """The caffe command with its environment; every call logged and time-limited."""
+
+    def __init__(self, command, environment, gpu):
+        self.command, self.environment, self.gpu = command, environment, gpu
+
+    def run(self, *arguments, timeout=300, gpu=None, log_file=None):
+        gpu = self.gpu if gpu is None else gpu
+        full = [*self.command, *arguments] + (["-gpu", "0"] if gpu else [])
+        started = time.monotonic()
+        try:
+            result = subprocess.run(full, capture_output=True, text=True, timeout=timeout, env=self.environment,
+                                    cwd=REPO_ROOT)
+            output, code = result.stdout + result.stderr, result.returncode
+        except subprocess.TimeoutExpired as expired:
+            output = (expired.stdout or b"").decode(errors="replace") + (expired.stderr or b"").decode(errors="replace")
+            code = "timeout"
+        if log_file:
+            pathlib.Path(log_file).write_text(output)
+        return code, output, time.monotonic() - started
+
+
+def caffe_environment(bundle, gpu):
+    """PATH/LD_LIBRARY_PATH for the bundle's caffe: the machine's own CUDA libraries first (CUDA
+    toolkit folders, then the nvidia/*/lib folders of CUDA wheels in any Python), then the
+    bundle's. PYTHONPATH has the checkout, for nets with Python layers."""
+    environment = {**os.environ, "GLOG_logtostderr": "1", "GLOG_minloglevel": "0",
+                   "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    if not gpu:
+        return ["caffe"], environment
+    caffe = pathlib.Path(bundle) / "bin" / "caffe"
+    if not caffe.is_file():
+        raise CheckError(f"{caffe}: no GPU bundle there (make it with `make setup GPU=1 && make gpu-bundle`, "
+                         "carry it, and pass --bundle)")
+    folders = sorted(str(p) for p in pathlib.Path("/usr/local").glob("cuda*/lib64"))
+    folders += sorted(str(p) for p in pathlib.Path("/usr/local/cuda/targets").glob("*/lib"))
+    for prefix in {sys.prefix, "/usr", "/usr/local", "/opt"}:
+        folders += sorted(str(p) for p in pathlib.Path(prefix).glob("**/site-packages/nvidia/*/lib"))
+    folders += [str(pathlib.Path(bundle) / "lib"), os.environ.get("LD_LIBRARY_PATH", "")]
+    environment["LD_LIBRARY_PATH"] = os.pathsep.join(dict.fromkeys(filter(None, folders)))
+    return [str(caffe)], environment
+
+
+def device(caffe, results):
+    if not caffe.gpu:
+        model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
+        results["device"] = {"mode": "cpu", "cpu": model, "cores": os.cpu_count()}
+        return
+    code, output, _ = caffe.run("device_query", timeout=60)
+    if code != 0:
+        raise CheckError("no GPU found: `caffe device_query -gpu 0` failed: "
+                         f"{(output.strip().splitlines() or ['no output'])[-1]} (use --cpu to check this script "
+                         "on a CPU)")
+    info = {"mode": "gpu"}
+    for key, pattern in (("name", r"Name:\s*(.+)"), ("memory_bytes", r"Total global mem:\s*(\d+)"),
+                         ("compute", r"Major revision number:\s*(\d+)")):
+        match = re.search(pattern, output)
+        info[key] = match.group(1).strip() if match else None
+    try:
+        smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30).stdout.strip()
+        info["nvidia_smi"] = smi
+    except (OSError, subprocess.TimeoutExpired):
+        info["nvidia_smi"] = None
+    results["device"] = info
+
+
+def gen_lmdb(photos, output, size, crops, resize=None, limit=None, data_format="yuv64"):
+    listing = sorted(p for p in pathlib.Path(photos).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    if limit:
+        listing = listing[:limit]
+    if not listing:
+        raise CheckError(f"{photos}: no photos (carry the train photos: bench/gpu_check.sh --prepare)")
+    list_file = pathlib.Path(str(output) + ".txt")
+    list_file.write_text("".join(f"{p.resolve()}\n" for p in listing))
+    command = [sys.executable, str(REPO_ROOT / "tools/gen_lmdb.py"), str(list_file), "-o", str(output),
+               "--size", str(size), "--crops-per-photo", str(crops), "--workers", str(min(8, os.cpu_count())),
+               "--force", "-q"]
+    if resize:
+        command += ["--resize", resize]
+    result = subprocess.run(command + ["--format", data_format], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise CheckError(f"gen_lmdb failed for {output}: {result.stderr.strip()[-300:]}")
+    return len(listing)
+
+
+def rewrite(name, work, replacements):
+    """A prototxt from prototxt/ copied into work with its data paths and prefixes replaced."""
+    text = (REPO_ROOT / "prototxt" / name).read_text()
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    path = work / name
+    path.write_text(text)
+    return path
+
+
+def time_nets(caffe, work, data, lite, iterations, results):
+    suffix = "_lite" if lite else ""
+    rows = {}
+    for net in FULL_NETS:
+        name = f"train_val_{net}{suffix}.prototxt"
+        if not (REPO_ROOT / "prototxt" / name).exists():
+            rows[net] = {"skipped": "no such net in prototxt/ yet"}
+            continue
+        path = rewrite(name, work, data)
+        code, output, _ = caffe.run("time", "-model", str(path), "-iterations", str(iterations), timeout=240,
+                                    log_file=work / f"time_{net}.log")
+        match = re.search(r"Average Forward-Backward:\s*([\d.]+)\s*ms", output)
+        batch = re.search(r"batch_size:\s*(\d+)", path.read_text().split("phase: TRAIN")[-1])
+        if code == 0 and match:
+            ms = float(match.group(1))
+            rows[net] = {"ms_per_iteration": ms, "iterations_per_s": 1000 / ms, "batch": int(batch.group(1)) if batch else None,
+                         "vs_original": 1000 / ms / ORIGINAL_ITERATIONS_PER_S}
+        else:
+            reason = "Python layers: the bundle's caffe embeds a Python this machine lacks" \
+                if "Python" in output and code != 0 else (output.strip().splitlines() or ["no output"])[-1]
+            rows[net] = {"failed": str(reason)[:300], "code": code}
+        log.info("caffe time %s: %s", net, rows[net])
+    results["time"] = rows
+
+
+def probe_net(deploy, work, h5_list):
+    """The deploy net fed one real photo from HDF5, BatchNorm on the batch's own statistics (no
+    trained statistics needed), its output average-pooled 4×4 so `caffe test` prints a few
+    thousand numbers."""
+    text = (REPO_ROOT / "prototxt" / deploy).read_text()
+    input_name = re.search(r'type:\s*"Input"\s*top:\s*"(\w+)"', text).group(1)
+    text = re.sub(r'layer\s*{\s*name:\s*"\w+"\s*type:\s*"Input".*?\n}\n',
+                  f'layer {{\n  name: "{input_name}"\n  type: "HDF5Data"\n  top: "{input_name}"\n'
+                  f'  hdf5_data_param {{\n    source: "{h5_list}"\n    batch_size: 1\n  }}\n}}\n', text, count=1, flags=re.S)
+    text = text.replace("use_global_stats: true", "use_global_stats: false")
+    last = re.findall(r'top:\s*"(\w+)"', text)[-1]
+    text += (f'layer {{\n  name: "probe"\n  type: "Pooling"\n  bottom: "{last}"\n  top: "probe"\n'
+             '  pooling_param {\n    pool: AVE\n    kernel_size: 4\n    stride: 4\n  }\n}\n')
+    path = work / f"probe_{deploy}"
+    path.write_text(text)
+    return path
+
+
+def probe_input(work, side, lab):
+    """One real photo (scikit-image's astronaut if present, else a textured ramp) as 1×1×side×side."""
+    import cv2
+    import h5py
+    import numpy as np
+    image = None
+    try:
+        import skimage
+        image = cv2.imread(str(pathlib.Path(skimage.__file__).parent / "data" / "astronaut.png"), cv2.IMREAD_GRAYSCALE)
+    except ImportError:
+        pass
+    if image is None:
+        y, x = np.mgrid[0:side, 0:side]
+        image = (128 + 60 * np.sin(x / 9.0) * np.cos(y / 13.0)).astype(np.uint8)
+    grey = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
+    values = grey * (100.0 / 255.0) if lab else grey
+    path = work / f"probe_{'l' if lab else 'y'}.h5"
+    with h5py.File(path, "w") as h5:
+        h5.create_dataset("data_l" if lab else "data_y", data=values[None, None])
+    (work / f"probe_{'l' if lab else 'y'}.txt").write_text(f"{path}\n")
+    return work / f"probe_{'l' if lab else 'y'}.txt"
+
+
+def agreement(caffe, work, results):
+    import numpy as np
+    rows = {}
+    for deploy, lab in (("deploy_color.prototxt", False), ("deploy_lab313.prototxt", True)):
+        net = probe_net(deploy, work, probe_input(work, 224, lab))
+        # Fixed-seed weights from the net's own fillers: a 0-iteration solver snapshots them.
+        solver = work / f"solver_probe_{deploy}"
+        prefix = work / f"probe_{net.stem}"
+        solver.write_text(f'net: "{net}"\nbase_lr: 0\nmax_iter: 0\nrandom_seed: 1701\nsnapshot_prefix: "{prefix}"\n'
+                          'solver_mode: CPU\ndisplay: 1\n')
+        code, output, _ = caffe.run("train", "--solver", str(solver), gpu=False, timeout=300)
+        weights = pathlib.Path(f"{prefix}_iter_0.caffemodel")
+        if code != 0 or not weights.exists():
+            rows[deploy] = {"failed": (output.strip().splitlines() or ["no output"])[-1][:300]}
+            continue
+        values = {}
+        for mode, gpu in (("cpu", False), ("gpu", caffe.gpu)):
+            code, output, _ = caffe.run("test", "-model", str(net), "-weights", str(weights), "-iterations", "1",
+                                        gpu=gpu, timeout=300)
+            numbers = re.findall(r"Batch 0, probe = ([-+\deE.naif]+)", output)
+            values[mode] = np.array([float(v) for v in numbers])
+        cpu, other = values["cpu"], values["gpu"]
+        if len(cpu) == 0 or len(cpu) != len(other):
+            rows[deploy] = {"failed": f"outputs: {len(cpu)} on the CPU, {len(other)} on the GPU"}
+            continue
+        scale = float(np.abs(cpu).max()) or 1.0
+        rows[deploy] = {"values": int(len(cpu)), "max_abs_difference": float(np.abs(cpu - other).max()),
+                        "max_relative_difference": float(np.abs(cpu - other).max() / scale),
+                        "compared": "GPU vs CPU" if caffe.gpu else "CPU vs CPU (--cpu: checks the machinery only)"}
+        log.info("agreement %s: %s", deploy, rows[deploy])
+    results["agreement"] = rows
+
+
+def stage_solver(work, name, net, iterations, lr, gamma, stepsize, snapshot, prefix, data):
+    rewrite(net, work, data)
+    text = (f'net: "{work / net}"\ntest_iter: 6\ntest_interval: {max(iterations // 4, 1)}\nbase_lr: {lr}\n'
+            f'lr_policy: "{"step" if gamma else "fixed"}"\n' + (f"gamma: {gamma}\nstepsize: {stepsize}\n" if gamma else "")
+            + f"display: 20\nmax_iter: {iterations}\nmomentum: 0.9\nmomentum2: 0.99\nweight_decay: 1e-05\n"
+            f'snapshot: {snapshot}\nsnapshot_prefix: "{prefix}"\nsolver_mode: CPU\nrandom_seed: 1701\n'
+            'type: "Adam"\naverage_loss: 20\ntest_initialization: false\n')
+    path = work / f"solver_{name}.prototxt"
+    path.write_text(text)
+    return path
+
+
+def train(caffe, work, data, seconds, out, results):
+    """The default's recipe, scaled: it/s measured by `caffe time`, then both stages."""
+    code, output, _ = caffe.run("time", "-model", str(rewrite("train_val_color_lite.prototxt", work, data)),
+                                "-iterations", "10", timeout=120)
+    match = re.search(r"Average Forward-Backward:\s*([\d.]+)\s*ms", output)
+    if code != 0 or not match:
+        raise CheckError(f"cannot time the lite color net: {(output.strip().splitlines() or ['?'])[-1]}")
+    per_s = 1000 / float(match.group(1)) * 0.85  # the solver's update and the test passes cost too
+    total = max(int(per_s * seconds), 12)
+    plain, rebalanced = (max(int(total * share), 6) for share in STAGE_SHARES)
+    snapshot = max(int(per_s * 60), 5)
+    record = {"measured_iterations_per_s": per_s, "seconds": seconds, "stages": {}}
+    first = stage_solver(work, "plain", "train_val_color_lite.prototxt", plain, 1e-3, 0.3,
+                         max(int(plain * STEP_FRACTION), 1), snapshot, work / "snapshots" / "color_lite", data)
+    (work / "snapshots").mkdir(exist_ok=True)
+    weights = None
+    for stage, solver, extra, count in (("plain", first, [], plain), ("rebalance", None, None, rebalanced)):
+        if stage == "rebalance":
+            solver = stage_solver(work, "rebalance", "train_val_color_lite_rebalance.prototxt", count, 1e-4, None, None,
+                                  snapshot, work / "snapshots" / "color_lite_rebalance", data)
+            extra = ["--weights", str(weights)]
+        code, output, elapsed = caffe.run("train", "--solver", str(solver), *extra, timeout=int(seconds * 1.5) + 60,
+                                          log_file=out / f"train_{stage}.log")
+        final = work / "snapshots" / f"color_lite{'_rebalance' if stage == 'rebalance' else ''}_iter_{count}.caffemodel"
+        losses = [float(v) for v in re.findall(r"Iteration \d+ \([^)]*\), loss = ([\d.]+)", output)]
+        record["stages"][stage] = {"iterations": count, "seconds": elapsed, "code": code,
+                                   "loss_first": losses[0] if losses else None, "loss_last": losses[-1] if losses else None}
+        if code != 0 or not final.exists():
+            reason = "its Python layers need the Python the bundle's caffe embeds" if "Python" in output else \
+                (output.strip().splitlines() or ["no output"])[-1][:300]
+            record["stages"][stage]["failed"] = reason
+            log.warning("training stage %s did not finish: %s", stage, reason)
+            break
+        weights = final
+    if weights:
+        shutil.copy(weights, out / f"trained_{weights.name}")
+        record["weights"] = f"trained_{weights.name}"
+    results["training"] = record
+
+
+def markdown(results):
+    lines = ["# GPU check", "", f"Device: `{json.dumps(results.get('device'))}`", "",
+             "| net | batch | ms / iteration | it/s | × the original's 0.66 it/s |", "|---|---|---|---|---|"]
+    for net, row in results.get("time", {}).items():
+        if "ms_per_iteration" in row:
+            lines.append(f"| {net} | {row['batch']} | {row['ms_per_iteration']:.1f} | {row['iterations_per_s']:.2f} | "
+                         f"{row['vs_original']:.1f}× |")
+        else:
+            lines.append(f"| {net} | | {row.get('failed') or row.get('skipped')} | | |")
+    lines += ["", "| agreement | values | max relative difference | compared |", "|---|---|---|---|"]
+    for net, row in results.get("agreement", {}).items():
+        if "max_relative_difference" in row:
+            lines.append(f"| {net} | {row['values']} | {row['max_relative_difference']:.2e} | {row['compared']} |")
+        else:
+            lines.append(f"| {net} | | {row.get('failed')} | |")
+    training = results.get("training", {})
+    lines += ["", f"Training: {training.get('measured_iterations_per_s', 0):.2f} it/s measured; "
+              + "; ".join(f"{stage} {row['iterations']} iterations in {row['seconds']:.0f} s, loss {row['loss_first']} → "
+                          f"{row['loss_last']}{' (' + row['failed'] + ')' if 'failed' in row else ''}"
+                          for stage, row in training.get("stages", {}).items())
+              + (f"; weights: {training['weights']}" if training.get("weights") else ""), ""]
+    if results.get("error"):
+        lines += [f"**Stopped:** {results['error']}", ""]
+    return "\n".join(lines)
+
+
+def prepare(folder, photos_list, short_side, bundle):
+    """Here, before a GPU run: the train photos downscaled, the lmdb wheel for the GPU machine's
+    Python, and the bundle, all under folder (to be carried); returns the sizes in MB."""
+    import cv2
+    photos = folder / "photos"
+    shutil.rmtree(photos, ignore_errors=True)
+    photos.mkdir(parents=True)
+    sys.path.insert(0, str(REPO_ROOT))
+    from tools.photo_io import UnreadableImage, list_images, read_bgr
+    for number, path in enumerate(list_images([photos_list])):
+        try:
+            image = read_bgr(path)
+        except UnreadableImage as error:
+            log.warning("%s; skipped", error)
+            continue
+        scale = short_side / min(image.shape[:2])
+        if scale < 1:
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(photos / f"{number:04d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    wheels = folder / "wheels"
+    wheels.mkdir(exist_ok=True)
+    download = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                               "--python-version", "3.12", "--implementation", "cp", "--platform",
+                               "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64", "-d", str(wheels),
+                               "lmdb==3.0.0"], capture_output=True, text=True)
+    if download.returncode != 0:
+        log.warning("could not fetch the lmdb wheel: %s", download.stderr.strip()[-200:])
+    if (bundle / "bin" / "caffe").is_file():
+        shutil.rmtree(folder / "gpu-bundle", ignore_errors=True)
+        shutil.copytree(bundle, folder / "gpu-bundle")
+    else:
+        log.warning("%s: no GPU bundle (make setup GPU=1 && make gpu-bundle); the run needs one", bundle)
+
+    def megabytes(path):
+        return sum(p.stat().st_size for p in pathlib.Path(path).rglob("*") if p.is_file()) / 2 ** 20
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True).stdout.split(b"\0")
+    sizes = {"tracked files": sum((REPO_ROOT / n.decode()).stat().st_size for n in tracked if n
+                                  and (REPO_ROOT / n.decode()).is_file()) / 2 ** 20,
+             **{name: megabytes(folder / name) for name in ("photos", "wheels", "gpu-bundle")}}
+    sizes["total"] = sum(sizes.values())
+    return sizes
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cpu", action="store_true", help="run on the CPU with tiny counts (checks the script)")
+    parser.add_argument("--minutes", type=float, default=9.0, help="the whole run's budget (default 9)")
+    parser.add_argument("--bundle", type=pathlib.Path, default=REPO_ROOT / ".gpu" / "gpu-bundle",
+                        help="the GPU bundle folder (default .gpu/gpu-bundle)")
+    parser.add_argument("--photos", type=pathlib.Path, default=REPO_ROOT / ".gpu" / "photos",
+                        help="train photos (default .gpu/photos, made by --prepare)")
+    parser.add_argument("--wheels", type=pathlib.Path, default=REPO_ROOT / ".gpu" / "wheels",
+                        help="wheels to put on the path first (lmdb), made by --prepare")
+    parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path(os.environ.get("OUT", "out/gpu_check")),
+                        help="results folder (default $OUT, else out/gpu_check)")
+    parser.add_argument("--prepare", action="store_true",
+                        help="here, before a GPU run: make .gpu/ (photos, wheels, bundle) and report its size")
+    parser.add_argument("--short-side", type=int, default=160,
+                        help="--prepare: photos' short side (default 160: with the 41 MB bundle and the 13 MB "
+                             "of tracked files, the 792 train photos must fit in about 9 MB)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+    if args.prepare:
+        sizes = prepare(args.photos.parent, REPO_ROOT / "data/photos/train.txt", args.short_side,
+                        REPO_ROOT / "out" / "gpu-bundle")
+        log.info("to carry (64 MB at most): %s", ", ".join(f"{k} {v:.1f} MB" for k, v in sizes.items()))
+        return 0 if sizes["total"] <= 64 else 1
+    started = time.monotonic()
+    args.output.mkdir(parents=True, exist_ok=True)
+    work = args.output / "work" if args.cpu else pathlib.Path("/tmp/colornet-gpu-check")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    if args.wheels.is_dir():
+        target = work / "site"
+        for wheel in sorted(args.wheels.glob("*.whl")):
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--target",
+                            str(target), str(wheel)], check=False, capture_output=True)
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(target), os.environ.get("PYTHONPATH")]))
+    results = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "mode": "cpu" if args.cpu else "gpu",
+               "minutes": args.minutes, "host": platform.node()}
+    status = 0
+    try:
+        command, environment = caffe_environment(args.bundle, not args.cpu)
+        caffe = Caffe(command, environment, gpu=not args.cpu)
+        device(caffe, results)
+        timing_photos = 6 if args.cpu else 48
+        data = {"data/train_lmdb": str(work / "time_lmdb"), "data/val_lmdb": str(work / "time_lmdb"),
+                "data/train_bgr_lmdb": str(work / "time_bgr_lmdb"), "data/val_bgr_lmdb": str(work / "time_bgr_lmdb")}
+        gen_lmdb(args.photos, work / "time_lmdb", 224, 1, "crop", timing_photos)
+        gen_lmdb(args.photos, work / "time_bgr_lmdb", 256, 1, "crop", timing_photos, "bgr")
+        time_nets(caffe, work, data, lite=args.cpu, iterations=2 if args.cpu else 20, results=results)
+        agreement(caffe, work, results)
+        photos = gen_lmdb(args.photos, work / "train_lmdb", 160, 8)
+        gen_lmdb(args.photos, work / "val_lmdb", 160, 1, "crop", 48)
+        results["train_photos"] = photos
+        left = args.minutes * 60 - (time.monotonic() - started) - 30
+        train_data = {"data/train_lmdb": str(work / "train_lmdb"), "data/val_lmdb": str(work / "val_lmdb")}
+        train(caffe, work, train_data, max(left, 20), args.output, results)
+    except CheckError as error:
+        log.error("%s", error)
+        results["error"] = str(error)
+        status = 3
+    results["seconds"] = time.monotonic() - started
+    (args.output / "gpu_check.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.output / "gpu_check.md").write_text(markdown(results))
+    log.info("wrote %s/gpu_check.json and gpu_check.md in %.0f s", args.output, results["seconds"])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

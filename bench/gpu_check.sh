@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The GPU check in one prepared run: the device, `caffe time` for every full-size net, CPU/GPU
+# agreement of the deploy nets, and the default model's recipe trained for the minutes left.
+#
+#   bench/gpu_check.sh --prepare          # here: .gpu/{photos,wheels,gpu-bundle}, size checked
+#   bench/gpu_check.sh                    # on the GPU machine (9 minutes): results in $OUT
+#   bench/gpu_check.sh --cpu --minutes 1  # here, on the CPU, tiny counts: checks the script
+#
+# Options (bench/gpu_check.py --help has them all): --cpu, --minutes N, --bundle DIR,
+# --photos DIR, --wheels DIR, -o DIR. Results: gpu_check.json and gpu_check.md, the training
+# logs and the final weights (trained_*.caffemodel, about 8 MB) in the output folder.
+# With the device tool: carry .gpu, and run `bench/gpu_check.sh` with timeout_s 600.
+set -Eeuo pipefail
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  sed -n '2,/^set -E/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  exit 0
+fi
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+python=${PYTHON:-python3}
+command -v "$python" >/dev/null || { echo "gpu_check: error: no $python on PATH" >&2; exit 2; }
+exec "$python" bench/gpu_check.py "$@"
