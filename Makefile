@@ -27,7 +27,7 @@ DEFAULT_NET ?= color_lite_rebalance
 DEFAULT_DEPLOY ?= color_lite
 DEFAULT_ITER ?= 500
 
-.PHONY: diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+.PHONY: serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -91,6 +91,9 @@ prior: photos  ## measure the 313-bin ab prior of the train photos → data/prio
 train-lab313:  ## train the Lab/313 net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_bgr_lmdb || { echo "data/train_bgr_lmdb is missing: run 'make lmdb-bgr' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_lab313$(VARIANT).prototxt --log logs/lab313$(VARIANT).log
+
+serve: setup  ## colorize in the browser: a local web app and HTTP API on http://127.0.0.1:8000/ (tools/serve.py --help)
+	$(PYTHON) tools/serve.py $(SERVE_ARGS)
 
 diagrams: setup  ## draw the color and Lab/313 nets from the committed prototxt → docs/net_color.png, docs/net_lab313.png
 	$(PYTHON) tools/draw_nets.py

@@ -319,3 +319,24 @@ class Colorizer:
         lums = [luminance(photo, self.model.family) for photo in photos]
         return [compose(lum, chroma, self.model.family, self.guided)
                 for lum, chroma in zip(lums, self.chroma(lums))]
+
+
+def encode(image, image_format):
+    """uint8 BGR → PNG or JPEG bytes, the same settings everywhere (command line, server, video
+    stills), so the same photo and settings give the same bytes."""
+    params = [cv2.IMWRITE_JPEG_QUALITY, 92] if image_format == "jpg" else []
+    ok, payload = cv2.imencode(f".{image_format}", image, params)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode the result as {image_format}")
+    return payload.tobytes()
+
+
+def available_models(folder=None):
+    """{name: model card facts} for every model folder (deploy.prototxt + weights) in models/."""
+    folder = pathlib.Path(folder or MODELS_DIR)
+    models = {}
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if (path / "deploy.prototxt").is_file() and (path / "weights.caffemodel").is_file():
+            card = path / "model.json"
+            models[path.name] = json.loads(card.read_text()) if card.is_file() else {}
+    return models

@@ -29,7 +29,7 @@ readonly APT_PACKAGES=(
   libprotobuf-dev protobuf-compiler libboost-system-dev libboost-thread-dev
   libboost-filesystem-dev libboost-python-dev libgoogle-glog-dev libgflags-dev libhdf5-dev
   liblmdb-dev libleveldb-dev libsnappy-dev libopencv-dev libopenblas-dev
-  graphviz
+  graphviz chromium chromium-driver
 )
 
 gpu=0

@@ -22,7 +22,7 @@ if __package__ in (None, ""):  # run as `python tools/use_trained_model.py`: mak
 import cv2
 import numpy as np
 
-from tools.colorize import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Colorizer, Model, ModelError
+from tools.colorize import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Colorizer, Model, ModelError, encode
 from tools.common import REPO_ROOT, atomic_write_bytes, setup_logging
 from tools.photo_io import DEFAULT_MAX_PIXELS, UnreadableImage, list_images, read_bgr
 
@@ -103,10 +103,11 @@ def output_path(photo, out_dir, suffix, taken):
 
 
 def write_image(path, image, image_format):
-    ok, payload = cv2.imencode(f".{image_format}", image, [cv2.IMWRITE_JPEG_QUALITY, 92] if image_format == "jpg" else [])
-    if not ok:
-        raise OSError(f"{path}: OpenCV could not encode the result")
-    atomic_write_bytes(path, payload.tobytes())
+    try:
+        payload = encode(image, image_format)
+    except ValueError as error:
+        raise OSError(f"{path}: {error}") from None
+    atomic_write_bytes(path, payload)
 
 
 def batches(items, size):

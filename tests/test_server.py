@@ -1,0 +1,195 @@
+"""tools/serve.py: the HTTP API through the ASGI test client, the bounded queue, shutdown on
+SIGTERM, all with the shipped model on real photos."""
+import asyncio
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+import cv2
+import numpy as np
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.test_fast_path import png_bomb
+from tools import use_trained_model
+
+pytest.importorskip("fastapi")
+SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
+
+
+def grey_jpeg(path, name="coffee.png", size=None):
+    image = cv2.imread(str(SKIMAGE_DATA / name), cv2.IMREAD_GRAYSCALE)
+    if size:
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from fastapi.testclient import TestClient
+    from tools.server_app import ServerSettings, create_app
+    settings = ServerSettings(workers=1, queue=1, max_upload_bytes=2 * 2 ** 20,
+                              scratch=tmp_path_factory.mktemp("scratch"))
+    with TestClient(create_app(settings)) as test_client:
+        test_client.scratch = settings.scratch
+        yield test_client
+
+
+def test_round_trip_equals_the_command_line_byte_for_byte(client, tmp_path):
+    photo = grey_jpeg(tmp_path / "coffee.jpg")
+    payload = photo.read_bytes()
+    answer = client.post("/api/colorize", files={"image": ("whatever/../name.jpg", payload, "image/jpeg")})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
+    assert use_trained_model.main([str(photo), "-o", str(tmp_path / "cli"), "-q"]) == 0
+    assert answer.content == (tmp_path / "cli" / "coffee.png").read_bytes()
+    result = cv2.imdecode(np.frombuffer(answer.content, np.uint8), cv2.IMREAD_COLOR)
+    grey = cv2.imread(str(photo), cv2.IMREAD_GRAYSCALE)
+    assert result.shape[:2] == grey.shape
+    y = cv2.cvtColor(result, cv2.COLOR_BGR2YUV)[..., 0].astype(int)
+    assert np.mean(np.abs(y - grey) <= 2) > 0.99  # the photo's own luminance
+    assert np.abs(result[..., 2].astype(int) - result[..., 0]).mean() > 3  # and colour
+    # Raw body, JPEG out, another temperature: the same as the command line with those settings.
+    raw = client.post("/api/colorize?format=jpg&temperature=0.6&upsampling=cubic", content=payload,
+                      headers={"content-type": "image/jpeg"})
+    assert raw.status_code == 200 and raw.headers["content-type"] == "image/jpeg"
+    assert use_trained_model.main([str(photo), "-o", str(tmp_path / "cli2"), "-q", "--format", "jpg",
+                                   "--temperature", "0.6", "--upsampling", "cubic"]) == 0
+    assert raw.content == (tmp_path / "cli2" / "coffee.jpg").read_bytes()
+    assert not list(client.scratch.iterdir())  # nothing kept after answering
+
+
+def test_every_bad_request_gets_its_status_and_a_one_line_reason(client, tmp_path):
+    photo = grey_jpeg(tmp_path / "a.jpg").read_bytes()
+    cases = [
+        (client.post("/api/colorize", content=b"not an image at all"), 415, "not an image"),
+        (client.post("/api/colorize", files={"other": ("a.txt", b"x", "text/plain")}), 415, "no image"),
+        (client.post("/api/colorize", content=b"\0" * (3 * 2 ** 20)), 413, "over the limit of 2 MB"),
+        (client.post("/api/colorize", content=png_bomb(tmp_path / "bomb.png").read_bytes()), 413,
+         "30000×30000 is 900.0 MP, over the pixel limit of 50 MP"),
+        (client.post("/api/colorize?model=nope", content=photo), 404, "no model 'nope'; models: default"),
+        (client.post("/api/colorize?temperature=0", content=photo), 422, "temperature must be between"),
+        (client.post("/api/colorize", data={"temperature": "warm"}, files={"image": ("a.jpg", photo)}), 422,
+         "temperature must be a number"),
+        (client.post("/api/colorize?format=gif", content=photo), 422, "format must be png or jpg"),
+    ]
+    for answer, status, reason in cases:
+        assert answer.status_code == status, (status, answer.text)
+        message = answer.json()["error"]
+        assert reason in message and "\n" not in message
+
+
+def test_models_health_page_and_no_listing(client):
+    assert client.get("/healthz").json() == {"ready": True}
+    models = client.get("/api/models").json()
+    assert models["default"] == "default"
+    default = next(m for m in models["models"] if m["name"] == "default")
+    assert default["family"] == "yuv64" and "data" in default
+    page = client.get("/")
+    assert page.status_code == 200 and "/static/app.js" in page.text
+    assert client.get("/static/app.js").status_code == 200
+    for path in ("/static/", "/static/..%2Fserve.py", "/static/../serve.py", "/tools/serve.py"):
+        assert client.get(path).status_code == 404, path
+    assert "access-control-allow-origin" not in client.get("/api/models", headers={"Origin": "http://x"}).headers
+    assert client.get("/docs").status_code == 200
+
+
+def test_a_full_queue_answers_503_with_retry_after(tmp_path):
+    import httpx
+    from tools.server_app import ServerSettings, create_app
+    app = create_app(ServerSettings(workers=1, queue=0))
+    payload = grey_jpeg(tmp_path / "big.jpg", "astronaut.png", (1600, 1600)).read_bytes()
+
+    async def burst():
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return await asyncio.gather(*[client.post("/api/colorize", content=payload, timeout=120)
+                                              for _ in range(4)])
+    answers = asyncio.run(burst())
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses.count(200) >= 1 and statuses.count(503) >= 1, statuses
+    busy = next(a for a in answers if a.status_code == 503)
+    assert busy.headers["retry-after"] == "2" and "busy" in busy.json()["error"]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(port, *extra):
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "tools/serve.py"), "--port", str(port), *extra],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
+                if answer.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise AssertionError(f"server did not start: {process.stdout.read()}")
+
+
+def children(pid):
+    found = []
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_sigterm_finishes_requests_in_flight_and_leaves_no_worker(tmp_path):
+    port = free_port()
+    server = start_server(port, "--workers", "1")
+    try:
+        workers = children(server.pid)
+        assert workers, "no worker process"
+        payload = grey_jpeg(tmp_path / "a.jpg", "astronaut.png", (1200, 1200)).read_bytes()
+        results = []
+
+        def request():
+            query = urllib.request.Request(f"http://127.0.0.1:{port}/api/colorize", data=payload, method="POST")
+            try:
+                with urllib.request.urlopen(query, timeout=60) as answer:
+                    results.append(answer.status)
+            except urllib.error.HTTPError as error:
+                results.append(error.code)
+        thread = threading.Thread(target=request)
+        thread.start()
+        time.sleep(0.3)
+        server.send_signal(signal.SIGTERM)
+        thread.join(60)
+        assert results and results[0] in (200, 503), results
+        # uvicorn shuts down gracefully, then re-raises the signal: exit by SIGTERM, as a shell expects.
+        assert server.wait(timeout=60) in (0, -signal.SIGTERM)
+        time.sleep(0.5)
+        assert not [pid for pid in workers if pathlib.Path(f"/proc/{pid}").exists()
+                    and "Z" not in pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]]
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def test_public_host_warns_and_help_lists_the_options():
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "tools/serve.py"), "--help"], capture_output=True, text=True)
+    for option in ("--host", "--port", "--model", "--workers", "--max-upload-mb", "--max-pixels", "--cors"):
+        assert option in result.stdout
+    bad = subprocess.run([sys.executable, str(REPO_ROOT / "tools/serve.py"), "--model", "nope", "--host", "0.0.0.0",
+                          "--port", str(free_port())], capture_output=True, text=True, timeout=60,
+                         env={**os.environ})
+    assert bad.returncode == 2
+    assert "anyone who can reach this machine" in bad.stderr and "nope: no such model" in bad.stderr

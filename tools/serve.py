@@ -1,0 +1,90 @@
+"""colornet in the browser and over HTTP: a page to drop photos on, and an API.
+
+    python tools/serve.py                       # http://127.0.0.1:8000/ (make serve)
+    python tools/serve.py --port 8080 --workers 2 --max-upload-mb 25 --max-pixels 50
+
+    curl -F image=@old.jpg -o coloured.png http://127.0.0.1:8000/api/colorize
+    curl --data-binary @old.jpg -H 'Content-Type: image/jpeg' \\
+         'http://127.0.0.1:8000/api/colorize?format=jpg&temperature=0.3' -o coloured.jpg
+    curl http://127.0.0.1:8000/api/models       # the models and their cards' key facts
+    curl http://127.0.0.1:8000/healthz          # 200 when the nets are loaded
+
+A thin layer over tools/colorize.py, like the command line: the same photo and settings give the
+same bytes as `use_trained_model.py`. Caffe nets are not thread-safe and a forward pass takes tens
+of milliseconds, so nets run in worker processes, each with its own loaded nets, never on the event
+loop; requests beyond the workers wait in a bounded queue, and past it get 503 with Retry-After.
+Uploads are read into memory up to --max-upload-mb (multipart parts past 1 MB spool to a private
+temporary folder, removed at exit); nothing is kept after an answer. FastAPI + uvicorn: a
+maintained ASGI stack, OpenAPI docs at /docs for free.
+"""
+import argparse
+import contextlib
+import logging
+import pathlib
+import shutil
+import sys
+import tempfile
+
+if __package__ in (None, ""):  # run as `python tools/serve.py`: make the repo importable
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from tools.common import setup_logging
+from tools.photo_io import DEFAULT_MAX_PIXELS
+
+log = logging.getLogger("serve")
+DEFAULT_MAX_UPLOAD_MB = 25
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--model", default="default", help="the model used when a request names none (default: default)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes, each with its own nets (default 2)")
+    parser.add_argument("--queue", type=int, default=8,
+                        help="requests that may wait for a worker; more get 503 with Retry-After (default 8)")
+    parser.add_argument("--max-upload-mb", type=float, default=DEFAULT_MAX_UPLOAD_MB,
+                        help=f"largest upload in MB (default {DEFAULT_MAX_UPLOAD_MB})")
+    parser.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6, metavar="MP",
+                        help="largest image in megapixels, read from its header before decoding (default %(default)g)")
+    parser.add_argument("--cors", metavar="ORIGIN", action="append", default=[],
+                        help="allow cross-origin requests from this origin (repeatable; default: none)")
+    args = parser.parse_args(argv)
+    if args.workers < 1 or args.queue < 0:
+        parser.error("--workers must be at least 1 and --queue at least 0")
+    if args.max_upload_mb <= 0 or args.max_pixels <= 0:
+        parser.error("--max-upload-mb and --max-pixels must be positive")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    setup_logging()
+    import uvicorn
+    from tools.colorize import ModelError
+    from tools.server_app import ServerSettings, create_app
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s: anyone who can reach this machine on port %d can use colornet",
+                    args.host, args.port)
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="colornet-serve-"))
+    settings = ServerSettings(default_model=args.model, workers=args.workers, queue=args.queue,
+                              max_upload_bytes=int(args.max_upload_mb * 2 ** 20),
+                              max_pixels=int(args.max_pixels * 1e6), cors=args.cors, scratch=scratch)
+    try:
+        app = create_app(settings)
+    except ModelError as error:
+        log.error("%s", error)
+        return 2
+    log.info("colornet is at http://%s:%d/ (API docs: /docs); Ctrl-C stops it",
+             f"[{args.host}]" if ":" in args.host else args.host, args.port)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(scratch)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

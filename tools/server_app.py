@@ -1,0 +1,247 @@
+"""The ASGI app of tools/serve.py: routes, limits and the worker pool, over tools/colorize.py."""
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import logging
+import multiprocessing
+import pathlib
+import tempfile
+
+from tools.colorize import DEFAULT_TEMPERATURE, available_models
+
+log = logging.getLogger("serve")
+WEB = pathlib.Path(__file__).resolve().parent / "web"
+FORMATS = {"png": "image/png", "jpg": "image/jpeg"}
+TEMPERATURE_RANGE = (0.01, 5.0)
+
+
+@dataclasses.dataclass
+class ServerSettings:
+    default_model: str = "default"
+    workers: int = 2
+    queue: int = 8
+    max_upload_bytes: int = 25 * 2 ** 20
+    max_pixels: int = 50_000_000
+    cors: list = dataclasses.field(default_factory=list)
+    scratch: pathlib.Path = None
+    models_dir: pathlib.Path = None
+
+
+class RequestError(Exception):
+    """An answer other than 200: HTTP status, one-line reason, extra headers."""
+
+    def __init__(self, status, reason, headers=None):
+        super().__init__(reason)
+        self.status, self.reason, self.headers = status, reason, headers or {}
+
+
+# Worker processes: each keeps the nets it has loaded (one Colorizer per model and settings) for
+# its whole life; this dict is that per-process cache, filled by _colorize_in_worker.
+_worker_colorizers = {}
+
+
+def _colorize_in_worker(models_dir, model_name, temperature, guided, image_format, payload, max_pixels):
+    """In a worker: bytes in → (status, bytes or reason). The same calls as use_trained_model."""
+    from tools.colorize import Colorizer, Model, ModelError, encode
+    from tools.photo_io import PixelLimitExceeded, UnreadableImage, decode_bgr
+    try:
+        photo = decode_bgr(payload, "upload", max_pixels=max_pixels, keep_grey=True)
+    except PixelLimitExceeded as error:
+        return 413, str(error)
+    except UnreadableImage as error:
+        return 415, str(error)
+    key = (model_name, temperature, guided)
+    try:
+        if key not in _worker_colorizers:
+            folder = pathlib.Path(models_dir) / model_name if models_dir else model_name
+            # The pixel limit was checked on the header above; the colorizer needs none of its own.
+            _worker_colorizers[key] = Colorizer(Model.resolve(str(folder)), temperature=temperature,
+                                                guided=guided, max_pixels=0)
+        result = _worker_colorizers[key].colorize([photo])[0]
+    except ModelError as error:
+        return 500, str(error)
+    return 200, encode(result, image_format)
+
+
+def _warm_up(models_dir, model_name):
+    """Load the default model in a worker, so /healthz means ready and the first photo is quick."""
+    import numpy as np
+    return _colorize_in_worker(models_dir, model_name, DEFAULT_TEMPERATURE, True, "png",
+                               _tiny_png(np), 10_000)[0] == 200
+
+
+def _tiny_png(np):
+    import cv2
+    return cv2.imencode(".png", np.full((8, 8), 128, np.uint8))[1].tobytes()
+
+
+class WorkerPool:
+    """Worker processes with a bounded number of requests in flight (running plus waiting)."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.capacity = settings.workers + settings.queue
+        self.in_flight = 0
+        self.ready = False
+        # spawn, not fork: a forked child of a process with threads (uvicorn, OpenBLAS) can hang.
+        self.executor = concurrent.futures.ProcessPoolExecutor(settings.workers,
+                                                               mp_context=multiprocessing.get_context("spawn"))
+
+    async def start(self):
+        loop = asyncio.get_running_loop()
+        models_dir = str(self.settings.models_dir) if self.settings.models_dir else None
+        warm = [loop.run_in_executor(self.executor, _warm_up, models_dir, self.settings.default_model)
+                for _ in range(self.settings.workers)]
+        self.ready = all(await asyncio.gather(*warm))
+
+    async def colorize(self, *arguments):
+        if self.in_flight >= self.capacity:
+            raise RequestError(503, f"busy: {self.in_flight} photos in progress or waiting; try again shortly",
+                               {"Retry-After": "2"})
+        self.in_flight += 1
+        try:
+            loop = asyncio.get_running_loop()
+            models_dir = str(self.settings.models_dir) if self.settings.models_dir else None
+            return await loop.run_in_executor(self.executor, _colorize_in_worker, models_dir, *arguments)
+        except concurrent.futures.BrokenExecutor:
+            raise RequestError(503, "the server is shutting down", {"Retry-After": "5"}) from None
+        finally:
+            self.in_flight -= 1
+
+    def stop(self):
+        self.ready = False
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def create_app(settings):
+    """The FastAPI app; raises ModelError if the default model cannot be found."""
+    from fastapi import FastAPI, Request
+    from fastapi.responses import FileResponse, JSONResponse, Response
+    from tools.colorize import Model
+    models_dir = settings.models_dir
+    Model.resolve(str(pathlib.Path(models_dir) / settings.default_model) if models_dir else settings.default_model)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        if settings.scratch:
+            # Multipart parts over 1 MB spool to temporary files: keep them in the server's own
+            # folder (removed at exit), never anywhere a client could name.
+            tempfile.tempdir = str(settings.scratch)
+        app.state.pool = WorkerPool(settings)
+        await app.state.pool.start()
+        log.info("%d worker(s) ready", settings.workers)
+        yield
+        app.state.pool.stop()
+
+    app = FastAPI(title="colornet", description="Colorize black-and-white photos with stock BVLC Caffe.",
+                  lifespan=lifespan)
+    if settings.cors:
+        from fastapi.middleware.cors import CORSMiddleware
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors, allow_methods=["GET", "POST"])
+
+    @app.exception_handler(RequestError)
+    async def request_error(request, error):
+        return JSONResponse({"error": error.reason}, status_code=error.status, headers=error.headers)
+
+    @app.get("/", include_in_schema=False)
+    async def page():
+        return FileResponse(WEB / "index.html", media_type="text/html")
+
+    @app.get("/static/{name}", include_in_schema=False)
+    async def static(name: str):
+        # Only the files that are there by these exact names: no listing, no paths.
+        files = {p.name: p for p in WEB.iterdir() if p.is_file()}
+        if name not in files:
+            return JSONResponse({"error": "not found"}, status_code=404)
+        return FileResponse(files[name])
+
+    @app.get("/healthz")
+    async def healthz():
+        ready = getattr(app.state, "pool", None) is not None and app.state.pool.ready
+        return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
+
+    @app.get("/api/models")
+    async def models():
+        """The models in models/, with their model cards' key facts."""
+        return {"default": settings.default_model,
+                "models": [{"name": name, **card} for name, card in available_models(models_dir).items()]}
+
+    @app.post("/api/colorize", responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
+    async def colorize(request: Request, model: str = None, temperature: float = None, format: str = None,
+                       upsampling: str = None):
+        """One image as multipart form data (field `image`) or as the raw body; fields or query
+        parameters `model`, `temperature`, `format` (png or jpg), `upsampling` (guided or cubic).
+        Answers the colorized image at full resolution."""
+        body = await read_capped(request, settings.max_upload_bytes)
+        fields = {"model": model, "temperature": temperature, "format": format, "upsampling": upsampling}
+        payload = body
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            payload, form_fields = await parse_form(request, body)
+            fields.update({k: v for k, v in form_fields.items() if fields.get(k) is None})
+        name, temp, image_format, guided = validate(fields, settings, available_models(models_dir))
+        if not payload:
+            raise RequestError(415, "no image in the request (send it as the form field 'image' or as the body)")
+        status, result = await app.state.pool.colorize(name, temp, guided, image_format, payload,
+                                                       settings.max_pixels)
+        if status != 200:
+            raise RequestError(status, result)
+        return Response(result, media_type=FORMATS[image_format],
+                        headers={"Content-Disposition": f'inline; filename="colorized.{image_format}"'})
+
+    return app
+
+
+async def read_capped(request, limit):
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"upload of {int(declared) / 2 ** 20:.1f} MB is over the limit of "
+                                f"{limit / 2 ** 20:g} MB")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"upload is over the limit of {limit / 2 ** 20:g} MB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def parse_form(request, body):
+    """Multipart body → (image bytes, other fields as strings)."""
+    from starlette.requests import Request
+
+    async def replay():
+        return {"type": "http.request", "body": body, "more_body": False}
+    form = await Request(request.scope, replay).form(max_files=1, max_fields=8)
+    try:
+        image, fields = b"", {}
+        for key, value in form.multi_items():
+            if hasattr(value, "read"):
+                if key == "image":
+                    image = await value.read()
+            else:
+                fields[key] = value
+        return image, fields
+    finally:
+        await form.close()
+
+
+def validate(fields, settings, models):
+    """(model name, temperature, format, guided) from request fields, or RequestError."""
+    name = fields.get("model") or settings.default_model
+    if name not in models:
+        raise RequestError(404, f"no model {name!r}; models: {', '.join(models) or 'none'}")
+    try:
+        temperature = float(fields["temperature"]) if fields.get("temperature") not in (None, "") else DEFAULT_TEMPERATURE
+    except ValueError:
+        raise RequestError(422, f"temperature must be a number, got {fields['temperature']!r}") from None
+    low, high = TEMPERATURE_RANGE
+    if not low <= temperature <= high:
+        raise RequestError(422, f"temperature must be between {low} and {high}, got {temperature}")
+    image_format = (fields.get("format") or "png").lower().replace("jpeg", "jpg")
+    if image_format not in FORMATS:
+        raise RequestError(422, f"format must be png or jpg, got {fields['format']!r}")
+    upsampling = fields.get("upsampling") or "guided"
+    if upsampling not in ("guided", "cubic"):
+        raise RequestError(422, f"upsampling must be guided or cubic, got {upsampling!r}")
+    return name, temperature, image_format, upsampling == "guided"
