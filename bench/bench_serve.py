@@ -1,0 +1,185 @@
+"""The server under load, beside the command line on the same photos: photos/s, p50/p95 latency
+and errors for N = 1, 4 and 16 concurrent clients over loopback, and the server's resident memory
+(server and workers together) before and after a soak of --soak requests. Results go to
+bench/RESULTS.md.
+
+    python bench/bench_serve.py [--photos 24] [--soak 500] [--workers 2]
+
+Every loop is bounded in requests and in time; only 127.0.0.1 is contacted.
+"""
+import argparse
+import concurrent.futures
+import logging
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+
+from bench.results import write_section
+from tools.common import REPO_ROOT
+from tools.photo_io import list_images, read_bgr
+
+log = logging.getLogger("bench_serve")
+
+
+def make_photos(folder, count, long_side):
+    """Grey JPEGs from the val photos (or the demo samples), long side brought to long_side."""
+    sources = list_images([REPO_ROOT / "data/photos/val.txt"]) if (REPO_ROOT / "data/photos/val.txt").exists() \
+        else list_images([REPO_ROOT / "data/samples"])
+    paths = []
+    for number, source in enumerate(sources[:count]):
+        grey = cv2.cvtColor(read_bgr(source), cv2.COLOR_BGR2GRAY)
+        scale = long_side / max(grey.shape)
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        path = folder / f"{number:03d}.jpg"
+        cv2.imwrite(str(path), grey, [cv2.IMWRITE_JPEG_QUALITY, 90])
+        paths.append(path)
+    return paths
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(port, workers, queue):
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "tools/serve.py"), "--port", str(port),
+                                "--workers", str(workers), "--queue", str(queue)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return process
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError("the server did not become ready in 3 minutes")
+
+
+def tree_rss_mb(pid):
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    pids = [pid] + [int(p.parent.name) for p in pathlib.Path("/proc").glob("[0-9]*/stat")
+                    if _parent(p) == pid]
+    for member in pids:
+        try:
+            total += int(pathlib.Path(f"/proc/{member}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            pass
+    return total / 2 ** 20
+
+
+def _parent(stat):
+    try:
+        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def post(port, payload):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/colorize", data=payload, method="POST")
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            answer.read()
+            status = answer.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except OSError:
+        status = "error"
+    return status, time.perf_counter() - started
+
+
+def load(port, payloads, clients, requests, time_limit):
+    """requests POSTs from `clients` threads (bounded in count and time) → photos/s, latencies, errors."""
+    started = time.perf_counter()
+    results = []
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        pending = set()
+        sent = 0
+        while sent < requests or pending:
+            while sent < requests and len(pending) < clients and time.perf_counter() - started < time_limit:
+                pending.add(pool.submit(post, port, payloads[sent % len(payloads)]))
+                sent += 1
+            if not pending:
+                break
+            done, pending = concurrent.futures.wait(pending, return_when=concurrent.futures.FIRST_COMPLETED)
+            results += [future.result() for future in done]
+    elapsed = time.perf_counter() - started
+    ok = [seconds for status, seconds in results if status == 200]
+    return {"requests": len(results), "ok": len(ok), "errors": len(results) - len(ok),
+            "statuses": sorted({str(status) for status, _ in results}), "photos_per_s": len(ok) / elapsed,
+            "p50": float(np.percentile(ok, 50)) if ok else float("nan"),
+            "p95": float(np.percentile(ok, 95)) if ok else float("nan")}
+
+
+def command_line_rate(paths, scratch):
+    started = time.perf_counter()
+    subprocess.run([sys.executable, str(REPO_ROOT / "tools/use_trained_model.py"), *map(str, paths), "-o",
+                    str(scratch), "-q"], check=True, capture_output=True)
+    return len(paths) / (time.perf_counter() - started)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=int, default=24, help="distinct photos (default 24)")
+    parser.add_argument("--long-side", type=int, default=640, help="their long side (default 640)")
+    parser.add_argument("--soak", type=int, default=500, help="requests between the memory readings (default 500)")
+    parser.add_argument("--workers", type=int, default=2, help="server workers (default 2)")
+    parser.add_argument("--time-limit", type=float, default=300, help="seconds per load run at most (default 300)")
+    parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = pathlib.Path(scratch)
+        paths = make_photos(scratch, args.photos, args.long_side)
+        payloads = [p.read_bytes() for p in paths]
+        cli = command_line_rate(paths * 2, scratch / "cli")
+        log.info("command line: %.2f photos/s", cli)
+        port = free_port()
+        server = start_server(port, args.workers, queue=16)
+        try:
+            rows = {}
+            for clients in (1, 4, 16):
+                rows[clients] = load(port, payloads, clients, 2 * len(paths) if clients < 16 else 4 * len(paths),
+                                     args.time_limit)
+                log.info("N=%d: %s", clients, rows[clients])
+            before = tree_rss_mb(server.pid)
+            soak = load(port, payloads, 4, args.soak, args.time_limit * 3)
+            after = tree_rss_mb(server.pid)
+            log.info("soak: %s; RSS %.0f → %.0f MB", soak, before, after)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    lines = [f"{args.photos} grey JPEGs (val photos, long side {args.long_side}); server with {args.workers} "
+             f"workers and a queue of 16, loopback. Command line (`use_trained_model.py` on the same photos twice, "
+             f"model loading included): **{cli:.2f} photos/s**.", "",
+             "| clients | requests | errors | photos/s | ÷ command line | p50 s | p95 s |", "|---|---|---|---|---|---|---|"]
+    for clients, row in rows.items():
+        lines.append(f"| {clients} | {row['requests']} | {row['errors']} ({', '.join(row['statuses'])}) | "
+                     f"{row['photos_per_s']:.2f} | {row['photos_per_s'] / cli:.0%} | {row['p50']:.2f} | {row['p95']:.2f} |")
+    lines += ["", f"Memory (server + workers, resident): {before:.0f} MB before and {after:.0f} MB after {soak['requests']} "
+              f"requests at 4 clients ({after / before - 1:+.1%}); {soak['errors']} errors in them."]
+    body = "\n".join(lines)
+    if args.no_write:
+        sys.stdout.write(body + "\n")
+    else:
+        write_section("bench_serve: the server under load", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
