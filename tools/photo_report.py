@@ -85,6 +85,18 @@ TEST_SPLIT_NOTE = (
     "test or picks a snapshot during training; the default model is chosen by test, val breaking ties.")
 
 
+SECOND_HUNT_NOTE = (
+    "**The second hunt** (`data/sources/more-photos-2.txt`, 479 photos in 16 packages, each checked by "
+    "eye when it was listed) adds 474 photos. `make photos` skips 4 supertuxkart textures that are "
+    "cut-outs on a transparent background (oak leaves, gravel, snowy rock, koi), cuts stellarium's "
+    "panoramas to the rows below their transparent sky (13 train, 2 val), and keeps one of each "
+    "near-duplicate pair (6 pairs over the whole set, one of them in eyes17). Our contact sheets below show nothing "
+    "else that is recoloured or not a photograph: the 10 clearly recoloured endless-sky landscapes "
+    "were already left out of the list; a few strongly graded sunsets and the Mars-rover shots stay "
+    "(real photos, if not typical Earth colours). The cimg-doc postcards are photos of prints, kept "
+    "for variety in train and val.")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--photos", type=pathlib.Path, default=REPO_ROOT / "data" / "photos")
@@ -109,7 +121,7 @@ def main(argv=None):
              f"{sum(r['split'] == 'val' for r in rows)} val (seeded split by photo), "
              f"{sum(r['split'] == 'test' for r in rows)} test (whole held-out packages: "
              f"{', '.join(sorted({r['source_package'] for r in rows if r['split'] == 'test'})) or 'none'}).", "",
-             TEST_SPLIT_NOTE, "",
+             TEST_SPLIT_NOTE, "", SECOND_HUNT_NOTE, "",
              "| source package | version | photos | train / val / test | sizes (w×h, min–max of short side) | licence |",
              "|---|---|---|---|---|---|"]
     for package, group in by_package.items():
