@@ -52,6 +52,21 @@ def jpeg_frame(payload):
     return None
 
 
+IMAGE_MAGIC = (b"\xff\xd8", b"\x89PNG", b"GIF8", b"BM", b"II*\x00", b"MM\x00*", b"\x00\x00\x00\x0cjP",
+               b"\xff\x4f\xff\x51", b"v/1\x01", b"#?RADIANCE", b"#?RGBE", b"\x59\xa6\x6a\x95")
+
+
+def looks_like_image(path):
+    """From the first bytes: a format OpenCV reads as a still image (a WebP is RIFF…WEBP)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(16)
+    except OSError:
+        return True  # let the reader report it
+    return head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP") or \
+        (head[:1] == b"P" and head[1:2] in b"123456")
+
+
 def check_pixels(width, height, max_pixels, name):
     if max_pixels and width * height > max_pixels:
         raise PixelLimitExceeded(
@@ -186,15 +201,15 @@ def read_bgr(path, min_side=None, max_pixels=DEFAULT_MAX_PIXELS, keep_grey=False
     return decode_bgr(payload, str(path), min_side, max_pixels, keep_grey)
 
 
-def list_images(inputs):
-    """Files, directories (recursively, image suffixes only) and list files (.txt: one path a
-    line, relative to the list's folder) → sorted unique list of paths."""
+def list_images(inputs, suffixes=IMAGE_SUFFIXES):
+    """Files, directories (recursively, files with these suffixes only: images by default) and
+    list files (.txt: one path a line, relative to the list's folder) → sorted unique list."""
     found = []
     for item in inputs:
         item = pathlib.Path(item)
         if item.is_dir():
             found.extend(p for p in sorted(item.rglob("*"))
-                         if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+                         if p.is_file() and p.suffix.lower() in suffixes)
         elif item.suffix == ".txt":
             for line in item.read_text().splitlines():
                 line = line.strip()

@@ -24,7 +24,7 @@ import numpy as np
 
 from tools.colorize import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Colorizer, Model, ModelError, encode
 from tools.common import REPO_ROOT, atomic_write_bytes, setup_logging
-from tools.photo_io import DEFAULT_MAX_PIXELS, UnreadableImage, list_images, read_bgr
+from tools.photo_io import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, UnreadableImage, list_images, read_bgr
 
 log = logging.getLogger("use_trained_model")
 SAMPLES = REPO_ROOT / "data" / "samples"
@@ -43,7 +43,8 @@ def expand_inputs(inputs):
             missing.append(f"{item}: no such file or folder")
         else:
             expanded.append(item)
-    return list_images(expanded) if expanded else [], missing
+    from tools.video import VIDEO_SUFFIXES
+    return list_images(expanded, IMAGE_SUFFIXES | VIDEO_SUFFIXES) if expanded else [], missing
 
 
 def is_grey(image):
@@ -115,6 +116,42 @@ def batches(items, size):
         yield items[start:start + size]
 
 
+def split_videos(paths, failures):
+    """(photos, videos) by the files' content; media files without a video stream are refused."""
+    from tools.video import classify
+    photos, videos = [], []
+    for path in paths:
+        kind = classify(path)
+        if kind == "no video":
+            failures.append(f"{path}: has no video stream")
+            log.error("%s: has no video stream (an audio or other media file); skipped", path)
+        else:
+            (videos if kind == "video" else photos).append(path)
+    return photos, videos
+
+
+def colorize_videos(videos, colorizer, args, max_pixels, failures):
+    from tqdm import tqdm
+    from tools.video import VideoError, colorize_video, probe
+    taken = set()
+    for path in videos:
+        info = probe(path) or {}
+        frames = info.get("frames")
+        if frames and info.get("fps"):
+            first = round(args.start * info["fps"])
+            frames = max(0, min(frames - first, round(args.duration * info["fps"])) if args.duration else frames - first)
+        target = output_path(path, args.output, f".{args.video_format}", taken)
+        with tqdm(total=frames, unit="frame", disable=args.quiet, desc=pathlib.Path(path).name) as progress:
+            try:
+                written, cuts = colorize_video(colorizer, path, target, args.video_format, args.temporal_smoothing,
+                                               not args.no_motion, args.start, args.duration, args.batch, max_pixels,
+                                               progress)
+                log.info("wrote %s: %d frames, %d scene cut(s)", target, written, len(cuts))
+            except VideoError as error:
+                failures.append(str(error))
+                log.error("%s", error)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="*", help="photos, folders or globs (default: data/samples/)")
@@ -138,7 +175,17 @@ def main(argv=None):
                         help="write grey | result (| original, for colour inputs) in one image")
     parser.add_argument("--sheet", type=pathlib.Path,
                         help="also write one picture of every input before | after, one row each, here")
-    parser.add_argument("--batch", type=int, default=8, help="photos per forward pass (default 8)")
+    parser.add_argument("--batch", type=int, default=8, help="photos or video frames per forward pass (default 8)")
+    video = parser.add_argument_group("video (any file FFmpeg reads with a video stream, recognised by content)")
+    video.add_argument("--video-format", choices=("mp4", "webm"), default="mp4",
+                       help="H.264 in MP4 (default) or VP9 in WebM; audio is copied where the container takes it")
+    video.add_argument("--temporal-smoothing", type=float, default=0.8, metavar="S",
+                       help="keep this share of the running colour average at each frame, so still content keeps "
+                            "its colour (0 = frame by frame; default %(default)s)")
+    video.add_argument("--no-motion", action="store_true",
+                       help="do not move the running average along with the picture (optical flow)")
+    video.add_argument("--start", type=float, default=0.0, help="colour from this second on (default 0)")
+    video.add_argument("--duration", type=float, help="colour this many seconds (default: to the end)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     setup_logging()
@@ -149,6 +196,10 @@ def main(argv=None):
     if args.max_pixels < 0:
         parser.error("--max-pixels must be 0 (no limit) or positive")
     max_pixels = int(args.max_pixels * 1e6)
+    if not 0 <= args.temporal_smoothing < 1:
+        parser.error("--temporal-smoothing must be at least 0 and below 1")
+    if args.start < 0 or (args.duration is not None and args.duration <= 0):
+        parser.error("--start must be 0 or more and --duration positive")
 
     photos, failures = expand_inputs(args.inputs or [str(SAMPLES)])
     for failure in failures:
@@ -163,6 +214,12 @@ def main(argv=None):
     if not photos:
         log.error("no photos to colorize in %s", " ".join(args.inputs) or SAMPLES)
         return 1
+    photos, videos = split_videos(photos, failures)
+    if videos:
+        args.output.mkdir(parents=True, exist_ok=True)
+        colorize_videos(videos, colorizer, args, max_pixels, failures)
+    if not photos:
+        return 1 if failures else 0
     args.output.mkdir(parents=True, exist_ok=True)
     log.info("%s model %s on %s: %d photo(s) → %s", model.family, model.weights, args.backend, len(photos), args.output)
 

@@ -1,0 +1,139 @@
+"""Video: flicker, colour and speed, on clips made from real photos (tests/clips.py).
+
+Quality, at 320×240, 2 s at 25 fps, for each temporal smoothing setting: flicker on the static
+shot (mean |Δab| between frames where the true content does not change, tools/temporal.flicker),
+the rebalanced AuC against the true colour clip pooled over all frames of each clip, and how many
+frames after the cut the colour takes to reach the new scene's. Speed: frames/s of the whole video
+path (decode, net, smoothing, upsampling, encode) at 640×480 and 1280×720, beside the same frames
+colorized as stills in batches of 8. Results go to bench/RESULTS.md.
+
+    python bench/bench_video.py [--seconds 3]
+"""
+import argparse
+import logging
+import pathlib
+import sys
+import tempfile
+import time
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+
+from bench.results import write_section
+from layers import lab313
+from tests import clips
+from tools.colorize import Colorizer, Model
+from tools.evaluate import ErrorHistogram
+from tools.temporal import flicker
+from tools.video import colorize_video
+
+log = logging.getLogger("bench_video")
+SETTINGS = {"frame by frame": (0.0, False), "EMA 0.8": (0.8, False), "EMA 0.8 + flow": (0.8, True),
+            "EMA 0.9 + flow": (0.9, True)}
+
+
+def rebalanced_auc(truths, outputs):
+    encoder = lab313.SoftEncoder(lab313.load_centres(), k=1)
+    histogram = ErrorHistogram(encoder)
+    for truth, output in zip(truths, outputs):
+        true_ab = lab313.bgr_to_lab(truth.transpose(2, 0, 1)[None])[0, 1:].transpose(1, 2, 0).reshape(-1, 2)
+        out_ab = lab313.bgr_to_lab(output.transpose(2, 0, 1)[None])[0, 1:].transpose(1, 2, 0).reshape(-1, 2)
+        histogram.add(encoder.nearest(true_ab)[0][:, 0], np.linalg.norm(out_ab - true_ab, axis=1))
+    return histogram.auc()[1]
+
+
+def frames_to_switch(smoothed, frame_by_frame, cut_at, tolerance=1.5):
+    """Frames after the cut until the smoothed colour is within tolerance of frame-by-frame's."""
+    for offset in range(len(smoothed) - cut_at):
+        a = cv2.cvtColor(smoothed[cut_at + offset], cv2.COLOR_BGR2LAB)[..., 1:].astype(float)
+        b = cv2.cvtColor(frame_by_frame[cut_at + offset], cv2.COLOR_BGR2LAB)[..., 1:].astype(float)
+        if np.abs(a - b).mean() < tolerance:
+            return offset
+    return None
+
+
+def quality(colorizer, folder, seconds):
+    size = (320, 240)
+    pan, _ = clips.pan_frames(size, seconds)
+    cut, cut_at = clips.cut_frames(size, seconds)
+    still, masks = clips.static_frames(size, seconds)
+    sources = {}
+    for name, frames in (("pan", pan), ("cut", cut), ("still", still)):
+        sources[name] = clips.write_clip(folder / f"{name}.mp4", frames, audio=False)
+    truths = {name: clips.read_frames(path) for name, path in sources.items()}
+    rows, outputs = [], {}
+    for label, (strength, motion) in SETTINGS.items():
+        row = {"setting": label}
+        for name, path in sources.items():
+            target = folder / f"{name}-{strength}-{motion}.mp4"
+            colorize_video(colorizer, path, target, smoothing=strength, motion=motion)
+            outputs[(label, name)] = clips.read_frames(target)
+            greyed = [cv2.cvtColor(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) for f in truths[name]]
+            row[f"auc {name}"] = rebalanced_auc(truths[name], outputs[(label, name)])
+            row[f"grey {name}"] = rebalanced_auc(truths[name], greyed)
+        row["flicker"] = flicker(outputs[(label, "still")], masks)
+        row["switch"] = frames_to_switch(outputs[(label, "cut")], outputs[("frame by frame", "cut")], cut_at)
+        rows.append(row)
+        log.info("%s", row)
+    return rows
+
+
+def speed(colorizer, folder, seconds):
+    rows = []
+    for size in ((640, 480), (1280, 720)):
+        frames, _ = clips.pan_frames(size, seconds)
+        path = clips.write_clip(folder / f"speed{size[0]}.mp4", frames)
+        decoded = clips.read_frames(path)
+        colorizer.colorize(decoded[:8])  # warm-up
+        started = time.perf_counter()
+        for first in range(0, len(decoded), 8):
+            colorizer.colorize(decoded[first:first + 8])
+        stills = len(decoded) / (time.perf_counter() - started)
+        started = time.perf_counter()
+        written, _ = colorize_video(colorizer, path, folder / f"speed{size[0]}-out.mp4")
+        video = written / (time.perf_counter() - started)
+        rows.append((size, stills, video))
+        log.info("%s: stills %.2f frames/s, video %.2f frames/s", size, stills, video)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=3.0, help="clip length (default 3)")
+    parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    colorizer = Colorizer(Model.resolve("default"))
+    with tempfile.TemporaryDirectory() as folder:
+        folder = pathlib.Path(folder)
+        rows = quality(colorizer, folder, args.seconds)
+        speeds = speed(colorizer, folder, args.seconds)
+    base = rows[0]["flicker"]
+    lines = [f"Clips of {args.seconds:g} s at 25 fps made from scikit-image photos (tests/clips.py), the still shot "
+             "with film grain and exposure flicker; the default model, guided upsampling. Flicker: mean |Δab| between "
+             "consecutive frames where the true content is still, at the first frame's luminance. AuC: rebalanced, "
+             "pooled over every frame of the clip against the true colour clip (grey's beside it). Switch: frames "
+             "after the cut until the colour is within 1.5 ab of frame-by-frame's.", "",
+             "| smoothing | flicker (÷ frame by frame) | AuC pan | AuC cut | AuC still | switch after cut |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {row['setting']} | {row['flicker']:.3f} ({row['flicker'] / base:.0%}) | {row['auc pan']:.2f} | "
+                     f"{row['auc cut']:.2f} | {row['auc still']:.2f} | {row['switch']} frames |")
+    lines.append(f"| grey | | {rows[0]['grey pan']:.2f} | {rows[0]['grey cut']:.2f} | {rows[0]['grey still']:.2f} | |")
+    lines += ["", "| frames | stills in batches of 8, frames/s | video (decode … encode), frames/s | video ÷ stills |",
+              "|---|---|---|---|"]
+    for (width, height), stills, video in speeds:
+        lines.append(f"| {width}×{height} | {stills:.2f} | {video:.2f} | {video / stills:.0%} |")
+    body = "\n".join(lines)
+    if args.no_write:
+        sys.stdout.write(body + "\n")
+    else:
+        write_section("bench_video: flicker, colour and speed", body)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
