@@ -78,7 +78,19 @@ def quality(colorizer, folder, seconds):
         row["switch"] = frames_to_switch(outputs[(label, "cut")], outputs[("frame by frame", "cut")], cut_at)
         rows.append(row)
         log.info("%s", row)
-    return rows
+    return rows, outputs, truths
+
+
+def strip(truth, colour, count=6):
+    """count frames spread over the clip: greyed above, colorized below."""
+    picks = np.linspace(0, len(colour) - 1, count).round().astype(int)
+    grey = [cv2.cvtColor(cv2.cvtColor(truth[i], cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) for i in picks]
+    gap = np.full((truth[0].shape[0], 4, 3), 255, np.uint8)
+
+    def row(images):
+        return np.hstack([part for image in images for part in (image, gap)][:-1])
+    top, bottom = row(grey), row([colour[i] for i in picks])
+    return np.vstack([top, np.full((4, top.shape[1], 3), 255, np.uint8), bottom])
 
 
 def speed(colorizer, folder, seconds):
@@ -104,12 +116,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="clip length (default 3)")
     parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
+    parser.add_argument("--strip", type=pathlib.Path, help="also write 6 frames of the pan clip, grey above, colour below")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     colorizer = Colorizer(Model.resolve("default"))
     with tempfile.TemporaryDirectory() as folder:
         folder = pathlib.Path(folder)
-        rows = quality(colorizer, folder, args.seconds)
+        rows, outputs, truths = quality(colorizer, folder, args.seconds)
+        if args.strip:
+            picture = strip(truths["pan"], outputs[("EMA 0.8 + flow", "pan")])
+            cv2.imwrite(str(args.strip), picture, [cv2.IMWRITE_JPEG_QUALITY, 88])
         speeds = speed(colorizer, folder, args.seconds)
     base = rows[0]["flicker"]
     lines = [f"Clips of {args.seconds:g} s at 25 fps made from scikit-image photos (tests/clips.py), the still shot "
