@@ -21,13 +21,19 @@ COLOR_LITE_STAGE1 = $(PYTHON) tools/train.py prototxt/solver_color_lite.prototxt
 color_lite_stage2 = $(PYTHON) tools/train.py prototxt/solver_color_lite_$(1).prototxt \
 	--log logs/color_lite_$(1).log --weights models/snapshots/color_lite_iter_$(COLOR_LITE_ITER).caffemodel
 
-# The shipped model (models/default, see models/README.md): which training (a solver's name; the
-# lite color net's rebalanced stage runs after its plain one), its deploy net, and which snapshot.
-DEFAULT_NET ?= color_lite_rebalance
-DEFAULT_DEPLOY ?= color_lite
-DEFAULT_ITER ?= 500
+# The long run: the lite color net continued from given weights (the shipped model's, by default)
+# on the current photos; it resumes from its own snapshots when run again.
+CONTINUE_FROM ?= models/default/weights.caffemodel
+color_lite_continue = $(PYTHON) tools/train.py prototxt/solver_color_lite_continue.prototxt \
+	--log logs/color_lite_continue.log --weights $(1)
 
-.PHONY: serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+# The shipped model (models/default, see models/README.md): which training (a solver's name; the
+# lite color net's later stages run after its plain one), its deploy net, and which snapshot.
+DEFAULT_NET ?= color_lite_continue
+DEFAULT_DEPLOY ?= color_lite
+DEFAULT_ITER ?= 1250
+
+.PHONY: train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -81,6 +87,10 @@ ifneq ($(FULL),1)
 	$(call color_lite_stage2,rebalance_head)
 endif
 
+train-continue:  ## train the lite color net on from models/default's weights on the current photos (CONTINUE_FROM=… for others)
+	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
+	$(call color_lite_continue,$(CONTINUE_FROM))
+
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_fcn$(VARIANT).prototxt --log logs/fcn$(VARIANT).log
@@ -114,6 +124,10 @@ endif
 ifeq ($(DEFAULT_NET),color_lite_rebalance)
 	$(COLOR_LITE_STAGE1) --fresh
 	$(call color_lite_stage2,rebalance) --fresh
+else ifeq ($(DEFAULT_NET),color_lite_continue)
+	$(COLOR_LITE_STAGE1) --fresh
+	$(call color_lite_stage2,rebalance) --fresh
+	$(call color_lite_continue,models/snapshots/color_lite_rebalance_iter_500.caffemodel) --fresh
 else
 	$(PYTHON) tools/train.py prototxt/solver_$(DEFAULT_NET).prototxt --log logs/$(DEFAULT_NET).log --fresh
 endif

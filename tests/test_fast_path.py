@@ -182,3 +182,11 @@ def test_the_before_after_sheet_is_filled_by_its_pictures():
     white = np.all(sheet == 255, axis=2).mean()
     assert white < 0.12, white
     assert 0.5 < sheet.shape[1] / sheet.shape[0] < 3
+
+
+def test_net_input_of_a_camera_size_photo_equals_the_float_path_within_a_level():
+    large = cv2.resize(cv2.imread(str(SKIMAGE_DATA / "astronaut.png"), cv2.IMREAD_GRAYSCALE), (3001, 2250),
+                       interpolation=cv2.INTER_CUBIC)  # odd width on purpose
+    direct = cv2.resize(large.astype(np.float32), (224, 224), interpolation=cv2.INTER_AREA)
+    fast = colorize.net_input(large, 224)
+    assert fast.shape == (224, 224) and np.abs(fast - direct).max() <= 1.0

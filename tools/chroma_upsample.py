@@ -95,9 +95,10 @@ def upsample(chroma, guide, guide_range, offset=0.0, dtype=np.uint8, guided=True
     """chroma 2×h×w + full-resolution guide H×W (0..guide_range) → H×W×2 chroma + offset, as
     uint8 (rounded at the net's resolution, then upsampled in 8 bits) or float32.
 
-    Guided upsampling is done at no more than guided_max_pixels and brought to a larger photo's
-    full size by cubic interpolation: a colour edge is then within a few pixels of a 12 MP photo's
-    luminance edge, at a tenth of the cost of guiding at full size."""
+    Guided upsampling is done at the photo's size halved until it has no more than
+    guided_max_pixels, and brought to a larger photo's full size by cubic interpolation: a colour
+    edge is then within a few pixels of a 12 MP photo's luminance edge, at a tenth of the cost of
+    guiding at full size."""
     height, width = guide.shape
     low = chroma.transpose(1, 2, 0) + np.float32(offset)
     if dtype == np.uint8:
@@ -105,11 +106,18 @@ def upsample(chroma, guide, guide_range, offset=0.0, dtype=np.uint8, guided=True
     low = np.ascontiguousarray(low, dtype)
     if not guided:
         return cv2.resize(low, (width, height), interpolation=cv2.INTER_CUBIC)
-    scale = min(1.0, np.sqrt(guided_max_pixels / (height * width)))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    middle = guide if scale == 1.0 else cv2.resize(guide, size, interpolation=cv2.INTER_AREA)
+    middle = halve(guide, lambda h, w: h * w <= guided_max_pixels)
+    size = middle.shape[::-1]
     base = cv2.resize(low, size, interpolation=cv2.INTER_CUBIC)
     guide_low = cv2.resize(middle, chroma.shape[:0:-1], interpolation=cv2.INTER_AREA)
     slopes = guided_slopes(guide_low.astype(np.float32) / np.float32(guide_range), chroma)
     result = add_detail(base, middle, guide_low, slopes, 1.0 / guide_range)
-    return result if scale == 1.0 else cv2.resize(result, (width, height), interpolation=cv2.INTER_CUBIC)
+    return result if middle is guide else cv2.resize(result, (width, height), interpolation=cv2.INTER_CUBIC)
+
+
+def halve(image, done):
+    """Halve the image's sides by area averaging until done(height, width): OpenCV averages
+    exact 2×2 blocks on a fast path, a tenth of the time of one large INTER_AREA step."""
+    while not done(*image.shape[:2]) and min(image.shape[:2]) >= 2:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return image

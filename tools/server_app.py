@@ -5,6 +5,7 @@ import contextlib
 import dataclasses
 import logging
 import multiprocessing
+import os
 import pathlib
 import tempfile
 
@@ -84,6 +85,11 @@ class WorkerPool:
         self.capacity = settings.workers + settings.queue
         self.in_flight = 0
         self.ready = False
+        # Each worker's BLAS gets its share of the cores: N workers each running on every core
+        # would fight over them (spawned workers read this when they import numpy and Caffe).
+        threads = str(max(1, (os.cpu_count() or 1) // settings.workers))
+        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+            os.environ.setdefault(variable, threads)
         # spawn, not fork: a forked child of a process with threads (uvicorn, OpenBLAS) can hang.
         self.executor = concurrent.futures.ProcessPoolExecutor(settings.workers,
                                                                mp_context=multiprocessing.get_context("spawn"))

@@ -30,7 +30,7 @@ class ChromaSmoother:
     it returns the chroma to use. strength 0 is frame by frame; 0.8 keeps 80 % of the running
     average at each frame. motion: warp the running average by optical flow first."""
 
-    def __init__(self, strength=0.8, motion=True, cut_distance=CUT_DISTANCE):
+    def __init__(self, strength=0.9, motion=True, cut_distance=CUT_DISTANCE):
         if not 0 <= strength < 1:
             raise ValueError(f"temporal smoothing must be in [0, 1), got {strength}")
         self.strength, self.motion, self.cut_distance = strength, motion, cut_distance

@@ -179,7 +179,7 @@ def main(argv=None):
     video = parser.add_argument_group("video (any file FFmpeg reads with a video stream, recognised by content)")
     video.add_argument("--video-format", choices=("mp4", "webm"), default="mp4",
                        help="H.264 in MP4 (default) or VP9 in WebM; audio is copied where the container takes it")
-    video.add_argument("--temporal-smoothing", type=float, default=0.8, metavar="S",
+    video.add_argument("--temporal-smoothing", type=float, default=0.9, metavar="S",
                        help="keep this share of the running colour average at each frame, so still content keeps "
                             "its colour (0 = frame by frame; default %(default)s)")
     video.add_argument("--no-motion", action="store_true",

@@ -75,7 +75,7 @@ def has_only_other_streams(path):
         return False
 
 
-def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.8, motion=True, start=0.0,
+def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9, motion=True, start=0.0,
                    duration=None, batch=8, max_pixels=None, progress=None):
     """Colorize source into target (written as target's partial twin, renamed at the end).
     Returns (frames written, frames expected or None). Raises VideoError; if the input breaks
