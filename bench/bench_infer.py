@@ -23,7 +23,7 @@ if __package__ in (None, ""):
 import cv2
 import numpy as np
 
-from bench.results import best_time, write_section
+from bench.results import best_time, publish
 from tools.colorize import Colorizer, Model, compose, decode, luminance, net_input
 from tools.common import REPO_ROOT
 from tools.photo_io import read_bgr
@@ -124,11 +124,7 @@ def main(argv=None):
             "| photo | read | pre | forward | post guided | post cubic | write | pre + post ÷ forward, guided | "
             "cubic | old pre + post (÷ forward) | peak RSS MB, guided | cubic |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
-    if args.no_write:
-        sys.stdout.write(body + "\n")
-    else:
-        write_section("bench_infer: colorizing one photo, stage by stage", body)
-        log.info("wrote bench/RESULTS.md")
+    publish("bench_infer: colorizing one photo, stage by stage", body, args.no_write)
     return 0
 
 

@@ -26,7 +26,7 @@ if __package__ in (None, ""):
 import cv2
 import numpy as np
 
-from bench.results import write_section
+from bench.results import publish
 from tools.common import REPO_ROOT
 from tools.photo_io import list_images, read_bgr
 
@@ -173,11 +173,7 @@ def main(argv=None):
                      f"{row['photos_per_s']:.2f} | {row['photos_per_s'] / cli:.0%} | {row['p50']:.2f} | {row['p95']:.2f} |")
     lines += ["", f"Memory (server + workers, resident): {before:.0f} MB before and {after:.0f} MB after {soak['requests']} "
               f"requests at 4 clients ({after / before - 1:+.1%}); {soak['errors']} errors in them."]
-    body = "\n".join(lines)
-    if args.no_write:
-        sys.stdout.write(body + "\n")
-    else:
-        write_section("bench_serve: the server under load", body)
+    publish("bench_serve: the server under load", "\n".join(lines), args.no_write)
     return 0
 
 

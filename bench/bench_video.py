@@ -22,7 +22,7 @@ if __package__ in (None, ""):
 import cv2
 import numpy as np
 
-from bench.results import write_section
+from bench.results import publish
 from layers import lab313
 from tests import clips
 from tools.colorize import Colorizer, Model
@@ -143,11 +143,7 @@ def main(argv=None):
               "|---|---|---|---|"]
     for (width, height), stills, video in speeds:
         lines.append(f"| {width}×{height} | {stills:.2f} | {video:.2f} | {video / stills:.0%} |")
-    body = "\n".join(lines)
-    if args.no_write:
-        sys.stdout.write(body + "\n")
-    else:
-        write_section("bench_video: flicker, colour and speed", body)
+    publish("bench_video: flicker, colour and speed", "\n".join(lines), args.no_write)
     return 0
 
 

@@ -4,6 +4,7 @@ import os
 import pathlib
 import platform
 import re
+import sys
 import time
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "RESULTS.md"
@@ -46,3 +47,11 @@ def best_time(function, repeats):
         function()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def publish(name, body, print_only=False):
+    """Write body as RESULTS.md's section `name`, or only print it (a benchmark's --no-write)."""
+    if print_only:
+        sys.stdout.write(body.rstrip() + "\n")
+    else:
+        write_section(name, body)

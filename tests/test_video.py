@@ -1,5 +1,4 @@
 """Video: round trips on clips made from real photos, temporal smoothing, cuts and bad input."""
-import pathlib
 
 import cv2
 import numpy as np
