@@ -66,7 +66,7 @@ def test_fast_stages_equal_the_float_path_within_one_level(tmp_path):
 def test_lab_luminance_and_compose_in_bands_equal_the_whole_image():
     from layers import lab313
     bgr = cv2.imread(str(SKIMAGE_DATA / "coffee.png"))
-    bgr = np.vstack([bgr, bgr[:300]])  # over two bands of STRIP_ROWS
+    bgr = np.vstack([bgr, bgr[:300]])  # over two bands of chroma_upsample.BAND_ROWS
     lum = colorize.luminance(bgr, "lab313")
     np.testing.assert_array_equal(lum, lab313.bgr8_to_l(bgr))
     chroma = np.random.default_rng(1).normal(0, 20, (2, 56, 56)).astype(np.float32)

@@ -24,6 +24,13 @@ import numpy as np
 GUIDED_RADIUS = 1        # 3×3 windows at the net's output resolution (112 for the 224 nets)
 GUIDED_EPS = 1e-2        # regularisation, guide scaled to 0..1: measured best of 1e-4…1e-1
 GUIDED_MAX_PIXELS = 2_000_000  # guide at up to this size; larger photos: cubic from there
+# Full-size float work is done in bands of this many rows to bound memory.
+BAND_ROWS = 256
+
+
+def row_bands(height, rows=BAND_ROWS):
+    """Row slices that cover an image in bands, so full-size float work stays small in memory."""
+    return [slice(top, min(top + rows, height)) for top in range(0, height, rows)]
 
 
 def bilinear_taps(source, target):
@@ -67,7 +74,7 @@ def add_detail_reference(base, guide, guide_low, slopes, guide_scale):
     return base.astype(np.float32) + full * detail[..., None]
 
 
-def add_detail(base, guide, guide_low, slopes, guide_scale, rows=256):
+def add_detail(base, guide, guide_low, slopes, guide_scale, rows=BAND_ROWS):
     """In place: base (H×W×2, uint8 — rounded and clipped — or float32) += bilinear(slopes) ·
     (guide − cubic(guide_low)) · guide_scale. Band by band of ``rows`` rows, so the full-size
     work never needs more than one band of memory, with OpenCV's multi-threaded SIMD kernels.
@@ -76,9 +83,8 @@ def add_detail(base, guide, guide_low, slopes, guide_scale, rows=256):
     slopes = np.ascontiguousarray(slopes, np.float32)
     guide_low_up = cv2.resize(guide_low, (width, height), interpolation=cv2.INTER_CUBIC)
     scale_x, scale_y = guide_low.shape[1] / width, guide_low.shape[0] / height
-    for top in range(0, height, rows):
-        band = slice(top, min(top + rows, height))
-        size = (width, band.stop - top)
+    for band in row_bands(height, rows):
+        top, size = band.start, (width, band.stop - band.start)
         # An affine warp onto the band's rows is the same mapping as a full-size resize (pixel
         # centres aligned), without the full-size image.
         warp = np.float64([[scale_x, 0, 0.5 * scale_x - 0.5], [0, scale_y, (top + 0.5) * scale_y - 0.5]])

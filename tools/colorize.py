@@ -26,8 +26,6 @@ DEFAULT_MODEL = "default"
 DEFAULT_TEMPERATURE = 0.38
 # The one constant layer of a deploy file that no Caffe filler can set: the Lab/313 bin centres.
 CENTRES_LAYER = "class8_ab"
-# Full-size float work (Lab conversions) is done in bands of this many rows to bound memory.
-STRIP_ROWS = 256
 
 
 class ModelError(ValueError):
@@ -237,16 +235,11 @@ def luminance(bgr, family):
     level on 0.04 % of colour pixels and exact on grey ones)."""
     if family == "lab313":
         lum = np.empty(bgr.shape[:2], np.float32)
-        for rows in strips(bgr.shape[0]):
+        for rows in chroma_upsample.row_bands(bgr.shape[0]):
             band = bgr[rows] if bgr.ndim == 3 else cv2.cvtColor(bgr[rows], cv2.COLOR_GRAY2BGR)
             lum[rows] = lab313.bgr8_to_l(band)
         return lum
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
-
-
-def strips(height, rows=STRIP_ROWS):
-    """Row slices that cover an image in bands, so full-size float work stays small in memory."""
-    return [slice(top, min(top + rows, height)) for top in range(0, height, rows)]
 
 
 def net_input(lum, side):
@@ -278,7 +271,7 @@ def compose(lum, chroma, family, guided=True):
         return _compose_lab(lum, chroma, guided)
     uv = upsample_uv(lum, chroma, guided)
     bgr = np.empty(lum.shape + (3,), np.uint8)
-    for rows in strips(lum.shape[0]):
+    for rows in chroma_upsample.row_bands(lum.shape[0]):
         bgr[rows] = cv2.cvtColor(cv2.merge([lum[rows], uv[rows]]), cv2.COLOR_YUV2BGR)
     return bgr
 
@@ -291,7 +284,7 @@ def upsample_uv(lum, chroma, guided=True):
 def _compose_lab(lum, chroma, guided):
     ab = chroma_upsample.upsample(chroma, lum, 100, dtype=np.float32, guided=guided)
     bgr = np.empty(lum.shape + (3,), np.uint8)
-    for rows in strips(lum.shape[0]):
+    for rows in chroma_upsample.row_bands(lum.shape[0]):
         bgr[rows] = lab313.lab_to_bgr(np.dstack([lum[rows], ab[rows]]))
     return bgr
 

@@ -67,14 +67,10 @@ def _colorize_in_worker(models_dir, model_name, temperature, guided, image_forma
 
 def _warm_up(models_dir, model_name):
     """Load the default model in a worker, so /healthz means ready and the first photo is quick."""
-    import numpy as np
-    return _colorize_in_worker(models_dir, model_name, DEFAULT_TEMPERATURE, True, "png",
-                               _tiny_png(np), 10_000)[0] == 200
-
-
-def _tiny_png(np):
     import cv2
-    return cv2.imencode(".png", np.full((8, 8), 128, np.uint8))[1].tobytes()
+    import numpy as np
+    grey = cv2.imencode(".png", np.full((8, 8), 128, np.uint8))[1].tobytes()
+    return _colorize_in_worker(models_dir, model_name, DEFAULT_TEMPERATURE, True, "png", grey, 10_000)[0] == 200
 
 
 class WorkerPool:
@@ -83,6 +79,7 @@ class WorkerPool:
     def __init__(self, settings):
         self.settings = settings
         self.capacity = settings.workers + settings.queue
+        self.models_dir = str(settings.models_dir) if settings.models_dir else None
         self.in_flight = 0
         self.ready = False
         # Each worker's BLAS gets its share of the cores: N workers each running on every core
@@ -96,8 +93,7 @@ class WorkerPool:
 
     async def start(self):
         loop = asyncio.get_running_loop()
-        models_dir = str(self.settings.models_dir) if self.settings.models_dir else None
-        warm = [loop.run_in_executor(self.executor, _warm_up, models_dir, self.settings.default_model)
+        warm = [loop.run_in_executor(self.executor, _warm_up, self.models_dir, self.settings.default_model)
                 for _ in range(self.settings.workers)]
         self.ready = all(await asyncio.gather(*warm))
 
@@ -108,8 +104,7 @@ class WorkerPool:
         self.in_flight += 1
         try:
             loop = asyncio.get_running_loop()
-            models_dir = str(self.settings.models_dir) if self.settings.models_dir else None
-            return await loop.run_in_executor(self.executor, _colorize_in_worker, models_dir, *arguments)
+            return await loop.run_in_executor(self.executor, _colorize_in_worker, self.models_dir, *arguments)
         except concurrent.futures.BrokenExecutor:
             raise RequestError(503, "the server is shutting down", {"Retry-After": "5"}) from None
         finally:

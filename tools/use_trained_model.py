@@ -132,14 +132,11 @@ def split_videos(paths, failures):
 
 def colorize_videos(videos, colorizer, args, max_pixels, failures):
     from tqdm import tqdm
-    from tools.video import VideoError, colorize_video, probe
+    from tools.video import VideoError, colorize_video, frames_in_range, probe
     taken = set()
     for path in videos:
         info = probe(path) or {}
-        frames = info.get("frames")
-        if frames and info.get("fps"):
-            first = round(args.start * info["fps"])
-            frames = max(0, min(frames - first, round(args.duration * info["fps"])) if args.duration else frames - first)
+        frames = frames_in_range(info.get("duration"), info.get("fps"), args.start, args.duration)
         target = output_path(path, args.output, f".{args.video_format}", taken)
         with tqdm(total=frames, unit="frame", disable=args.quiet, desc=pathlib.Path(path).name) as progress:
             try:

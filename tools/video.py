@@ -45,7 +45,7 @@ def probe(path):
                 (container.duration / 1e6 if container.duration else None)
             fps = float(stream.average_rate) if stream.average_rate else None
             return {"width": stream.codec_context.width, "height": stream.codec_context.height, "fps": fps,
-                    "frames": stream.frames or (round(duration * fps) if duration and fps else None),
+                    "frames": stream.frames or frames_in_range(duration, fps),
                     "duration": duration, "audio": bool(container.streams.audio)}
     except (av.FFmpegError, OSError, ValueError):
         return None
@@ -150,14 +150,20 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
             staging.unlink()
 
 
+def frames_in_range(seconds, fps, start=0.0, duration=None):
+    """Frames of a video of `seconds` at `fps` from `start` for `duration` (to the end if None),
+    or None when the header says neither."""
+    if not seconds or not fps:
+        return None
+    seconds = max(0.0, min(seconds - start, duration) if duration else seconds - start)
+    return round(seconds * fps)
+
+
 def _expected_frames(reader, video, start, duration):
     """Frames the header promises for the range asked for, or None if it does not say."""
     seconds = float(video.duration * video.time_base) if video.duration else \
         (reader.duration / 1e6 if reader.duration else None)
-    if not seconds or not video.average_rate:
-        return None
-    seconds = max(0.0, min(seconds - start, duration) if duration else seconds - start)
-    return int(seconds * float(video.average_rate))
+    return frames_in_range(seconds, float(video.average_rate or 0), start, duration)
 
 
 def _audio_stream(writer, audio, allowed, fallback):
