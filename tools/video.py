@@ -78,8 +78,8 @@ def has_only_other_streams(path):
 def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9, motion=True, start=0.0,
                    duration=None, batch=8, max_pixels=None, progress=None):
     """Colorize source into target (written as target's partial twin, renamed at the end).
-    Returns (frames written, frames expected or None). Raises VideoError; if the input breaks
-    off after some frames, those are written first and the error says how many."""
+    Returns (frames written, the frames where a scene cut was found). Raises VideoError; if the
+    input breaks off after some frames, those are written first and the error says how many."""
     import av
     source, target = pathlib.Path(source), pathlib.Path(target)
     encoder, pixel_format, audio_ok, audio_fallback = CONTAINERS[video_format]
@@ -112,6 +112,7 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
             smoother = ChromaSmoother(smoothing, motion)
             pending = []
             streams = [video] + ([audio] if audio is not None and out_audio is not None else [])
+            broken = None
             try:
                 for packet in reader.demux(*streams):
                     if packet.stream is video:
@@ -127,18 +128,17 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
                     elif packet.dts is not None:
                         _copy_audio(packet, writer, out_audio, audio, start, end)
             except av.FFmpegError as error:
-                written += _encode_batch(colorizer, smoother, pending, writer, out_video, video, start)
-                pending = []
-                _finish(writer, out_video, out_audio)
-                os.replace(staging, target)
-                raise VideoError(f"{source}: the video breaks off after {written} frames ({error}); "
-                                 f"those {written} frames were written to {target}") from None
+                broken = error  # what was decoded before the damage is still written below
             written += _encode_batch(colorizer, smoother, pending, writer, out_video, video, start)
             _advance(progress, len(pending))
             _finish(writer, out_video, out_audio)
         if written == 0:
-            raise VideoError(f"{source}: no frames to colorize (check --start and --duration)")
+            raise VideoError(f"{source}: no frames to colorize (check --start and --duration)"
+                             + (f" ({broken})" if broken else ""))
         os.replace(staging, target)
+        if broken is not None:
+            raise VideoError(f"{source}: the video breaks off after {written} frames ({broken}); "
+                             f"those {written} frames were written to {target}")
         expected = _expected_frames(reader, video, start, duration)
         if expected and written < expected - 2:
             raise VideoError(f"{source}: the video breaks off after {written} of its {expected} frames; "
