@@ -6,6 +6,7 @@ CROPS ?= 8
 WORKERS ?= 2
 PHOTOS := data/photos
 FULL ?= 0
+STOCK ?= 0
 # Lite nets (¼ width, small crops) train on a CPU; FULL=1 picks the original's sizes for a GPU.
 ifeq ($(FULL),1)
 VARIANT :=
@@ -33,7 +34,7 @@ DEFAULT_NET ?= color_lite_continue
 DEFAULT_DEPLOY ?= color_lite
 DEFAULT_ITER ?= 1250
 
-.PHONY: train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+.PHONY: train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -71,6 +72,10 @@ lmdb-bgr: photos  ## plain BGR LMDBs for the Lab/313 nets: data/train_bgr_lmdb, 
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_bgr_lmdb --format bgr --size 256 --crops-per-photo $(CROPS) --workers $(WORKERS) --force
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_bgr_lmdb --format bgr --size 256 --resize crop --workers $(WORKERS) --force
 
+lmdb-lab: photos  ## 8-bit Lab LMDBs for the stock Lab/313 nets: data/train_lab_lmdb, data/val_lab_lmdb
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_lab_lmdb --format lab --size 256 --crops-per-photo $(CROPS) --workers $(WORKERS) --force
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_lab_lmdb --format lab --size 256 --resize crop --workers $(WORKERS) --force
+
 hdf5: photos  ## YUV-64 HDF5 sets data/train_hdf5 and data/val_hdf5 (with list.txt for HDF5Data)
 	$(PYTHON) tools/gen_hdf5.py $(PHOTOS)/train.txt -o data/train_hdf5 --size $(SIZE) --crops-per-photo $(CROPS) --workers $(WORKERS) --force
 	$(PYTHON) tools/gen_hdf5.py $(PHOTOS)/val.txt -o data/val_hdf5 --size $(SIZE) --resize crop --workers $(WORKERS) --force
@@ -98,9 +103,14 @@ train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, m
 prior: photos  ## measure the 313-bin ab prior of the train photos → data/prior_probs.npy (+ .png)
 	$(PYTHON) tools/compute_prior.py $(PHOTOS)/train.txt -o data/prior_probs.npy
 
-train-lab313:  ## train the Lab/313 net (lite; FULL=1 full size) → logs/, models/snapshots/
+train-lab313:  ## train the Lab/313 net (lite; FULL=1 full size; STOCK=1: stock layers only, from make lmdb-lab) → logs/, models/snapshots/
+ifeq ($(STOCK),1)
+	@test -d data/train_lab_lmdb || { echo "data/train_lab_lmdb is missing: run 'make lmdb-lab' first" >&2; exit 2; }
+	$(PYTHON) tools/train.py prototxt/solver_lab313_stock$(VARIANT).prototxt --log logs/lab313_stock$(VARIANT).log
+else
 	@test -d data/train_bgr_lmdb || { echo "data/train_bgr_lmdb is missing: run 'make lmdb-bgr' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_lab313$(VARIANT).prototxt --log logs/lab313$(VARIANT).log
+endif
 
 serve: setup  ## colorize in the browser: a local web app and HTTP API on http://127.0.0.1:8000/ (tools/serve.py --help)
 	$(PYTHON) tools/serve.py $(SERVE_ARGS)

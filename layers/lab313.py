@@ -305,3 +305,43 @@ def annealed_expectation(scores, colours, temperature):
 def annealed_mean(probabilities, centres, temperature=0.38):
     """N×Q×H×W class probabilities → N×2×H×W ab: mean of the bins under p^(1/T), renormalised."""
     return annealed_expectation(np.log(np.clip(probabilities, 1e-12, None)), centres, temperature)
+
+
+def gaussian_encode(ab, centres, sigma=5.0):
+    """N×2×H×W ab → N×Q×H×W: exp(−|ab − c_q|²/2σ²) over every bin, normalised per pixel (the
+    stock net's soft encoding; SoftEncoder keeps only the K nearest)."""
+    ab = np.asarray(ab, dtype=np.float64)
+    squared = ((ab[:, None] - np.asarray(centres, dtype=np.float64)[None, :, :, None, None]) ** 2).sum(axis=2)
+    weights = np.exp(-(squared - squared.min(axis=1, keepdims=True)) / (2 * sigma ** 2))
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def smooth_prior_boost(encoded, bin_weights):
+    """N×Q×H×W soft targets → N×1×H×W Σ_q z_q·w_q: prior_boost's weight averaged over the soft
+    target instead of taken at its argmax (the stock net's form: no ArgMax layer, which has no GPU
+    code in Caffe)."""
+    return np.einsum("nqhw,q->nhw", encoded, np.asarray(bin_weights))[:, None]
+
+
+# 8-bit Lab as OpenCV stores it (L·255/100, a + 128, b + 128, rounded): what the Lab LMDB holds
+# (tools/gen_lmdb.py --format lab). Rounding costs at most 0.2 in L and 0.5 in a and b; every
+# 8-bit sRGB colour's a and b lie within −87..99 and −108..95, inside the byte range.
+LAB8_L_SCALE = 255.0 / 100.0
+LAB8_AB_OFFSET = 128.0
+LAB8_MAX_ERROR = (50.0 / 255.0, 0.5, 0.5)
+
+
+def bgr8_to_lab8(bgr):
+    """H×W×3 uint8 BGR → H×W×3 uint8 8-bit Lab (L, a, b channels)."""
+    lab = bgr_to_lab(np.asarray(bgr)[None].transpose(0, 3, 1, 2))[0]
+    lab[0] *= LAB8_L_SCALE
+    lab[1:] += LAB8_AB_OFFSET
+    return np.clip(np.rint(lab), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+
+
+def lab8_to_lab(lab8):
+    """N×3×H×W 8-bit Lab (any dtype) → N×3×H×W float32 Lab."""
+    lab = np.asarray(lab8, dtype=np.float32).copy()
+    lab[:, 0] /= LAB8_L_SCALE
+    lab[:, 1:] -= LAB8_AB_OFFSET
+    return lab

@@ -7,6 +7,7 @@ from google.protobuf import text_format
 
 from tests.conftest import REPO_ROOT, convolution_weights, make_dry_run, write_tiny_train_net
 from tools import make_prototxt
+from tools.nets import color as color_nets, fcn as fcn_nets
 
 
 def test_committed_prototxt_matches_the_generator(tmp_path):
@@ -58,10 +59,10 @@ def test_color_net_shapes_forward_backward_at_224(caffe, tmp_path, suffix, batch
 
 
 @pytest.mark.parametrize("family, net_name, boost_lambda", [
-    ("color", "color_lite", make_prototxt.COLOR_BOOST_LAMBDA),
+    ("color", "color_lite", color_nets.COLOR_BOOST_LAMBDA),
     *(("color", f"color_lite_{stage}", boost_lambda)
-      for stage, (boost_lambda, _) in make_prototxt.COLOR_REBALANCE_STAGES.items()),
-    ("fcn", "fcn_lite", make_prototxt.FCN_BOOST_LAMBDA)])
+      for stage, (boost_lambda, _) in color_nets.COLOR_REBALANCE_STAGES.items()),
+    ("fcn", "fcn_lite", fcn_nets.FCN_BOOST_LAMBDA)])
 def test_yuv64_loss_gradient_is_rebalanced_by_class(caffe, tmp_path, family, net_name, boost_lambda):
     """The gradient reaching the scores is the plain softmax loss's, (p − onehot)/valid pixels,
     times the prior boost of each pixel's class where the net is rebalanced (make_prototxt's

@@ -3,7 +3,9 @@
 Formats:
 - ``yuv64`` (default): Datum 2×S×S uint8, channel 0 = Y, channel 1 = the packed 3+3-bit UV class
   (μ-law codec of layers/yuv64.py; grey = 36);
-- ``bgr``: Datum 3×S×S uint8 BGR, as Caffe's convert_imageset writes, for the Lab/313 nets.
+- ``bgr``: Datum 3×S×S uint8 BGR, as Caffe's convert_imageset writes, for the Lab/313 nets;
+- ``lab``: Datum 3×S×S uint8 8-bit Lab (L·255/100, a + 128, b + 128, rounded: within 0.2 in L
+  and 0.5 in a, b), for the stock Lab/313 nets, which then convert no colours while training.
 
 Keys are zero-padded record numbers (8 digits or more) in a seeded random order, so that
 Caffe's Data layer, which reads in key order, gets batches mixed across photos. The database is
@@ -26,6 +28,7 @@ import lmdb
 import numpy as np
 from tqdm import tqdm
 
+from layers import lab313
 from layers.yuv64 import DEFAULT_BITS, DEFAULT_MU, Codec
 from tools.common import OutputExists, atomic_output_dir, setup_logging
 from tools.photo_io import UnreadableImage, list_images
@@ -33,7 +36,8 @@ from tools.samples import RESIZE_MODES, photo_samples
 
 log = logging.getLogger("gen_lmdb")
 
-FORMATS = ("yuv64", "bgr")
+FORMATS = ("yuv64", "bgr", "lab")
+CHANNEL_MEANING = {"yuv64": ["Y", "uv_class"], "bgr": ["B", "G", "R"], "lab": ["L*255/100", "a+128", "b+128"]}
 INITIAL_MAP_SIZE = 1 << 28
 
 
@@ -62,6 +66,8 @@ def encode_sample(bgr, data_format, codec):
     """One BGR sample → uint8 C×H×W array in the chosen record format."""
     if data_format == "bgr":
         return np.ascontiguousarray(bgr.transpose(2, 0, 1))
+    if data_format == "lab":
+        return np.ascontiguousarray(lab313.bgr8_to_lab8(bgr).transpose(2, 0, 1))
     y, labels = codec.encode_bgr(bgr)
     return np.stack([y, labels])
 
@@ -174,8 +180,8 @@ def build(photos, output, args):
         codec = Codec(args.mu, args.bits)
         sidecar = {
             "tool": "tools/gen_lmdb.py", "format": args.format,
-            "datum": {"channels": 3 if args.format == "bgr" else 2, "height": args.size, "width": args.size,
-                      "channel_meaning": ["B", "G", "R"] if args.format == "bgr" else ["Y", "uv_class"]},
+            "datum": {"channels": len(CHANNEL_MEANING[args.format]), "height": args.size, "width": args.size,
+                      "channel_meaning": CHANNEL_MEANING[args.format]},
             "codec": codec.describe() if args.format == "yuv64" else None,
             "size": args.size, "resize": args.resize if args.crops_per_photo == 0 else "random-crops",
             "crops_per_photo": args.crops_per_photo, "seed": args.seed, "record_order": "shuffled by seed",

@@ -1,0 +1,190 @@
+"""Zhang et al.'s Lab / 313-bin nets: train_val, deploy and solvers, full size and lite, in two
+training forms that train the same model and share every trunk layer name with the deploy net:
+
+- ``lab313``: the reference, with Python layers (layers/caffe_layers.py) for the Lab conversion,
+  5-nearest-bin soft encoding, prior boost, grey mask and soft-target loss;
+- ``lab313_stock``: stock layers only (no Python in the training loop, so it runs on the GPU end
+  to end and Caffe's `-gpu all` accepts it), reading the Lab LMDB (`make lmdb-lab`). Its frozen
+  target-side constants (bin centres, boost weights) are a generated .caffemodel that its solvers
+  load; Caffe's fillers hold one value per blob, so they cannot be fillers.
+"""
+import numpy as np
+
+from layers import lab313
+from tools.nets.common import (FROZEN, ColorVariant, base_solver, caffe_modules, lmdb_data, python_layer, schedule,
+                               zhang_trunk)
+
+LAB_FULL = ColorVariant("", 1.0, 176, 40, 10)
+LAB_LITE = ColorVariant("_lite", 0.25, 176, 8, 8)
+LAB_BINS = 313
+LAB_TEMPERATURE_SCALE = 2.606  # 1/T for the annealed mean, T ≈ 0.38 (Zhang et al.)
+LAB_SIGMA = 5.0
+LAB_BOOST_LAMBDA = 0.5
+LAB_GREY_THRESHOLD = 5.0
+STOCK_CONSTANTS = "lab313_stock_constants.caffemodel"  # in prototxt/, beside the solvers that load it
+# The stock loss's log(p + shift): a p that underflows to 0 in float32 gives log(1e-10) ≈ −23
+# instead of −inf; 1e-10 is below float32's resolution near any p that matters (≥ 1e-7 · max).
+LOG_SHIFT = 1e-10
+
+
+def lab_input(caffe, L, ns, data_l):
+    # The net sees L − 50 (Zhang et al.), centred in the net by a frozen Scale in train and
+    # deploy alike, so callers always feed plain L 0..100.
+    ns.data_l_centred = L.Scale(data_l, bias_term=True, filler=dict(type="constant", value=1),
+                                bias_filler=dict(type="constant", value=-50), param=FROZEN * 2)
+    return ns.data_l_centred
+
+
+def lab_scores(L, ns, top):
+    ns.conv8_313 = L.Convolution(top, num_output=LAB_BINS, kernel_size=1, weight_filler=dict(type="xavier"),
+                                 bias_filler=dict(type="constant", value=0))
+    return ns.conv8_313
+
+
+def subsampled_ab(L, ns, data_ab):
+    # Every 4th pixel of ab, to the prediction's resolution (176 → 44): a frozen 1×1 stride-4
+    # convolution with weight 1 per channel (grouped), i.e. pure subsampling.
+    ns.data_ab_ss = L.Convolution(data_ab, num_output=2, kernel_size=1, stride=4, group=2, bias_term=False,
+                                  weight_filler=dict(type="constant", value=1), param=FROZEN)
+    return ns.data_ab_ss
+
+
+def lab313_train_val(variant):
+    """Zhang et al.'s training net on stock Caffe: Python layers for Lab, soft encoding and
+    rebalancing weights, and a Python soft-target cross-entropy in place of the custom C++ loss."""
+    caffe, L, P = caffe_modules()
+    ns = caffe.NetSpec()
+    val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_bgr_lmdb", "data/val_bgr_lmdb", record_side=256)
+    ns.img_lab = python_layer(L, [ns.data], "BGR2LabLayer")
+    ns.data_l, ns.data_ab = L.Slice(ns.img_lab, slice_param=dict(axis=1, slice_point=1), ntop=2)
+    subsampled_ab(L, ns, ns.data_ab)
+    ns.gt_ab_313 = python_layer(L, [ns.data_ab_ss], "NNEncLayer", {"k": 5, "sigma": LAB_SIGMA})
+    ns.nongray_mask = python_layer(L, [ns.data_ab_ss], "NonGrayMaskLayer", {"threshold": LAB_GREY_THRESHOLD})
+    ns.prior_boost = python_layer(L, [ns.gt_ab_313], "PriorBoostLayer", {"lambda": LAB_BOOST_LAMBDA})
+    ns.prior_boost_nongray = L.Eltwise(ns.prior_boost, ns.nongray_mask, operation=P.Eltwise.PROD)
+    scores = lab_scores(L, ns, zhang_trunk(L, ns, lab_input(caffe, L, ns, ns.data_l), variant))
+    # Rebalancing touches gradients only: identity forward, weighted backward.
+    ns.conv8_313_boost = python_layer(L, [scores, ns.prior_boost_nongray], "ClassRebalanceMultLayer",
+                                      propagate_down=[True, False])
+    ns.loss8_313 = python_layer(L, [ns.conv8_313_boost, ns.gt_ab_313], "SoftmaxCrossEntropyLossLayer",
+                                propagate_down=[True, False], loss_weight=1)
+    return f'name: "lab313{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
+
+
+def lab313_deploy(variant):
+    """Input data_l (plain L, 1×1×224×224) → … → class8_ab (N×2×56×56 annealed-mean ab).
+
+    conv8_313_rh's 2.606 is a constant filler; class8_ab's 626 weights (the bin centres) cannot
+    be, so our .caffemodel files carry them and tools/colorize.py injects them into weights that
+    lack them (richzhang's release), as his own demo did.
+    """
+    caffe, L, P = caffe_modules()
+    ns = caffe.NetSpec()
+    ns.data_l = L.Input(shape=dict(dim=[1, 1, 224, 224]))
+    scores = lab_scores(L, ns, zhang_trunk(L, ns, lab_input(caffe, L, ns, ns.data_l), variant))
+    ns.conv8_313_rh = L.Scale(scores, bias_term=False, filler=dict(type="constant", value=LAB_TEMPERATURE_SCALE),
+                              param=FROZEN)
+    ns.class8_313_rh = L.Softmax(ns.conv8_313_rh)
+    ns.class8_ab = L.Convolution(ns.class8_313_rh, num_output=2, kernel_size=1, bias_term=False, param=FROZEN)
+    return f'name: "lab313{variant.suffix}_deploy"\n{ns.to_proto()}'
+
+
+def lab313_solver(variant, stock=False):
+    solver = base_solver("lab313_stock" if stock else "lab313", variant)
+    if stock:
+        # `caffe train --weights X` replaces this list: give X,prototxt/lab313_stock_constants.caffemodel
+        # to fine-tune from weights that lack the constants (ours keep them: lr_mult 0).
+        solver.weights.append(f"prototxt/{STOCK_CONSTANTS}")
+    solver.weight_decay = 1e-3
+    if variant is LAB_LITE:
+        # Adam is insensitive to the loss's scale (a per-image sum here), so the lite net takes
+        # the color net's measured 1e-3 rather than Zhang's 3.16e-5, which was chosen for a
+        # k-means-initialised full net and 450k iterations. ×0.3 every 1,000; 2,500 iterations
+        # is about an hour here (the Python layers cost less than the ¼-width trunk).
+        return schedule(solver, True, 1e-3, 0.3, 1000, 2500, 5)
+    # Zhang et al.'s solver, as published.
+    return schedule(solver, False, 3.16e-5, 0.316, 215000, 500000, 10)
+
+
+
+# Lab LMDB records (tools/gen_lmdb.py --format lab) hold OpenCV's 8-bit Lab: L·255/100, a + 128,
+# b + 128, each rounded (error ≤ 0.2 in L, ≤ 0.5 in a and b).
+LAB8_L_SCALE = 100 / 255
+LAB8_AB_OFFSET = 128
+
+
+def stock_targets(L, P, ns):
+    """data_ab_ss → gt_ab_313 (Gaussian soft encoding over all bins) and prior_boost_nongray
+    (per-pixel weight, 0 over grey images), from frozen stock layers whose constants are in
+    STOCK_CONSTANTS (see stock_constants)."""
+    # softmax_q(c_q·ab/σ² − |c_q|²/2σ²) = exp(−|ab − c_q|²/2σ²) / Σ: the |ab|²/2σ² term is the
+    # same for every bin and cancels. Unlike the reference's 5 nearest bins, every bin gets its
+    # (tiny) share (bench/bench_lab313_stock.py measures how much).
+    ns.gt_ab_logits = L.Convolution(ns.data_ab_ss, num_output=LAB_BINS, kernel_size=1, param=FROZEN * 2)
+    ns.gt_ab_313 = L.Softmax(ns.gt_ab_logits)
+    # Σ_q z_q·w_q, a smooth form of the reference's w(argmax z): ArgMax has no GPU code in Caffe.
+    ns.prior_boost = L.Convolution(ns.gt_ab_313, num_output=1, kernel_size=1, bias_term=False, param=FROZEN)
+    # Grey images (no |a| or |b| above the threshold anywhere) weigh 0.
+    ns.ab_abs = L.AbsVal(ns.data_ab_ss)
+    ns.ab_coloured = L.Threshold(ns.ab_abs, threshold=LAB_GREY_THRESHOLD)
+    ns.coloured_count = L.Reduction(ns.ab_coloured, operation=P.Reduction.SUM, axis=1)
+    ns.nongray_mask = L.Threshold(ns.coloured_count, threshold=0)
+    ns.prior_boost_nongray = L.Scale(ns.prior_boost, ns.nongray_mask, axis=0)
+    return ns.gt_ab_313, ns.prior_boost_nongray
+
+
+def stock_loss(L, P, ns, scores, targets, pixel_weights):
+    """−Σ w·Σ_q t_q·log softmax(z)_q per image, averaged over the batch (loss8_313_boosted, the
+    training loss: its gradient is the reference's weighted one), and the same unweighted
+    (loss8_313, shown only: the reference's reported loss)."""
+    ns.prob8_313 = L.Softmax(scores)
+    ns.log_prob8_313 = L.Log(ns.prob8_313, log_param=dict(shift=LOG_SHIFT))
+    ns.target_log_prob = L.Eltwise(ns.log_prob8_313, targets, operation=P.Eltwise.PROD, propagate_down=[True, False])
+    ns.pixel_log_likelihood = L.Convolution(ns.target_log_prob, num_output=1, kernel_size=1, bias_term=False,
+                                            weight_filler=dict(type="constant", value=1), param=FROZEN)
+    ns.weighted_log_likelihood = L.Eltwise(ns.pixel_log_likelihood, pixel_weights, operation=P.Eltwise.PROD,
+                                           propagate_down=[True, False])
+    for name, per_pixel, weight in (("loss8_313_boosted", ns.weighted_log_likelihood, 1),
+                                    ("loss8_313", ns.pixel_log_likelihood, 0)):
+        # Per image (sum over pixels), then the mean over the batch: the same in TRAIN and TEST,
+        # whatever their batch sizes.
+        per_image = L.Reduction(per_pixel, operation=P.Reduction.SUM, axis=1)
+        setattr(ns, f"{name}_per_image", per_image)
+        setattr(ns, name, L.Reduction(per_image, operation=P.Reduction.MEAN, axis=0, coeff=-1, loss_weight=weight))
+
+
+def lab313_stock_train_val(variant):
+    """The Lab/313 training net with stock layers only, from the Lab LMDB; same trunk and layer
+    names as deploy_lab313, so the same deploy and export path serves it."""
+    caffe, L, P = caffe_modules()
+    ns = caffe.NetSpec()
+    val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_lab_lmdb", "data/val_lab_lmdb", record_side=256)
+    ns.data_l8, ns.data_ab8 = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
+    ns.data_l = L.Power(ns.data_l8, power_param=dict(scale=LAB8_L_SCALE))
+    ns.data_ab = L.Power(ns.data_ab8, power_param=dict(shift=-LAB8_AB_OFFSET))
+    subsampled_ab(L, ns, ns.data_ab)
+    targets, pixel_weights = stock_targets(L, P, ns)
+    scores = lab_scores(L, ns, zhang_trunk(L, ns, lab_input(caffe, L, ns, ns.data_l), variant))
+    stock_loss(L, P, ns, scores, targets, pixel_weights)
+    return f'name: "lab313_stock{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
+
+
+def stock_constants(centres, prior):
+    """The frozen target-side blobs of lab313_stock as a serialized NetParameter (.caffemodel):
+    gt_ab_logits (weights c_q/σ², bias −|c_q|²/2σ²) and prior_boost (weights w_q)."""
+    from caffe.proto import caffe_pb2
+    centres = np.asarray(centres, dtype=np.float64)
+    boost = lab313.prior_boost_weights(prior, LAB_BOOST_LAMBDA)
+    blobs = {
+        "gt_ab_logits": [(centres / LAB_SIGMA ** 2).reshape(LAB_BINS, 2, 1, 1),
+                         -(centres ** 2).sum(axis=1) / (2 * LAB_SIGMA ** 2)],
+        "prior_boost": [boost.reshape(1, LAB_BINS, 1, 1)],
+    }
+    net = caffe_pb2.NetParameter(name="lab313_stock_constants")
+    for name, arrays in blobs.items():
+        layer = net.layer.add(name=name, type="Convolution")
+        for array in arrays:
+            blob = layer.blobs.add()
+            blob.shape.dim.extend(array.shape)
+            blob.data.extend(array.astype(np.float32).ravel().tolist())
+    return net.SerializeToString()
