@@ -27,6 +27,7 @@ import time
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 log = logging.getLogger("gpu_check")
 FULL_NETS = ("color", "fcn", "lab313", "lab313_stock")
+BUNDLE_ARCHIVE = "gpu-bundle.tar.xz"
 ORIGINAL_ITERATIONS_PER_S = 0.66  # the original color net on its GPU (shared/spec)
 # The CPU recipe's shape: 2,500 plain + 500 rebalanced iterations, lr ×0.3 every 1,000.
 STAGE_SHARES = (2500 / 3000, 500 / 3000)
@@ -57,6 +58,17 @@ class Caffe:
         if log_file:
             pathlib.Path(log_file).write_text(output)
         return code, output, time.monotonic() - started
+
+
+def unpacked_bundle(bundle, work):
+    """The bundle folder: as given, or unpacked from BUNDLE_ARCHIVE beside it (what --prepare makes)."""
+    archive = pathlib.Path(bundle).parent / BUNDLE_ARCHIVE
+    if (pathlib.Path(bundle) / "bin" / "caffe").is_file() or not archive.is_file():
+        return bundle
+    import tarfile  # Python's own xz: the GPU machine need not have the xz command
+    with tarfile.open(archive) as packed:
+        packed.extractall(work, filter="tar")
+    return work / "gpu-bundle"
 
 
 def caffe_environment(bundle, gpu):
@@ -244,8 +256,11 @@ def stage_solver(work, name, net, iterations, lr, gamma, stepsize, snapshot, pre
     return path
 
 
-def train(caffe, work, data, seconds, out, results):
-    """The default's recipe, scaled: it/s measured by `caffe time`, then both stages."""
+def train(caffe, work, data, seconds, out, results, stages=("plain", "rebalance"), keep=3):
+    """The default's recipe, scaled: it/s measured by `caffe time`, then the stages asked for
+    (the rebalanced one has Python layers: on a GPU machine the plain stage gets all the time and
+    the rebalanced one runs here afterwards). The final weights and `keep` earlier snapshots,
+    evenly spaced, are copied to out."""
     code, output, _ = caffe.run("time", "-model", str(rewrite("train_val_color_lite.prototxt", work, data)),
                                 "-iterations", "10", timeout=120)
     match = re.search(r"Average Forward-Backward:\s*([\d.]+)\s*ms", output)
@@ -253,7 +268,8 @@ def train(caffe, work, data, seconds, out, results):
         raise CheckError(f"cannot time the lite color net: {(output.strip().splitlines() or ['?'])[-1]}")
     per_s = 1000 / float(match.group(1)) * 0.85  # the solver's update and the test passes cost too
     total = max(int(per_s * seconds), 12)
-    plain, rebalanced = (max(int(total * share), 6) for share in STAGE_SHARES)
+    shares = STAGE_SHARES if "rebalance" in stages else (1.0, 0.0)
+    plain, rebalanced = (max(int(total * share), 6) for share in shares)
     snapshot = max(int(per_s * 60), 5)
     record = {"measured_iterations_per_s": per_s, "seconds": seconds, "stages": {}}
     first = stage_solver(work, "plain", "train_val_color_lite.prototxt", plain, 1e-3, 0.3,
@@ -261,6 +277,8 @@ def train(caffe, work, data, seconds, out, results):
     (work / "snapshots").mkdir(exist_ok=True)
     weights = None
     for stage, solver, extra, count in (("plain", first, [], plain), ("rebalance", None, None, rebalanced)):
+        if stage not in stages:
+            continue
         if stage == "rebalance":
             solver = stage_solver(work, "rebalance", "train_val_color_lite_rebalance.prototxt", count, 1e-4, None, None,
                                   snapshot, work / "snapshots" / "color_lite_rebalance", data)
@@ -281,6 +299,12 @@ def train(caffe, work, data, seconds, out, results):
     if weights:
         shutil.copy(weights, out / f"trained_{weights.name}")
         record["weights"] = f"trained_{weights.name}"
+        earlier = sorted((p for p in weights.parent.glob(f"{weights.name.rsplit('_iter_', 1)[0]}_iter_*.caffemodel")
+                          if p != weights), key=lambda p: int(p.stem.rsplit("_", 1)[1]))
+        picked = [earlier[round(i * (len(earlier) - 1) / max(keep - 1, 1))] for i in range(min(keep, len(earlier)))]
+        for snapshot in dict.fromkeys(picked):
+            shutil.copy(snapshot, out / f"trained_{snapshot.name}")
+        record["snapshots"] = [f"trained_{p.name}" for p in dict.fromkeys(picked)]
     results["training"] = record
 
 
@@ -338,8 +362,11 @@ def prepare(folder, photos_list, short_side, bundle):
     if download.returncode != 0:
         log.warning("could not fetch the lmdb wheel: %s", download.stderr.strip()[-200:])
     if (bundle / "bin" / "caffe").is_file():
+        # xz: 41 MB of libraries travel as 12 (the carry limit is 64 MB with the repo's own files).
         shutil.rmtree(folder / "gpu-bundle", ignore_errors=True)
-        shutil.copytree(bundle, folder / "gpu-bundle")
+        archive = folder / BUNDLE_ARCHIVE
+        subprocess.run(["tar", "-C", str(bundle.parent), "-cJf", str(archive) + ".partial", bundle.name], check=True)
+        os.replace(str(archive) + ".partial", archive)
     else:
         log.warning("%s: no GPU bundle (make setup GPU=1 && make gpu-bundle); the run needs one", bundle)
 
@@ -348,7 +375,8 @@ def prepare(folder, photos_list, short_side, bundle):
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True).stdout.split(b"\0")
     sizes = {"tracked files": sum((REPO_ROOT / n.decode()).stat().st_size for n in tracked if n
                                   and (REPO_ROOT / n.decode()).is_file()) / 2 ** 20,
-             **{name: megabytes(folder / name) for name in ("photos", "wheels", "gpu-bundle")}}
+             **{name: megabytes(folder / name) for name in ("photos", "wheels")},
+             BUNDLE_ARCHIVE: (folder / BUNDLE_ARCHIVE).stat().st_size / 2 ** 20 if (folder / BUNDLE_ARCHIVE).exists() else 0}
     sizes["total"] = sum(sizes.values())
     return sizes
 
@@ -358,13 +386,16 @@ def main(argv=None):
     parser.add_argument("--cpu", action="store_true", help="run on the CPU with tiny counts (checks the script)")
     parser.add_argument("--minutes", type=float, default=9.0, help="the whole run's budget (default 9)")
     parser.add_argument("--bundle", type=pathlib.Path, default=REPO_ROOT / ".gpu" / "gpu-bundle",
-                        help="the GPU bundle folder (default .gpu/gpu-bundle)")
+                        help="the GPU bundle folder (default .gpu/gpu-bundle, else .gpu/gpu-bundle.tar.xz unpacked)")
     parser.add_argument("--photos", type=pathlib.Path, default=REPO_ROOT / ".gpu" / "photos",
                         help="train photos (default .gpu/photos, made by --prepare)")
     parser.add_argument("--wheels", type=pathlib.Path, default=REPO_ROOT / ".gpu" / "wheels",
                         help="wheels to put on the path first (lmdb), made by --prepare")
     parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path(os.environ.get("OUT", "out/gpu_check")),
                         help="results folder (default $OUT, else out/gpu_check)")
+    parser.add_argument("--stages", default=None,
+                        help="training stages, comma-separated (default: plain,rebalance with --cpu; plain on a GPU, "
+                             "since the rebalanced stage's Python layers need the Python the bundle's caffe embeds)")
     parser.add_argument("--prepare", action="store_true",
                         help="here, before a GPU run: make .gpu/ (photos, wheels, bundle) and report its size")
     parser.add_argument("--short-side", type=int, default=160,
@@ -392,14 +423,16 @@ def main(argv=None):
                "minutes": args.minutes, "host": platform.node()}
     status = 0
     try:
-        command, environment = caffe_environment(args.bundle, not args.cpu)
+        bundle = args.bundle if args.cpu else unpacked_bundle(args.bundle, work)
+        command, environment = caffe_environment(bundle, not args.cpu)
         caffe = Caffe(command, environment, gpu=not args.cpu)
         device(caffe, results)
         timing_photos = 6 if args.cpu else 48
-        data = {"data/train_lmdb": str(work / "time_lmdb"), "data/val_lmdb": str(work / "time_lmdb"),
-                "data/train_bgr_lmdb": str(work / "time_bgr_lmdb"), "data/val_bgr_lmdb": str(work / "time_bgr_lmdb")}
-        gen_lmdb(args.photos, work / "time_lmdb", 224, 1, "crop", timing_photos)
-        gen_lmdb(args.photos, work / "time_bgr_lmdb", 256, 1, "crop", timing_photos, "bgr")
+        data = {}
+        for data_format, side in (("yuv64", 224), ("bgr", 256), ("lab", 256)):
+            name = "lmdb" if data_format == "yuv64" else f"{data_format}_lmdb"
+            gen_lmdb(args.photos, work / f"time_{name}", side, 1, "crop", timing_photos, data_format)
+            data.update({f"data/train_{name}": str(work / f"time_{name}"), f"data/val_{name}": str(work / f"time_{name}")})
         time_nets(caffe, work, data, lite=args.cpu, iterations=2 if args.cpu else 20, results=results)
         agreement(caffe, work, results)
         photos = gen_lmdb(args.photos, work / "train_lmdb", 160, 8)
@@ -407,7 +440,8 @@ def main(argv=None):
         results["train_photos"] = photos
         left = args.minutes * 60 - (time.monotonic() - started) - 30
         train_data = {"data/train_lmdb": str(work / "train_lmdb"), "data/val_lmdb": str(work / "val_lmdb")}
-        train(caffe, work, train_data, max(left, 20), args.output, results)
+        stages = tuple((args.stages or ("plain,rebalance" if args.cpu else "plain")).split(","))
+        train(caffe, work, train_data, max(left, 20), args.output, results, stages)
     except CheckError as error:
         log.error("%s", error)
         results["error"] = str(error)

@@ -2,7 +2,7 @@
 # The GPU check in one prepared run: the device, `caffe time` for every full-size net, CPU/GPU
 # agreement of the deploy nets, and the default model's recipe trained for the minutes left.
 #
-#   bench/gpu_check.sh --prepare          # here: .gpu/{photos,wheels,gpu-bundle}, size checked
+#   bench/gpu_check.sh --prepare          # here: .gpu/{photos,wheels,gpu-bundle.tar.xz}, size checked
 #   bench/gpu_check.sh                    # on the GPU machine (9 minutes): results in $OUT
 #   bench/gpu_check.sh --cpu --minutes 1  # here, on the CPU, tiny counts: checks the script
 #
