@@ -51,7 +51,7 @@ def test_generated_stock_nets_have_no_python_layer():
         text_format.Parse(path.read_text(), net)
         types = {layer.type for layer in net.layer}
         assert "Python" not in types, path.name
-        assert {"Softmax", "Log", "Reduction", "AbsVal", "Threshold", "Scale"} <= types
+        assert {"Exp", "Log", "Tile", "Reduction", "AbsVal", "Clip", "Scale"} <= types
 
 
 def test_stock_nets_share_the_deploy_nets_trunk_names():
@@ -86,7 +86,8 @@ def test_stock_target_side_equals_the_numpy_reference_on_real_photos(stock_net, 
     np.testing.assert_array_equal(stock_net.blobs["data_ab_ss"].data, ab)
 
     encoded = lab313.gaussian_encode(ab, centres, lab313_nets.LAB_SIGMA)
-    np.testing.assert_allclose(stock_net.blobs["gt_ab_313"].data, encoded, atol=1e-5)
+    normalised = stock_net.blobs["gt_ab_gauss"].data * stock_net.blobs["gauss_total_inverse"].data
+    np.testing.assert_allclose(normalised, encoded, atol=1e-5)
     bin_weights = lab313.prior_boost_weights(np.load(REPO_ROOT / lab313.DEFAULT_PRIOR), lab313_nets.LAB_BOOST_LAMBDA)
     mask = lab313.non_grey_mask(ab, lab313_nets.LAB_GREY_THRESHOLD)
     assert mask[1].max() == 0 and mask[[0, 2, 3]].min() == 1
@@ -102,9 +103,10 @@ def test_stock_loss_value_and_gradient_equal_the_reference(caffe, tmp_path):
     shape = [2, 313, 3, 3]
     ns = caffe.NetSpec()
     ns.conv8_313 = L.Input(shape=dict(dim=shape))
-    ns.targets = L.Input(shape=dict(dim=shape))
+    ns.gauss = L.Input(shape=dict(dim=shape))
+    ns.inverse = L.Input(shape=dict(dim=[2, 1, 3, 3]))
     ns.weights = L.Input(shape=dict(dim=[2, 1, 3, 3]))
-    lab313_nets.stock_loss(L, P, ns, ns.conv8_313, ns.targets, ns.weights)
+    lab313_nets.stock_loss(L, P, ns, ns.conv8_313, ns.gauss, ns.inverse, ns.weights)
     path = tmp_path / "loss.prototxt"
     path.write_text('force_backward: true\n' + str(ns.to_proto()))
     net = caffe.Net(str(path), caffe.TRAIN)
@@ -112,7 +114,9 @@ def test_stock_loss_value_and_gradient_equal_the_reference(caffe, tmp_path):
     scores = rng.normal(0, 2, shape)
     targets = lab313.gaussian_encode(rng.uniform(-60, 60, (2, 2, 3, 3)), lab313.load_centres())
     weights = rng.uniform(0.2, 3.0, (2, 1, 3, 3))
-    for name, value in (("conv8_313", scores), ("targets", targets), ("weights", weights)):
+    totals = rng.uniform(0.6, 2.0, (2, 1, 3, 3))  # the net's targets come unnormalised, with 1/Σ
+    for name, value in (("conv8_313", scores), ("gauss", targets * totals), ("inverse", 1 / totals),
+                        ("weights", weights)):
         net.blobs[name].data[...] = value
 
     def reference(z):

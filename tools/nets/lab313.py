@@ -22,9 +22,7 @@ LAB_SIGMA = 5.0
 LAB_BOOST_LAMBDA = 0.5
 LAB_GREY_THRESHOLD = 5.0
 STOCK_CONSTANTS = "lab313_stock_constants.caffemodel"  # in prototxt/, beside the solvers that load it
-# The stock loss's log(p + shift): a p that underflows to 0 in float32 gives log(1e-10) ≈ −23
-# instead of −inf; 1e-10 is below float32's resolution near any p that matters (≥ 1e-7 · max).
-LOG_SHIFT = 1e-10
+MASK_GAIN = 1e10
 
 
 def lab_input(caffe, L, ns, data_l):
@@ -114,43 +112,65 @@ LAB8_AB_OFFSET = 128
 
 
 def stock_targets(L, P, ns):
-    """data_ab_ss → gt_ab_313 (Gaussian soft encoding over all bins) and prior_boost_nongray
-    (per-pixel weight, 0 over grey images), from frozen stock layers whose constants are in
-    STOCK_CONSTANTS (see stock_constants)."""
-    # softmax_q(c_q·ab/σ² − |c_q|²/2σ²) = exp(−|ab − c_q|²/2σ²) / Σ: the |ab|²/2σ² term is the
-    # same for every bin and cancels. Unlike the reference's 5 nearest bins, every bin gets its
-    # (tiny) share (bench/bench_lab313_stock.py measures how much).
-    ns.gt_ab_logits = L.Convolution(ns.data_ab_ss, num_output=LAB_BINS, kernel_size=1, param=FROZEN * 2)
-    ns.gt_ab_313 = L.Softmax(ns.gt_ab_logits)
-    # Σ_q z_q·w_q, a smooth form of the reference's w(argmax z): ArgMax has no GPU code in Caffe.
-    ns.prior_boost = L.Convolution(ns.gt_ab_313, num_output=1, kernel_size=1, bias_term=False, param=FROZEN)
-    # Grey images (no |a| or |b| above the threshold anywhere) weigh 0.
+    """data_ab_ss → (gt_ab_gauss, gauss_total_inverse, prior_boost_nongray): the Gaussian soft
+    encoding over all bins, unnormalised (g_q = exp(−|ab − c_q|²/2σ²), so the target is g/Σg), the
+    inverse of its sum, and the per-pixel weight (0 over grey images), from frozen stock layers
+    whose constants are in STOCK_CONSTANTS (see stock_constants)."""
+    # −|ab − c_q|²/2σ² = (c_q·ab − |c_q|²/2 − |ab|²/2)/σ²: one 1×1 convolution of (a, b, a², b²).
+    # Kept unnormalised, the encoding never passes through a 313-way Softmax (five passes over
+    # N×313×H×W on a CPU); g ≤ 1 cannot overflow, and the nearest bin is within 7.1 of any
+    # reachable ab, so Σg ≥ exp(−0.5).
+    ns.ab_squared = L.Power(ns.data_ab_ss, power_param=dict(power=2))
+    ns.ab_features = L.Concat(ns.data_ab_ss, ns.ab_squared, axis=1)
+    ns.gt_ab_logits = L.Convolution(ns.ab_features, num_output=LAB_BINS, kernel_size=1, param=FROZEN * 2)
+    ns.gt_ab_gauss = L.Exp(ns.gt_ab_logits)
+    # Σ_q g_q and Σ_q g_q·w_q in one convolution: their ratio is Σ_q t_q·w_q, a smooth form of the
+    # reference's w(argmax t) (ArgMax has no GPU code in Caffe).
+    ns.gt_ab_sums = L.Convolution(ns.gt_ab_gauss, num_output=2, kernel_size=1, bias_term=False, param=FROZEN)
+    ns.gauss_total, ns.boost_total = L.Slice(ns.gt_ab_sums, slice_param=dict(axis=1, slice_point=1), ntop=2)
+    ns.gauss_total_inverse = L.Power(ns.gauss_total, power_param=dict(power=-1))
+    ns.prior_boost = L.Eltwise(ns.boost_total, ns.gauss_total_inverse, operation=P.Eltwise.PROD)
+    # Grey images (no |a| or |b| above the threshold anywhere) weigh 0: Σ max(|ab| − 5, 0) per
+    # image is 0 exactly for those and at least float32's step near 5 (6e-7) otherwise, so ×1e10
+    # clipped to 0..1 is the mask. (Threshold would be shorter, but has no Backward, which
+    # `caffe time` calls on every layer.)
     ns.ab_abs = L.AbsVal(ns.data_ab_ss)
-    ns.ab_coloured = L.Threshold(ns.ab_abs, threshold=LAB_GREY_THRESHOLD)
-    ns.coloured_count = L.Reduction(ns.ab_coloured, operation=P.Reduction.SUM, axis=1)
-    ns.nongray_mask = L.Threshold(ns.coloured_count, threshold=0)
+    ns.ab_excess = L.Power(ns.ab_abs, power_param=dict(shift=-LAB_GREY_THRESHOLD))
+    ns.ab_excess_relu = L.ReLU(ns.ab_excess, in_place=True)
+    ns.excess_per_image = L.Reduction(ns.ab_excess, operation=P.Reduction.SUM, axis=1)
+    ns.excess_scaled = L.Power(ns.excess_per_image, power_param=dict(scale=MASK_GAIN))
+    ns.nongray_mask = L.Clip(ns.excess_scaled, clip_param=dict(min=0, max=1))
     ns.prior_boost_nongray = L.Scale(ns.prior_boost, ns.nongray_mask, axis=0)
-    return ns.gt_ab_313, ns.prior_boost_nongray
+    return ns.gt_ab_gauss, ns.gauss_total_inverse, ns.prior_boost_nongray
 
 
-def stock_loss(L, P, ns, scores, targets, pixel_weights):
-    """−Σ w·Σ_q t_q·log softmax(z)_q per image, averaged over the batch (loss8_313_boosted, the
-    training loss: its gradient is the reference's weighted one), and the same unweighted
-    (loss8_313, shown only: the reference's reported loss)."""
-    ns.prob8_313 = L.Softmax(scores)
-    ns.log_prob8_313 = L.Log(ns.prob8_313, log_param=dict(shift=LOG_SHIFT))
-    ns.target_log_prob = L.Eltwise(ns.log_prob8_313, targets, operation=P.Eltwise.PROD, propagate_down=[True, False])
-    ns.pixel_log_likelihood = L.Convolution(ns.target_log_prob, num_output=1, kernel_size=1, bias_term=False,
-                                            weight_filler=dict(type="constant", value=1), param=FROZEN)
-    ns.weighted_log_likelihood = L.Eltwise(ns.pixel_log_likelihood, pixel_weights, operation=P.Eltwise.PROD,
-                                           propagate_down=[True, False])
-    for name, per_pixel, weight in (("loss8_313_boosted", ns.weighted_log_likelihood, 1),
-                                    ("loss8_313", ns.pixel_log_likelihood, 0)):
+def stock_loss(L, P, ns, scores, gauss, gauss_total_inverse, pixel_weights):
+    """Per pixel −Σ_q t_q·log softmax(z)_q with t = g/Σg, written as log Σ_q exp(z_q − z̄) where
+    z̄ = Σ_q t_q·z_q (equal because Σ t = 1): no Softmax or Log over 313 channels, and exp
+    overflows only where a score exceeds the target's mean score by 88. Summed per image and
+    averaged over the batch: loss8_313_boosted (weighted per pixel, the training loss: its gradient
+    w·(softmax(z) − t)/N is the reference's) and loss8_313 (unweighted, shown only: the
+    reference's reported loss)."""
+    ns.target_scores = L.Eltwise(scores, gauss, operation=P.Eltwise.PROD, propagate_down=[True, False])
+    ns.target_score_sum = L.Convolution(ns.target_scores, num_output=1, kernel_size=1, bias_term=False,
+                                        weight_filler=dict(type="constant", value=1), param=FROZEN)
+    ns.target_mean_score = L.Eltwise(ns.target_score_sum, gauss_total_inverse, operation=P.Eltwise.PROD,
+                                     propagate_down=[True, False])
+    ns.target_mean_tiled = L.Tile(ns.target_mean_score, axis=1, tiles=LAB_BINS)
+    ns.scores_centred = L.Eltwise(scores, ns.target_mean_tiled, operation=P.Eltwise.SUM, coeff=[1, -1])
+    ns.scores_exp = L.Exp(ns.scores_centred)
+    ns.scores_exp_sum = L.Convolution(ns.scores_exp, num_output=1, kernel_size=1, bias_term=False,
+                                      weight_filler=dict(type="constant", value=1), param=FROZEN)
+    ns.pixel_cross_entropy = L.Log(ns.scores_exp_sum)
+    ns.weighted_cross_entropy = L.Eltwise(ns.pixel_cross_entropy, pixel_weights, operation=P.Eltwise.PROD,
+                                          propagate_down=[True, False])
+    for name, per_pixel, weight in (("loss8_313_boosted", ns.weighted_cross_entropy, 1),
+                                    ("loss8_313", ns.pixel_cross_entropy, 0)):
         # Per image (sum over pixels), then the mean over the batch: the same in TRAIN and TEST,
         # whatever their batch sizes.
         per_image = L.Reduction(per_pixel, operation=P.Reduction.SUM, axis=1)
         setattr(ns, f"{name}_per_image", per_image)
-        setattr(ns, name, L.Reduction(per_image, operation=P.Reduction.MEAN, axis=0, coeff=-1, loss_weight=weight))
+        setattr(ns, name, L.Reduction(per_image, operation=P.Reduction.MEAN, axis=0, loss_weight=weight))
 
 
 def lab313_stock_train_val(variant):
@@ -163,22 +183,23 @@ def lab313_stock_train_val(variant):
     ns.data_l = L.Power(ns.data_l8, power_param=dict(scale=LAB8_L_SCALE))
     ns.data_ab = L.Power(ns.data_ab8, power_param=dict(shift=-LAB8_AB_OFFSET))
     subsampled_ab(L, ns, ns.data_ab)
-    targets, pixel_weights = stock_targets(L, P, ns)
+    gauss, gauss_total_inverse, pixel_weights = stock_targets(L, P, ns)
     scores = lab_scores(L, ns, zhang_trunk(L, ns, lab_input(caffe, L, ns, ns.data_l), variant))
-    stock_loss(L, P, ns, scores, targets, pixel_weights)
+    stock_loss(L, P, ns, scores, gauss, gauss_total_inverse, pixel_weights)
     return f'name: "lab313_stock{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
 
 
 def stock_constants(centres, prior):
     """The frozen target-side blobs of lab313_stock as a serialized NetParameter (.caffemodel):
-    gt_ab_logits (weights c_q/σ², bias −|c_q|²/2σ²) and prior_boost (weights w_q)."""
+    gt_ab_logits (weights (c_a, c_b, −½, −½)/σ², bias −|c_q|²/2σ²) and gt_ab_sums (rows 1 and w_q)."""
     from caffe.proto import caffe_pb2
     centres = np.asarray(centres, dtype=np.float64)
     boost = lab313.prior_boost_weights(prior, LAB_BOOST_LAMBDA)
+    squares = np.full((LAB_BINS, 2), -0.5)
     blobs = {
-        "gt_ab_logits": [(centres / LAB_SIGMA ** 2).reshape(LAB_BINS, 2, 1, 1),
+        "gt_ab_logits": [(np.hstack([centres, squares]) / LAB_SIGMA ** 2).reshape(LAB_BINS, 4, 1, 1),
                          -(centres ** 2).sum(axis=1) / (2 * LAB_SIGMA ** 2)],
-        "prior_boost": [boost.reshape(1, LAB_BINS, 1, 1)],
+        "gt_ab_sums": [np.stack([np.ones(LAB_BINS), boost]).reshape(2, LAB_BINS, 1, 1)],
     }
     net = caffe_pb2.NetParameter(name="lab313_stock_constants")
     for name, arrays in blobs.items():
