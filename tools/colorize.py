@@ -305,8 +305,20 @@ class Colorizer:
         self.temperature, self.method, self.guided, self.max_pixels = temperature, method, guided, max_pixels
 
     def chroma(self, lums):
-        batch = np.stack([net_input(lum, self.model.side) for lum in lums])[:, None].astype(np.float32)
+        return self.chroma_of(self.net_batch(lums))
+
+    def net_batch(self, lums):
+        """Luminances → the net's N×1×side×side input batch."""
+        return np.stack([net_input(lum, self.model.side) for lum in lums])[:, None].astype(np.float32)
+
+    def chroma_of(self, batch):
+        """The net's input batch → N×2×h×w chroma."""
         return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method)
+
+    def settings(self):
+        """What rebuilds this colorizer elsewhere (tools/net_process.py): Colorizer(**settings())."""
+        return dict(model=self.model, backend=self.runner.name, temperature=self.temperature, method=self.method,
+                    guided=self.guided, max_pixels=self.max_pixels)
 
     def colorize(self, photos):
         for photo in photos:

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from tools.colorize import compose, luminance
+from tools.net_process import NetProcess
 from tools.photo_io import check_pixels
 from tools.temporal import ChromaSmoother
 
@@ -76,10 +77,13 @@ def has_only_other_streams(path):
 
 
 def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9, motion=True, start=0.0,
-                   duration=None, batch=8, max_pixels=None, progress=None):
+                   duration=None, batch=8, max_pixels=None, progress=None, separate_net=True):
     """Colorize source into target (written as target's partial twin, renamed at the end).
     Returns (frames written, the frames where a scene cut was found). Raises VideoError; if the
-    input breaks off after some frames, those are written first and the error says how many."""
+    input breaks off after some frames, those are written first and the error says how many.
+
+    separate_net: run the net in a process of its own (tools/net_process.py), one batch ahead of
+    the smoothing and encoding here; False runs it in this process, batch after batch."""
     import av
     source, target = pathlib.Path(source), pathlib.Path(target)
     encoder, pixel_format, audio_ok, audio_fallback = CONTAINERS[video_format]
@@ -109,7 +113,9 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
             out_video.time_base = video.time_base
             out_video.options = ENCODER_OPTIONS[encoder]
             out_audio = _audio_stream(writer, audio, audio_ok, audio_fallback)
-            smoother = ChromaSmoother(smoothing, motion)
+            pipeline = _Pipeline(colorizer, ChromaSmoother(smoothing, motion), writer, out_video, video, start,
+                                 progress, NetProcess(colorizer) if separate_net else None)
+            smoother = pipeline.smoother
             pending = []
             streams = [video] + ([audio] if audio is not None and out_audio is not None else [])
             broken = None
@@ -122,15 +128,16 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
                                 continue
                             pending.append(frame)
                             if len(pending) >= batch:
-                                written += _encode_batch(colorizer, smoother, pending, writer, out_video, video, start)
+                                pipeline.add(pending)
                                 pending = []
-                                _advance(progress, batch)
                     elif packet.dts is not None:
                         _copy_audio(packet, writer, out_audio, audio, start, end)
             except av.FFmpegError as error:
                 broken = error  # what was decoded before the damage is still written below
-            written += _encode_batch(colorizer, smoother, pending, writer, out_video, video, start)
-            _advance(progress, len(pending))
+            except BaseException:
+                pipeline.stop()
+                raise
+            written = pipeline.finish(pending)
             _finish(writer, out_video, out_audio)
         if written == 0:
             raise VideoError(f"{source}: no frames to colorize (check --start and --duration)"
@@ -206,35 +213,75 @@ def _copy_audio(packet, writer, out_audio, audio, start, end):
     writer.mux(packet)
 
 
-def _encode_batch(colorizer, smoother, frames, writer, out_video, video, start):
-    if not frames:
-        return 0
-    import av
-    photos = [frame.to_ndarray(format="bgr24") for frame in frames]
-    lums = [luminance(photo, colorizer.model.family) for photo in photos]
-    chromas = colorizer.chroma(lums)
-    shift = int(round(start / video.time_base))
-    for frame, lum, chroma in zip(frames, lums, chromas):
-        side = chroma.shape[-1]
-        small = cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
-        if small.dtype != np.uint8:  # lab313: L 0..100
-            small = np.clip(small * 2.55 + 0.5, 0, 255).astype(np.uint8)
-        result = compose(lum, smoother.update(chroma, small), colorizer.model.family, colorizer.guided)
-        if result.shape[0] % 2 or result.shape[1] % 2:  # 4:2:0 needs even sides
-            result = cv2.copyMakeBorder(result, 0, result.shape[0] % 2, 0, result.shape[1] % 2, cv2.BORDER_REPLICATE)
-        out = av.VideoFrame.from_ndarray(result, format="bgr24")
-        out.pts = frame.pts - shift if frame.pts is not None else None
-        out.time_base = video.time_base
-        writer.mux(out_video.encode(out))
-    return len(frames)
+class _Pipeline:
+    """Batches of decoded frames → colour → smoothing → encoder, with the net one batch ahead in
+    its own process when there is one (net: a NetProcess, or None for this process)."""
+
+    def __init__(self, colorizer, smoother, writer, out_video, video, start, progress, net):
+        self.colorizer, self.smoother, self.writer, self.out_video = colorizer, smoother, writer, out_video
+        self.video, self.shift, self.progress, self.net = video, int(round(start / video.time_base)), progress, net
+        self.in_flight, self.written = None, 0
+
+    def add(self, frames):
+        if not frames:
+            return
+        lums = [luminance(frame.to_ndarray(format="bgr24"), self.colorizer.model.family) for frame in frames]
+        if self.net is None:
+            self._write(frames, lums, self.colorizer.chroma(lums))
+            return
+        # Collect the previous batch's chroma before sending this batch: both ends write to the
+        # pipe, and two writers blocked on a full pipe would wait for each other.
+        previous = self._collect()
+        self.net.submit(self.colorizer.net_batch(lums))
+        self.in_flight = (frames, lums)
+        if previous is not None:
+            self._write(*previous)  # while the net computes this batch
+
+    def finish(self, frames):
+        """The last frames and the batch in flight; stops the net's process. Frames written."""
+        try:
+            self.add(frames)
+            previous = self._collect()
+            if previous is not None:
+                self._write(*previous)
+        finally:
+            self.stop()
+        return self.written
+
+    def stop(self):
+        if self.net is not None:
+            self.net.close()
+
+    def _collect(self):
+        """(frames, lums, chroma) of the batch in flight, or None."""
+        if self.in_flight is None:
+            return None
+        frames, lums = self.in_flight
+        self.in_flight = None
+        return frames, lums, self.net.result()
+
+    def _write(self, frames, lums, chromas):
+        import av
+        family = self.colorizer.model.family
+        for frame, lum, chroma in zip(frames, lums, chromas):
+            side = chroma.shape[-1]
+            small = cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
+            if small.dtype != np.uint8:  # lab313: L 0..100
+                small = np.clip(small * 2.55 + 0.5, 0, 255).astype(np.uint8)
+            result = compose(lum, self.smoother.update(chroma, small), family, self.colorizer.guided)
+            if result.shape[0] % 2 or result.shape[1] % 2:  # 4:2:0 needs even sides
+                result = cv2.copyMakeBorder(result, 0, result.shape[0] % 2, 0, result.shape[1] % 2,
+                                            cv2.BORDER_REPLICATE)
+            out = av.VideoFrame.from_ndarray(result, format="bgr24")
+            out.pts = frame.pts - self.shift if frame.pts is not None else None
+            out.time_base = self.video.time_base
+            self.writer.mux(self.out_video.encode(out))
+        self.written += len(frames)
+        if self.progress is not None:
+            self.progress.update(len(frames))
 
 
 def _finish(writer, out_video, out_audio):
     writer.mux(out_video.encode(None))
     if out_audio is not None and out_audio[1]:
         writer.mux(out_audio[0].encode(None))
-
-
-def _advance(progress, count):
-    if progress is not None:
-        progress.update(count)
