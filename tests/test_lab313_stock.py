@@ -91,8 +91,16 @@ def test_stock_target_side_equals_the_numpy_reference_on_real_photos(stock_net, 
     bin_weights = lab313.prior_boost_weights(np.load(REPO_ROOT / lab313.DEFAULT_PRIOR), lab313_nets.LAB_BOOST_LAMBDA)
     mask = lab313.non_grey_mask(ab, lab313_nets.LAB_GREY_THRESHOLD)
     assert mask[1].max() == 0 and mask[[0, 2, 3]].min() == 1
-    expected = lab313.smooth_prior_boost(encoded, bin_weights) * mask
-    np.testing.assert_allclose(stock_net.blobs["prior_boost_nongray"].data, expected, rtol=1e-5, atol=1e-5)
+    sharp = lab313.gaussian_encode(ab, centres, lab313_nets.LAB_BOOST_SIGMA)
+    expected = lab313.smooth_prior_boost(sharp, bin_weights) * mask
+    np.testing.assert_allclose(stock_net.blobs["prior_boost_nongray"].data, expected, rtol=1e-4, atol=1e-5)
+    # and that soft argmax is close to the reference's weight of the 5-nearest encoding's argmax
+    # (8-bit Lab has whole a, b: many pixels sit exactly halfway between two bins, where the
+    # reference's argmax picks one and the soft one averages both)
+    exact = lab313.prior_boost(lab313.SoftEncoder(centres, 5, 5.0, compiled=False).encode(ab), bin_weights)
+    coloured = mask[:, 0] > 0
+    relative = np.abs(stock_net.blobs["prior_boost"].data - exact)[:, 0][coloured] / exact[:, 0][coloured]
+    assert relative.mean() < 0.1 and np.median(relative) < 0.01
 
 
 def test_stock_loss_value_and_gradient_equal_the_reference(caffe, tmp_path):
