@@ -28,6 +28,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 log = logging.getLogger("gpu_check")
 FULL_NETS = ("color", "fcn", "lab313", "lab313_stock")
 BUNDLE_ARCHIVE = "gpu-bundle.tar.xz"
+TRAIN_RECORD_SIDE = 224  # as `make lmdb` (SIZE) builds them for the lite color net
 ORIGINAL_ITERATIONS_PER_S = 0.66  # the original color net on its GPU (shared/spec)
 # The CPU recipe's shape: 2,500 plain + 500 rebalanced iterations, lr ×0.3 every 1,000.
 STAGE_SHARES = (2500 / 3000, 500 / 3000)
@@ -36,6 +37,10 @@ STEP_FRACTION = 1000 / 2500
 
 class CheckError(RuntimeError):
     """A step that cannot go on; the message says what is missing."""
+
+
+class Finished(Exception):
+    """The steps asked for are done."""
 
 
 class Caffe:
@@ -145,11 +150,11 @@ def rewrite(name, work, replacements):
     return path
 
 
-def time_nets(caffe, work, data, lite, iterations, results):
+def time_nets(caffe, work, data, lite, iterations, results, nets=FULL_NETS):
     suffix = "_lite" if lite else ""
     rows = {}
-    for net in FULL_NETS:
-        name = f"train_val_{net}{suffix}.prototxt"
+    for net in nets:
+        name = f"train_val_{net}.prototxt" if net.endswith("_lite") else f"train_val_{net}{suffix}.prototxt"
         if not (REPO_ROOT / "prototxt" / name).exists():
             rows[net] = {"skipped": "no such net in prototxt/ yet"}
             continue
@@ -393,14 +398,19 @@ def main(argv=None):
                         help="wheels to put on the path first (lmdb), made by --prepare")
     parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path(os.environ.get("OUT", "out/gpu_check")),
                         help="results folder (default $OUT, else out/gpu_check)")
+    parser.add_argument("--steps", default="time,agreement,train",
+                        help="which steps after the device query, comma-separated (default time,agreement,train)")
+    parser.add_argument("--nets", default=None,
+                        help="nets to time, comma-separated (default: every full-size one, lite with --cpu; a name "
+                             "ending in _lite times that lite net)")
     parser.add_argument("--stages", default=None,
                         help="training stages, comma-separated (default: plain,rebalance with --cpu; plain on a GPU, "
                              "since the rebalanced stage's Python layers need the Python the bundle's caffe embeds)")
     parser.add_argument("--prepare", action="store_true",
                         help="here, before a GPU run: make .gpu/ (photos, wheels, bundle) and report its size")
-    parser.add_argument("--short-side", type=int, default=160,
-                        help="--prepare: photos' short side (default 160: with the 41 MB bundle and the 13 MB "
-                             "of tracked files, the 792 train photos must fit in about 9 MB)")
+    parser.add_argument("--short-side", type=int, default=TRAIN_RECORD_SIDE,
+                        help=f"--prepare: photos' short side (default {TRAIN_RECORD_SIDE}, the CPU recipe's record "
+                             "size; the bundle travels as 12 MB of xz beside the repo's 15 MB)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     if args.prepare:
@@ -422,6 +432,7 @@ def main(argv=None):
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "mode": "cpu" if args.cpu else "gpu",
                "minutes": args.minutes, "host": platform.node()}
     status = 0
+    steps = set(args.steps.split(","))
     try:
         bundle = args.bundle if args.cpu else unpacked_bundle(args.bundle, work)
         command, environment = caffe_environment(bundle, not args.cpu)
@@ -433,15 +444,25 @@ def main(argv=None):
             name = "lmdb" if data_format == "yuv64" else f"{data_format}_lmdb"
             gen_lmdb(args.photos, work / f"time_{name}", side, 1, "crop", timing_photos, data_format)
             data.update({f"data/train_{name}": str(work / f"time_{name}"), f"data/val_{name}": str(work / f"time_{name}")})
-        time_nets(caffe, work, data, lite=args.cpu, iterations=2 if args.cpu else 20, results=results)
-        agreement(caffe, work, results)
-        photos = gen_lmdb(args.photos, work / "train_lmdb", 160, 8)
-        gen_lmdb(args.photos, work / "val_lmdb", 160, 1, "crop", 48)
+        if "time" in steps:
+            time_nets(caffe, work, data, lite=args.cpu, iterations=2 if args.cpu else 20, results=results,
+                      nets=tuple(args.nets.split(",")) if args.nets else FULL_NETS)
+        if "agreement" in steps:
+            agreement(caffe, work, results)
+        if "train" not in steps:
+            raise Finished
+        # Records at the CPU recipe's 224 (crops of 128 from them): the first GPU run built them at
+        # 160 from photos carried at 160, and its weights scored below the CPU-trained ones.
+        photos = gen_lmdb(args.photos, work / "train_lmdb", TRAIN_RECORD_SIDE, 8)
+        gen_lmdb(args.photos, work / "val_lmdb", TRAIN_RECORD_SIDE, 1, "crop", 48)
+        results["train_record_side"] = TRAIN_RECORD_SIDE
         results["train_photos"] = photos
         left = args.minutes * 60 - (time.monotonic() - started) - 30
         train_data = {"data/train_lmdb": str(work / "train_lmdb"), "data/val_lmdb": str(work / "val_lmdb")}
         stages = tuple((args.stages or ("plain,rebalance" if args.cpu else "plain")).split(","))
         train(caffe, work, train_data, max(left, 20), args.output, results, stages)
+    except Finished:
+        pass
     except CheckError as error:
         log.error("%s", error)
         results["error"] = str(error)
