@@ -77,13 +77,15 @@ def has_only_other_streams(path):
 
 
 def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9, motion=True, start=0.0,
-                   duration=None, batch=8, max_pixels=None, progress=None, separate_net=True):
+                   duration=None, batch=8, max_pixels=None, progress=None, separate_net=False):
     """Colorize source into target (written as target's partial twin, renamed at the end).
     Returns (frames written, the frames where a scene cut was found). Raises VideoError; if the
     input breaks off after some frames, those are written first and the error says how many.
 
     separate_net: run the net in a process of its own (tools/net_process.py), one batch ahead of
-    the smoothing and encoding here; False runs it in this process, batch after batch."""
+    the smoothing and encoding here. Off by default: on a 2-core CPU it was slower than the net in
+    this process, batch after batch (58 % against 79 % of the stills' rate at 1280×720,
+    bench/bench_video.py), the two processes' threads competing for the same cores."""
     import av
     source, target = pathlib.Path(source), pathlib.Path(target)
     encoder, pixel_format, audio_ok, audio_fallback = CONTAINERS[video_format]
