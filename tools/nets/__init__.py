@@ -1,0 +1,1 @@
+"""The net families tools/make_prototxt.py generates, one module each (see its docstring)."""
