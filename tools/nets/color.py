@@ -19,7 +19,6 @@ def color_head(L, ns, bottom):
     return ns.conv9_1
 
 
-
 # Class rebalancing of the YUV-64 loss (Zhang et al.'s prior boost over the 48 classes the train
 # photos reach, data/yuv64_prior_probs.npy), per net; None keeps the plain loss. Measured on the
 # lite nets (docs/training.md): with the plain loss the FCN's argmax used 7 classes, the two most
@@ -135,7 +134,6 @@ def color_deploy(variant):
     color_head(L, ns, zhang_trunk(L, ns, centred_y(L, ns, ns.data_y), variant))
     ns.prob = L.Softmax(ns.conv9_1)
     return f'name: "color{variant.suffix}_deploy"\n{ns.to_proto()}'
-
 
 
 def color_solver(variant):

@@ -65,14 +65,12 @@ def zhang_trunk(L, ns, bottom, variant):
     return conv_relu(L, top, channels(256, variant), name="conv8_3", ns=ns)
 
 
-
 def centred_y(L, ns, data_y, scale=1.0):
     # Frozen Scale (y·scale − 127·scale) in train and deploy alike: the original subtracted the
     # mean only in training and fed raw Y at deploy time.
     ns.data_y_centred = L.Scale(data_y, bias_term=True, filler=dict(type="constant", value=scale),
                                 bias_filler=dict(type="constant", value=-127 * scale), param=FROZEN * 2)
     return ns.data_y_centred
-
 
 
 def lmdb_data(caffe, L, P, ns, variant, train_source, val_source, record_side=224):
@@ -88,7 +86,6 @@ def lmdb_data(caffe, L, P, ns, variant, train_source, val_source, record_side=22
     val.data = L.Data(source=val_source, backend=P.Data.LMDB, batch_size=variant.val_batch,
                       transform_param=crop, include=dict(phase=caffe.TEST))
     return str(val.to_proto()).strip()
-
 
 
 def base_solver(net_name, variant):
@@ -128,7 +125,6 @@ def schedule(solver, lite, lr, gamma, stepsize, max_iter, test_iter):
 # input and the net predicted class 29 everywhere (docs/training.md). 1e-5 leaves the weights
 # where the data puts them (conv5 stays at 0.042 over the same 250 iterations).
 MEAN_LOSS_WEIGHT_DECAY = 1e-5
-
 
 
 def python_layer(L, bottoms, layer, params=None, **kwargs):

@@ -86,7 +86,6 @@ def fcn_deploy(variant):
     return f'name: "fcn{variant.suffix}_deploy"\n{ns.to_proto()}'
 
 
-
 def fcn_solver(variant):
     solver = base_solver("fcn", variant)
     # VGG without BatchNorm trained from scratch (the original could only have fine-tuned): Adam

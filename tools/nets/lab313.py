@@ -105,7 +105,6 @@ def lab313_solver(variant, stock=False):
     return schedule(solver, False, 3.16e-5, 0.316, 215000, 500000, 10)
 
 
-
 # Lab LMDB records (tools/gen_lmdb.py --format lab) hold OpenCV's 8-bit Lab: L·255/100, a + 128,
 # b + 128, each rounded (error ≤ 0.2 in L, ≤ 0.5 in a and b).
 LAB8_L_SCALE = 100 / 255
