@@ -51,7 +51,7 @@ def test_generated_stock_nets_have_no_python_layer():
         text_format.Parse(path.read_text(), net)
         types = {layer.type for layer in net.layer}
         assert "Python" not in types, path.name
-        assert {"Exp", "Log", "Tile", "Reduction", "AbsVal", "Clip", "Scale"} <= types
+        assert {"Exp", "Log", "Tile", "Pooling", "Reduction", "AbsVal", "Clip", "Scale"} <= types
 
 
 def test_stock_nets_share_the_deploy_nets_trunk_names():
@@ -114,7 +114,7 @@ def test_stock_loss_value_and_gradient_equal_the_reference(caffe, tmp_path):
     ns.gauss = L.Input(shape=dict(dim=shape))
     ns.inverse = L.Input(shape=dict(dim=[2, 1, 3, 3]))
     ns.weights = L.Input(shape=dict(dim=[2, 1, 3, 3]))
-    lab313_nets.stock_loss(L, P, ns, ns.conv8_313, ns.gauss, ns.inverse, ns.weights)
+    lab313_nets.stock_loss(L, P, ns, ns.conv8_313, ns.gauss, ns.inverse, ns.weights, 3)
     path = tmp_path / "loss.prototxt"
     path.write_text('force_backward: true\n' + str(ns.to_proto()))
     net = caffe.Net(str(path), caffe.TRAIN)
@@ -142,6 +142,18 @@ def test_stock_loss_value_and_gradient_equal_the_reference(caffe, tmp_path):
         net.blobs["conv8_313"].data[...] = z
         net.forward()
         return float(net.blobs["loss8_313_boosted"].data)
+
+    # Scores far apart (an untrained net's val pass reached losses of 40 nats a pixel): exp of the
+    # scores shifted by their maximum cannot overflow, and the value stays the reference's.
+    wild = scores * 60
+    net.blobs["conv8_313"].data[...] = wild
+    net.forward()
+    net.backward()
+    assert float(net.blobs["loss8_313_boosted"].data) == pytest.approx(reference(wild), rel=1e-4)
+    assert np.isfinite(net.blobs["conv8_313"].diff).all()
+    net.blobs["conv8_313"].data[...] = scores
+    net.forward()
+    net.backward()
 
     # The forward runs in float32 (loss ~50, resolution ~4e-6): a large step, and the entries with
     # the largest gradients (the targets' main bins), where that resolution does not matter.

@@ -21,6 +21,8 @@ import pathlib
 import re
 import sys
 
+import numpy as np
+
 if __package__ in (None, ""):  # run as `python tools/plot_log.py`: make the repo importable
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
@@ -31,6 +33,7 @@ log = logging.getLogger("plot_log")
 TRAIN_LOSS = re.compile(r"\] Iteration (\d+) \([^)]*\), loss = ([-+\w.]+)")
 TEST_START = re.compile(r"\] Iteration (\d+), Testing net")
 TEST_OUTPUT = re.compile(r"\]\s+Test net output #\d+: (\w+) = ([-+\w.]+)")
+TRAIN_OUTPUT = re.compile(r"\]\s+Train net output #\d+: (\w+) = ([-+\w.]+)")
 LEARNING_RATE = re.compile(r"\] Iteration (\d+), lr = ([-+\w.]+)")
 SPEED = re.compile(r"\] Iteration (\d+) \(([\d.e+-]+) iter/s")
 
@@ -41,12 +44,15 @@ class NotACaffeLog(ValueError):
 
 def parse_log(lines):
     """{"train": {iteration: loss}, "test": {name: {iteration: value}}, "lr": {...}, "speed": {...}}."""
-    train, tests, rates, speeds = {}, {}, {}, {}
-    test_iteration = None
+    train, tests, rates, speeds, outputs = {}, {}, {}, {}, {}
+    test_iteration = train_iteration = None
     for line in lines:
         if match := TRAIN_LOSS.search(line):
-            train[int(match.group(1))] = float(match.group(2))
+            train_iteration = int(match.group(1))
+            train[train_iteration] = float(match.group(2))
             test_iteration = None
+        elif train_iteration is not None and (match := TRAIN_OUTPUT.search(line)):
+            outputs.setdefault(match.group(1), {})[train_iteration] = float(match.group(2))
         if match := SPEED.search(line):
             if float(match.group(2)) > 0:  # Caffe prints a garbage rate for the first display
                 speeds[int(match.group(1))] = float(match.group(2))
@@ -57,7 +63,8 @@ def parse_log(lines):
         if match := LEARNING_RATE.search(line):
             rates[int(match.group(1))] = float(match.group(2))
     return {"train": dict(sorted(train.items())), "test": {k: dict(sorted(v.items())) for k, v in tests.items()},
-            "lr": dict(sorted(rates.items())), "speed": dict(sorted(speeds.items()))}
+            "lr": dict(sorted(rates.items())), "speed": dict(sorted(speeds.items())),
+            "train_outputs": {k: dict(sorted(v.items())) for k, v in outputs.items()}}
 
 
 def last_iteration(curves):
@@ -156,6 +163,34 @@ def plot(curves, output, title):
     staging.replace(output)
 
 
+def plot_side_by_side(runs, name, output, title, smooth=10):
+    """Several runs on one figure: the train net's output `name` (a moving mean over `smooth`
+    displays: Caffe prints it unsmoothed) and the val net's, one colour per run."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axis = plt.subplots(figsize=(7, 4), dpi=100)
+    for (label, curves), colour in zip(runs.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
+        train = curves["train_outputs"].get(name)
+        if not train:
+            raise NotACaffeLog(f"{label}: no train net output named {name}")
+        values = np.convolve(list(train.values()), np.ones(smooth) / smooth, mode="valid")
+        axis.plot(list(train)[smooth - 1:], values, color=colour, linewidth=1, alpha=0.7, label=f"{label}: train")
+        test = curves["test"].get(name, {})
+        axis.plot(list(test), list(test.values()), "o-", color=colour, markersize=4, label=f"{label}: val")
+    axis.set_xlabel("iteration")
+    axis.set_ylabel(name)
+    axis.grid(alpha=0.3)
+    axis.legend(loc="upper right", fontsize=8)
+    axis.set_title(title)
+    figure.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.with_name(f".{output.name}.partial.png")
+    figure.savefig(staging)
+    plt.close(figure)
+    staging.replace(output)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("log_files", type=pathlib.Path, nargs="+",
@@ -164,8 +199,21 @@ def main(argv=None):
     parser.add_argument("--summary", type=pathlib.Path, help="also write the numbers as JSON here")
     parser.add_argument("--title", help="figure title (default: the log's name)")
     parser.add_argument("--window", type=int, default=100, help="iterations in the tail mean (default 100)")
+    parser.add_argument("--side-by-side", metavar="OUTPUT_NAME",
+                        help="draw the logs as separate runs on one figure, by this net output (train and val), "
+                             "e.g. loss8_313 to compare the two Lab/313 nets")
     args = parser.parse_args(argv)
     setup_logging()
+    if args.side_by_side:
+        output = args.output or args.log_files[0].with_suffix(".compare.png")
+        try:
+            runs = {path.stem: parse_log(path.read_text(errors="replace").splitlines()) for path in args.log_files}
+            plot_side_by_side(runs, args.side_by_side, output, args.title or " vs ".join(runs))
+        except (OSError, NotACaffeLog) as error:
+            log.error("%s", error)
+            return 2
+        log.info("wrote %s", output)
+        return 0
     stages = []
     for log_file in args.log_files:
         try:

@@ -151,24 +151,33 @@ def stock_targets(L, P, ns):
     return ns.gt_ab_gauss, ns.gauss_total_inverse, ns.prior_boost_nongray
 
 
-def stock_loss(L, P, ns, scores, gauss, gauss_total_inverse, pixel_weights):
-    """Per pixel −Σ_q t_q·log softmax(z)_q with t = g/Σg, written as log Σ_q exp(z_q − z̄) where
-    z̄ = Σ_q t_q·z_q (equal because Σ t = 1): no Softmax or Log over 313 channels, and exp
-    overflows only where a score exceeds the target's mean score by 88. Summed per image and
+def stock_loss(L, P, ns, scores, gauss, gauss_total_inverse, pixel_weights, side):
+    """Per pixel −Σ_q t_q·log softmax(z)_q with t = g/Σg, written as
+    log Σ_q exp(z_q − m) + m − z̄, with m = max_q z_q and z̄ = Σ_q t_q·z_q (equal because Σ t = 1):
+    no Softmax or Log over 313 channels, and exp(z − m) ≤ 1 cannot overflow. m is held constant
+    (the value does not depend on it), so the gradient is softmax(z) − t. Summed per image and
     averaged over the batch: loss8_313_boosted (weighted per pixel, the training loss: its gradient
     w·(softmax(z) − t)/N is the reference's) and loss8_313 (unweighted, shown only: the
-    reference's reported loss)."""
+    reference's reported loss). side: the scores' height and width."""
     ns.target_scores = L.Eltwise(scores, gauss, operation=P.Eltwise.PROD, propagate_down=[True, False])
     ns.target_score_sum = L.Convolution(ns.target_scores, num_output=1, kernel_size=1, bias_term=False,
                                         weight_filler=dict(type="constant", value=1), param=FROZEN)
     ns.target_mean_score = L.Eltwise(ns.target_score_sum, gauss_total_inverse, operation=P.Eltwise.PROD,
                                      propagate_down=[True, False])
-    ns.target_mean_tiled = L.Tile(ns.target_mean_score, axis=1, tiles=LAB_BINS)
-    ns.scores_centred = L.Eltwise(scores, ns.target_mean_tiled, operation=P.Eltwise.SUM, coeff=[1, -1])
-    ns.scores_exp = L.Exp(ns.scores_centred)
+    # m per pixel: the 313 channels viewed as the rows of an image one pixel wide per position,
+    # max-pooled in one window of 313 rows (Caffe has no reduction across channels but this).
+    ns.scores_by_bin = L.Reshape(scores, reshape_param=dict(shape=dict(dim=[0, 1, LAB_BINS, -1])))
+    ns.max_score_row = L.Pooling(ns.scores_by_bin, pool=P.Pooling.MAX, kernel_h=LAB_BINS, kernel_w=1, stride=1)
+    ns.max_score = L.Reshape(ns.max_score_row, reshape_param=dict(shape=dict(dim=[0, 1, side, side])))
+    ns.max_score_tiled = L.Tile(ns.max_score, axis=1, tiles=LAB_BINS)
+    ns.scores_shifted = L.Eltwise(scores, ns.max_score_tiled, operation=P.Eltwise.SUM, coeff=[1, -1],
+                                  propagate_down=[True, False])
+    ns.scores_exp = L.Exp(ns.scores_shifted)
     ns.scores_exp_sum = L.Convolution(ns.scores_exp, num_output=1, kernel_size=1, bias_term=False,
                                       weight_filler=dict(type="constant", value=1), param=FROZEN)
-    ns.pixel_cross_entropy = L.Log(ns.scores_exp_sum)
+    ns.log_exp_sum = L.Log(ns.scores_exp_sum)
+    ns.pixel_cross_entropy = L.Eltwise(ns.log_exp_sum, ns.max_score, ns.target_mean_score, operation=P.Eltwise.SUM,
+                                       coeff=[1, 1, -1], propagate_down=[True, False, True])
     ns.weighted_cross_entropy = L.Eltwise(ns.pixel_cross_entropy, pixel_weights, operation=P.Eltwise.PROD,
                                           propagate_down=[True, False])
     for name, per_pixel, weight in (("loss8_313_boosted", ns.weighted_cross_entropy, 1),
@@ -192,7 +201,7 @@ def lab313_stock_train_val(variant):
     subsampled_ab(L, ns, ns.data_ab)
     gauss, gauss_total_inverse, pixel_weights = stock_targets(L, P, ns)
     scores = lab_scores(L, ns, zhang_trunk(L, ns, lab_input(caffe, L, ns, ns.data_l), variant))
-    stock_loss(L, P, ns, scores, gauss, gauss_total_inverse, pixel_weights)
+    stock_loss(L, P, ns, scores, gauss, gauss_total_inverse, pixel_weights, variant.crop // 4)
     return f'name: "lab313_stock{variant.suffix}"\n{val_layer}\n{ns.to_proto()}'
 
 
