@@ -183,5 +183,5 @@ def test_a_model_the_net_process_cannot_load_is_one_clear_error(clip_folder, col
     settings = broken.settings()
     monkeypatch.setattr(broken, "settings", lambda: {**settings, "temperature": -1})
     with pytest.raises(ModelError, match="temperature must be positive"):
-        colorize_video(broken, clip_folder / "pan.mp4", tmp_path / "out.mp4")
+        colorize_video(broken, clip_folder / "pan.mp4", tmp_path / "out.mp4", separate_net=True)
     assert not list(tmp_path.iterdir())  # nothing half-written left behind
