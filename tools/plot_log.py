@@ -179,7 +179,8 @@ def plot_side_by_side(runs, name, output, title, smooth=10):
         test = curves["test"].get(name, {})
         axis.plot(list(test), list(test.values()), "o-", color=colour, markersize=4, label=f"{label}: val")
     axis.set_xlabel("iteration")
-    axis.set_ylabel(name)
+    axis.set_ylabel(f"{name} (log scale)")
+    axis.set_yscale("log")  # early val passes (BatchNorm statistics not yet usable) can be 10× the rest
     axis.grid(alpha=0.3)
     axis.legend(loc="upper right", fontsize=8)
     axis.set_title(title)
