@@ -7,8 +7,8 @@
 #   LD_LIBRARY_PATH=/path/to/gpu-bundle/lib /path/to/gpu-bundle/bin/caffe train -gpu 0 \
 #       --solver prototxt/solver_color.prototxt
 #
-# Left out on purpose: glibc's own libraries and the CUDA libraries (cudart, cuBLAS, cuRAND),
-# which the target machine has, and the driver (libcuda). OpenBLAS is swapped for the reference
+# Left out on purpose: glibc's own libraries and the CUDA libraries (cudart, cuBLAS, cuRAND,
+# NCCL: 344 MB), which the target machine has (a PyTorch install brings them all), and the driver (libcuda). OpenBLAS is swapped for the reference
 # BLAS (see below). Python is not needed for the YUV-64
 # nets (no Python layers); libpython is bundled only because the binary links it.
 set -Eeuo pipefail
@@ -31,7 +31,7 @@ rm -rf "$staging"
 mkdir -p "$staging/bin" "$staging/lib"
 cp -L "$prefix/bin/caffe" "$staging/bin/caffe"
 # Stock on any Linux with glibc, or part of the CUDA installation / driver on the target.
-skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libgcc_s\.so|libcuda\.so|libcudart\.so|libcublas\.so|libcublasLt\.so|libcurand\.so)'
+skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libgcc_s\.so|libcuda\.so|libcudart\.so|libcublas\.so|libcublasLt\.so|libcurand\.so|libnccl\.so)'
 while read -r name path; do
   [[ $name =~ $skip ]] && continue
   [[ -f $path ]] || die "ldd cannot resolve $name for $prefix/bin/caffe"
@@ -56,7 +56,7 @@ cp -r "$repo_root/prototxt" "$staging/prototxt"
   echo "made $(date +%Y-%m-%d) by tools/make_gpu_bundle.sh from $prefix."
   echo
   echo "Needs on the GPU machine: an NVIDIA driver and CUDA 13's libcudart, libcublas, libcublasLt"
-  echo "and libcurand (any CUDA 13 installation). Everything else is in lib/. From a colornet checkout"
+  echo "and libcurand (any CUDA 13 installation), and NCCL's libnccl.so.2 (the nvidia-nccl-cu13 wheel). Everything else is in lib/. From a colornet checkout"
   echo "with its LMDBs (data/train_lmdb, data/val_lmdb):"
   echo
   echo "  export LD_LIBRARY_PATH=/path/to/gpu-bundle/lib:\$LD_LIBRARY_PATH"

@@ -8,7 +8,8 @@
 # sm_90 PTX (CUDA_ARCH_BIN to change), installed beside the CPU build (which it leaves alone)
 # with a `caffe-gpu` command. It needs the CUDA compiler and cudart (CUDA_HOME, else /usr/local/cuda, else nvcc on
 # PATH); cuBLAS and cuRAND come from the PyPI wheels nvidia-cublas / nvidia-curand if the toolkit
-# lacks them. It compiles and links without a GPU; running needs an NVIDIA driver and GPU.
+# lacks them, and NCCL (for `caffe train -gpu all`) from nvidia-nccl-cu13. It compiles and links
+# without a GPU; running needs an NVIDIA driver and GPU.
 #
 # Environment (all optional):
 #   CAFFE_PREFIX    where Caffe is installed           (default /opt/colornet/caffe-cpu, -gpu)
@@ -24,6 +25,8 @@ readonly CAFFE_DEB_VERSION="1.0.0+git20180821.99bd997-8"
 readonly CAFFE_DEB_SUITE="bullseye"
 # cuBLAS / cuRAND wheels matching CUDA 13.0 (the major version must match the toolkit's cudart).
 readonly CUDA_WHEELS=(nvidia-cublas==13.0.2.14 nvidia-curand==10.4.0.35)
+# NCCL for `caffe train -gpu all` (several GPUs): header and library from its PyPI wheel (305 MB).
+readonly NCCL_WHEEL=nvidia-nccl-cu13==2.32.3
 readonly APT_PACKAGES=(
   cmake make g++ patch dpkg-dev pkg-config
   libprotobuf-dev protobuf-compiler libboost-system-dev libboost-thread-dev
@@ -103,7 +106,10 @@ if [[ $gpu == 1 ]]; then
   # OpenCV and LevelDB off: our nets read LMDB, and without them the GPU bundle stays small.
   # (Later -D options override the earlier ones of the CPU list.)
   cmake_flags+=(
-    -DCPU_ONLY=OFF -DUSE_CUDNN=OFF -DUSE_NCCL=OFF -DUSE_OPENCV=OFF -DUSE_LEVELDB=OFF
+    -DCPU_ONLY=OFF -DUSE_CUDNN=OFF -DUSE_OPENCV=OFF -DUSE_LEVELDB=OFF
+    # NCCL: Caffe's multi-GPU training (`-gpu all`); its header and library are linked into
+    # the toolkit folder by prepare_cuda_toolkit.
+    -DUSE_NCCL=ON "-DNCCL_INCLUDE_DIR=$toolkit/include" "-DNCCL_LIBRARIES=$toolkit/lib64/libnccl.so"
     # Caffe's own architecture list stops at 2018's GPUs: H100 (sm_90) code, and sm_90 PTX so
     # that newer GPUs can JIT-compile it. Add to CUDA_ARCH_BIN for others (each one costs
     # compile time: 8+ minutes per architecture on 2 cores).
@@ -302,8 +308,28 @@ prepare_cuda_toolkit() {
   for item in "$lib_dir"/lib* ${extra_lib:+"$extra_lib"/lib*}; do
     ln -sfn "$item" "$toolkit/lib64/$(basename "$item")"
   done
+  # NCCL: the machine's if the toolkit has it, else PyPI's wheel.
+  if [[ ! -e $toolkit/include/nccl.h ]]; then
+    mkdir -p "$wheels" 2>/dev/null || need_root
+    if ! ls "$wheels"/nvidia_nccl_cu13-*.whl >/dev/null 2>&1; then
+      log "NCCL not in $cuda_root: downloading $NCCL_WHEEL from PyPI (305 MB)"
+      "$python_bin" -m pip download --quiet --no-deps --only-binary :all: -d "$wheels" "$NCCL_WHEEL"
+    fi
+    if [[ ! -d $wheels/nccl ]]; then
+      rm -rf "$wheels/nccl.partial"
+      "$python_bin" -m zipfile -e "$(ls "$wheels"/nvidia_nccl_cu13-*.whl | head -n1)" "$wheels/nccl.partial"
+      mv "$wheels/nccl.partial" "$wheels/nccl"
+    fi
+    local nccl_header
+    nccl_header=$(find "$wheels/nccl" -name nccl.h | head -n1)
+    [[ -f $nccl_header ]] || die "the NCCL wheel in $wheels has no nccl.h"
+    ln -sfn "$nccl_header" "$toolkit/include/nccl.h"
+    for item in "$(dirname "$(dirname "$nccl_header")")"/lib/libnccl.so*; do
+      ln -sfn "$item" "$toolkit/lib64/$(basename "$item")"
+    done
+  fi
   # CMake links against the unversioned names the wheels do not ship.
-  for item in cublas cublasLt curand; do
+  for item in cublas cublasLt curand nccl; do
     [[ -e $toolkit/lib64/lib$item.so ]] || ln -s "$(basename "$(ls "$toolkit"/lib64/lib$item.so.* | head -n1)")" "$toolkit/lib64/lib$item.so"
   done
 }
