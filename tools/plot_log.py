@@ -118,11 +118,27 @@ def summarize(curves, window=100):
     return summary
 
 
-def plot(curves, output, title):
+def new_figure():
+    """(figure, axis) on the file-only backend, the size every curve here is drawn at."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    figure, loss_axis = plt.subplots(figsize=(7, 4), dpi=100)
+    return plt.subplots(figsize=(7, 4), dpi=100)
+
+
+def save_figure(figure, output):
+    """Write the PNG beside its target and rename it, so a failed draw leaves the old one."""
+    import matplotlib.pyplot as plt
+    figure.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = output.with_name(f".{output.name}.partial.png")
+    figure.savefig(staging)
+    plt.close(figure)
+    staging.replace(output)
+
+
+def plot(curves, output, title):
+    figure, loss_axis = new_figure()
     train = curves["train"]
     loss_axis.plot(list(train), list(train.values()), color="tab:blue", linewidth=1, label="train loss")
     val_loss = next((name for name in curves["test"] if "loss" in name), None)  # loss, loss8_313, …
@@ -155,21 +171,13 @@ def plot(curves, output, title):
         handles, labels = handles + extra_handles, labels + extra_labels
     loss_axis.legend(handles, labels, loc="upper right")
     loss_axis.set_title(title)
-    figure.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.with_name(f".{output.name}.partial.png")
-    figure.savefig(staging)
-    plt.close(figure)
-    staging.replace(output)
+    save_figure(figure, output)
 
 
 def plot_side_by_side(runs, name, output, title, smooth=10):
     """Several runs on one figure: the train net's output `name` (a moving mean over `smooth`
     displays: Caffe prints it unsmoothed) and the val net's, one colour per run."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    figure, axis = plt.subplots(figsize=(7, 4), dpi=100)
+    figure, axis = new_figure()
     for (label, curves), colour in zip(runs.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
         train = curves["train_outputs"].get(name)
         if not train:
@@ -184,12 +192,7 @@ def plot_side_by_side(runs, name, output, title, smooth=10):
     axis.grid(alpha=0.3)
     axis.legend(loc="upper right", fontsize=8)
     axis.set_title(title)
-    figure.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = output.with_name(f".{output.name}.partial.png")
-    figure.savefig(staging)
-    plt.close(figure)
-    staging.replace(output)
+    save_figure(figure, output)
 
 
 def main(argv=None):
