@@ -22,15 +22,14 @@ import tempfile
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-import cv2
 import numpy as np
 
+from bench.bench_layers import real_ab_batch
 from bench.caffe_time import layer_types, parse
 from bench.results import publish
 from layers import lab313
 from tools.common import REPO_ROOT
 from tools.nets import lab313 as lab313_nets
-from tools.photo_io import UnreadableImage, list_images, read_bgr
 
 log = logging.getLogger("bench_lab313_stock")
 VAL_LIST = REPO_ROOT / "data/photos/val.txt"
@@ -78,21 +77,14 @@ def encoding_statistics(count=40, side=176):
     """On the val photos' ab (subsampled by 4, as in training): the all-bin Gaussian's mass
     outside the 5 nearest bins, how often its argmax is the 5-NN encoding's, and the smooth
     boost Σ t·w against the reference's w(argmax)."""
-    photos = list_images([VAL_LIST])[:count]
-    images = []
-    for path in photos:
-        try:
-            images.append(cv2.resize(read_bgr(path), (side, side), interpolation=cv2.INTER_AREA))
-        except UnreadableImage:
-            continue
-    ab = lab313.bgr_to_lab(np.stack(images).transpose(0, 3, 1, 2))[:, 1:, ::4, ::4]
+    ab = real_ab_batch(count, side)
     centres = lab313.load_centres()
     gaussian = lab313.gaussian_encode(ab, centres, lab313_nets.LAB_SIGMA)
     nearest = lab313.SoftEncoder(centres, 5, lab313_nets.LAB_SIGMA, compiled=False).encode(ab)
     outside = 1 - np.sort(gaussian, axis=1)[:, -5:].sum(axis=1)
     weights = lab313.prior_boost_weights(np.load(REPO_ROOT / lab313.DEFAULT_PRIOR), lab313_nets.LAB_BOOST_LAMBDA)
     exact = lab313.prior_boost(nearest, weights)[:, 0]
-    row = {"photos": len(images), "pixels": int(outside.size), "outside_mean": float(outside.mean()),
+    row = {"photos": len(ab), "pixels": int(outside.size), "outside_mean": float(outside.mean()),
            "outside_max": float(outside.max()),
            "same_argmax": float((gaussian.argmax(axis=1) == nearest.argmax(axis=1)).mean())}
     # The stock net's soft argmax (σ 1) and, for comparison, the average over the σ 5 target.
