@@ -105,12 +105,6 @@ def lab313_solver(variant, stock=False):
     return schedule(solver, False, 3.16e-5, 0.316, 215000, 500000, 10)
 
 
-# Lab LMDB records (tools/gen_lmdb.py --format lab) hold OpenCV's 8-bit Lab: L·255/100, a + 128,
-# b + 128, each rounded (error ≤ 0.2 in L, ≤ 0.5 in a and b).
-LAB8_L_SCALE = 100 / 255
-LAB8_AB_OFFSET = 128
-
-
 def stock_targets(L, P, ns):
     """data_ab_ss → (gt_ab_gauss, gauss_total_inverse, prior_boost_nongray): the Gaussian soft
     encoding over all bins, unnormalised (g_q = exp(−|ab − c_q|²/2σ²), so the target is g/Σg), the
@@ -196,8 +190,9 @@ def lab313_stock_train_val(variant):
     ns = caffe.NetSpec()
     val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_lab_lmdb", "data/val_lab_lmdb", record_side=256)
     ns.data_l8, ns.data_ab8 = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
-    ns.data_l = L.Power(ns.data_l8, power_param=dict(scale=LAB8_L_SCALE))
-    ns.data_ab = L.Power(ns.data_ab8, power_param=dict(shift=-LAB8_AB_OFFSET))
+    # The Lab LMDB's 8-bit Lab (layers/lab313.py, bgr8_to_lab8) back to L 0..100 and signed a, b.
+    ns.data_l = L.Power(ns.data_l8, power_param=dict(scale=1 / lab313.LAB8_L_SCALE))
+    ns.data_ab = L.Power(ns.data_ab8, power_param=dict(shift=-lab313.LAB8_AB_OFFSET))
     subsampled_ab(L, ns, ns.data_ab)
     gauss, gauss_total_inverse, pixel_weights = stock_targets(L, P, ns)
     scores = lab_scores(L, ns, zhang_trunk(L, ns, lab_input(caffe, L, ns, ns.data_l), variant))
