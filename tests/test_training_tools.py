@@ -98,3 +98,25 @@ def test_plot_log_rejects_a_file_that_is_not_a_caffe_log(tmp_path, caplog):
     assert plot_log.main([str(not_a_log)]) == 2
     assert "notes.txt: not a Caffe training log" in caplog.text
     assert not (tmp_path / "notes.png").exists()
+
+
+def test_plot_log_side_by_side_reads_one_net_output_from_each_run(tmp_path, caplog):
+    """Two runs drawn by one named output; a short run (fewer displays than the smoothing window)
+    still draws, and a name neither log has is one clear error."""
+    def caffe_log(path, losses, val):
+        lines = []
+        for iteration, loss in enumerate(losses):
+            lines += [f"I1201 00:00:00.0 1 solver.cpp:239] Iteration {iteration * 20} (1.0 iter/s, 20s/20 iters), loss = {loss * 1.2}",
+                      f"I1201 00:00:00.0 1 solver.cpp:258]     Train net output #0: loss8_313 = {loss}"]
+        lines += ["I1201 00:00:00.0 1 solver.cpp:347] Iteration 40, Testing net (#0)",
+                  f"I1201 00:00:00.0 1 solver.cpp:414]     Test net output #0: loss8_313 = {val}"]
+        path.write_text("\n".join(lines) + "\n")
+        return str(path)
+    python = caffe_log(tmp_path / "python.log", [9.0, 8.0, 7.5], 8.1)
+    stock = caffe_log(tmp_path / "stock.log", [9.1, 8.2, 7.4], 8.0)
+    assert plot_log.parse_log(open(stock).read().splitlines())["train_outputs"]["loss8_313"] == {0: 9.1, 20: 8.2, 40: 7.4}
+    output = tmp_path / "compare.png"
+    assert plot_log.main([python, stock, "--side-by-side", "loss8_313", "-o", str(output)]) == 0
+    assert output.stat().st_size > 10_000
+    assert plot_log.main([python, stock, "--side-by-side", "loss", "-o", str(tmp_path / "other.png")]) == 2
+    assert "no train net output named loss" in caplog.text

@@ -182,8 +182,9 @@ def plot_side_by_side(runs, name, output, title, smooth=10):
         train = curves["train_outputs"].get(name)
         if not train:
             raise NotACaffeLog(f"{label}: no train net output named {name}")
-        values = np.convolve(list(train.values()), np.ones(smooth) / smooth, mode="valid")
-        axis.plot(list(train)[smooth - 1:], values, color=colour, linewidth=1, alpha=0.7, label=f"{label}: train")
+        window = min(smooth, len(train))  # a short log: the mean of what there is
+        values = np.convolve(list(train.values()), np.ones(window) / window, mode="valid")
+        axis.plot(list(train)[window - 1:], values, color=colour, linewidth=1, alpha=0.7, label=f"{label}: train")
         test = curves["test"].get(name, {})
         axis.plot(list(test), list(test.values()), "o-", color=colour, markersize=4, label=f"{label}: val")
     axis.set_xlabel("iteration")
