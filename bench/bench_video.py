@@ -7,11 +7,12 @@ frames after the cut the colour takes to reach the new scene's. Speed: frames/s 
 path (decode, net, smoothing, upsampling, encode) at 640×480 and 1280×720, beside the same frames
 colorized as stills in batches of 8. Results go to bench/RESULTS.md.
 
-    python bench/bench_video.py [--seconds 3]
+    python bench/bench_video.py [--seconds 3] [--rounds 5]
 """
 import argparse
 import logging
 import pathlib
+import statistics
 import sys
 import tempfile
 import time
@@ -28,7 +29,7 @@ from tests import clips
 from tools.colorize import Colorizer, Model
 from tools.evaluate import ErrorHistogram
 from tools.temporal import flicker
-from tools.video import colorize_video
+from tools.video import ENCODER_OPTIONS, colorize_video
 
 log = logging.getLogger("bench_video")
 SETTINGS = {"frame by frame": (0.0, False), "EMA 0.8": (0.8, False), "EMA 0.8 + flow": (0.8, True),
@@ -93,34 +94,44 @@ def strip(truth, colour, count=6):
     return np.vstack([top, np.full((4, top.shape[1], 3), 255, np.uint8), bottom])
 
 
-def speed(colorizer, folder, seconds, rounds=2):
-    """frames/s of stills in batches of 8, of video with the net in its own process (the default)
-    and of video with the net in this process, best of `rounds` alternating runs each."""
+def speed(colorizer, folder, seconds, rounds=3):
+    """Per frame size: frames/s of stills in batches of 8, of video (the net in this process, the
+    default) and of video with the net in a process of its own, `rounds` rounds of the three side
+    by side; medians of the rates and of each round's video ÷ stills (this machine is shared: a
+    round's rates move together, so the ratio is taken within a round)."""
     rows = []
     for size in ((640, 480), (1280, 720)):
         frames, _ = clips.pan_frames(size, seconds)
         path = clips.write_clip(folder / f"speed{size[0]}.mp4", frames)
         decoded = clips.read_frames(path)
         colorizer.colorize(decoded[:8])  # warm-up
-        started = time.perf_counter()
-        for first in range(0, len(decoded), 8):
-            colorizer.colorize(decoded[first:first + 8])
-        stills = len(decoded) / (time.perf_counter() - started)
-        video = {True: 0.0, False: 0.0}
+        rates = {"stills": [], False: [], True: []}
         for _ in range(rounds):
-            for separate in (True, False):
+            started = time.perf_counter()
+            for first in range(0, len(decoded), 8):
+                colorizer.colorize(decoded[first:first + 8])
+            rates["stills"].append(len(decoded) / (time.perf_counter() - started))
+            for separate in (False, True):
                 started = time.perf_counter()
                 written, _ = colorize_video(colorizer, path, folder / f"speed{size[0]}-out.mp4", separate_net=separate)
-                video[separate] = max(video[separate], written / (time.perf_counter() - started))
-        rows.append((size, stills, video[True], video[False]))
-        log.info("%s: stills %.2f frames/s, video %.2f (net in its own process), %.2f (in this one)",
-                 size, stills, video[True], video[False])
+                rates[separate].append(written / (time.perf_counter() - started))
+        row = {"size": size, "rounds": rounds}
+        for key, name in (("stills", "stills"), (False, "video"), (True, "separate")):
+            row[name] = statistics.median(rates[key])
+            if key != "stills":
+                row[f"{name} ratios"] = [video / stills for video, stills in zip(rates[key], rates["stills"])]
+                row[f"{name} ratio"] = statistics.median(row[f"{name} ratios"])
+        rows.append(row)
+        log.info("%s: stills %.2f frames/s, video %.2f (%.0f %%; rounds %s), net in its own process %.2f (%.0f %%)",
+                 size, row["stills"], row["video"], 100 * row["video ratio"],
+                 ", ".join(f"{r:.0%}" for r in row["video ratios"]), row["separate"], 100 * row["separate ratio"])
     return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="clip length (default 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="speed rounds of stills and both video paths (default 5)")
     parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
     parser.add_argument("--strip", type=pathlib.Path, help="also write 6 frames of the pan clip, grey above, colour below")
     args = parser.parse_args(argv)
@@ -132,7 +143,7 @@ def main(argv=None):
         if args.strip:
             picture = strip(truths["pan"], outputs[("EMA 0.8 + flow", "pan")])
             cv2.imwrite(str(args.strip), picture, [cv2.IMWRITE_JPEG_QUALITY, 88])
-        speeds = speed(colorizer, folder, args.seconds)
+        speeds = speed(colorizer, folder, args.seconds, args.rounds)
     base = rows[0]["flicker"]
     lines = [f"Clips of {args.seconds:g} s at 25 fps made from scikit-image photos (tests/clips.py), the still shot "
              "with film grain and exposure flicker; the default model, guided upsampling. Flicker: mean |Δab| between "
@@ -145,14 +156,20 @@ def main(argv=None):
         lines.append(f"| {row['setting']} | {row['flicker']:.3f} ({row['flicker'] / base:.0%}) | {row['auc pan']:.2f} | "
                      f"{row['auc cut']:.2f} | {row['auc still']:.2f} | {row['switch']} frames |")
     lines.append(f"| grey | | {rows[0]['grey pan']:.2f} | {rows[0]['grey cut']:.2f} | {rows[0]['grey still']:.2f} | |")
-    lines += ["", "Speed: the pan clip, stills in batches of 8 against the whole video path (decode … encode), "
-              "best of 2 runs each; the net runs in a process of its own, one batch ahead of smoothing and "
-              "encoding (the default), or in the same process, batch after batch.", "",
-              "| frames | stills, frames/s | video, frames/s | video ÷ stills | net in the same process, frames/s (÷ stills) |",
+    lines += ["", f"Speed: the pan clip, stills in batches of 8 against the whole video path (decode … encode), "
+              f"{speeds[0]['rounds']} rounds of the three side by side, medians (a round's rates move together on "
+              "this shared machine, so video ÷ stills is taken within each round). The net runs in this process, "
+              "batch after batch (the default), or in a process of its own, one batch ahead of smoothing and "
+              "encoding (`separate_net`). Encoder: "
+              + ", ".join(f"{key} {value}" for key, value in ENCODER_OPTIONS["libx264"].items())
+              + " (tools/video.py).", "",
+              "| frames | stills, frames/s | video, frames/s | video ÷ stills (each round) | net in its own process, frames/s (÷ stills) |",
               "|---|---|---|---|---|"]
-    for (width, height), stills, video, in_process in speeds:
-        lines.append(f"| {width}×{height} | {stills:.2f} | {video:.2f} | {video / stills:.0%} | "
-                     f"{in_process:.2f} ({in_process / stills:.0%}) |")
+    for row in speeds:
+        width, height = row["size"]
+        lines.append(f"| {width}×{height} | {row['stills']:.2f} | {row['video']:.2f} | **{row['video ratio']:.0%}** "
+                     f"({', '.join(f'{r:.0%}' for r in row['video ratios'])}) | "
+                     f"{row['separate']:.2f} ({row['separate ratio']:.0%}) |")
     publish("bench_video: flicker, colour and speed", "\n".join(lines), args.no_write)
     return 0
 

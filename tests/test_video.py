@@ -176,6 +176,23 @@ def test_the_net_in_its_own_process_gives_the_same_frames_as_in_this_one(clip_fo
         np.testing.assert_array_equal(pipelined, plain)
 
 
+def test_frame_by_frame_video_shows_the_stills_colours(clip_folder, colorizer, tmp_path):
+    """With no smoothing each frame is what the photo path makes of it: a player shows the stills'
+    colours within the codec's loss (the stream is tagged as the BT.601 limited range it holds,
+    and U and V come out the right way round)."""
+    from tools.video import colorize_video
+    source = clip_folder / "pan.mp4"
+    colorize_video(colorizer, source, tmp_path / "pan.mp4", smoothing=0.0, motion=False)
+    with av.open(str(tmp_path / "pan.mp4")) as container:
+        stream = container.streams.video[0].codec_context
+        assert (stream.colorspace, stream.color_range) == (6, 1)  # BT.601 (SMPTE 170M), limited range
+    shown, frames = clips.read_frames(tmp_path / "pan.mp4"), clips.read_frames(source)
+    stills = [still for first in range(0, len(frames), 8) for still in colorizer.colorize(frames[first:first + 8])]
+    assert len(shown) == len(stills) == 50
+    for frame, still in zip(shown, stills):
+        assert np.abs(frame.astype(int) - still).mean(axis=(0, 1)).max() < 2.5
+
+
 def test_a_model_the_net_process_cannot_load_is_one_clear_error(clip_folder, colorizer, tmp_path, monkeypatch):
     from tools.colorize import ModelError
     from tools.video import colorize_video

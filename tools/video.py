@@ -23,10 +23,18 @@ log = logging.getLogger("video")
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ogv", ".wmv", ".flv", ".ts"}
 CONTAINERS = {"mp4": ("libx264", "yuv420p", {"aac", "mp3", "ac3", "opus", "alac", "flac"}, "aac"),
               "webm": ("libvpx-vp9", "yuv420p", {"opus", "vorbis"}, "libopus")}
-# Encoder settings: near-transparent quality at a fast preset. x264's default (medium) took as
-# long per frame as the net on 2 cores; veryfast at CRF 18 costs a fraction of it.
-ENCODER_OPTIONS = {"libx264": {"preset": "veryfast", "crf": "18"},
+# Encoder settings: near-transparent quality at a fast preset, measured on 1280×720 test clips
+# (bench/bench_video.py). x264's default (medium) took as long per frame as the net on 2 cores;
+# veryfast at CRF 18 with a diamond search, one subpixel pass and superfast's partitions costs 7 ms
+# of CPU a frame on the pan clip against veryfast's 14 (19 against 35 on the grainy still shot),
+# files at most 4 % larger, PSNR within 0.15 dB. One thread: the
+# net's BLAS threads already hold every core, and x264's frame threads, running behind them,
+# slowed the next batch more than they saved (video ÷ stills 81–86 % against 84–90 %).
+ENCODER_OPTIONS = {"libx264": {"preset": "veryfast", "crf": "18",
+                               "x264-params": "subme=1:me=dia:partitions=i8x8,i4x4:threads=1"},
                    "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "crf": "24", "b": "0"}}
+
+BT601, LIMITED_RANGE = 6, 1  # FFmpeg's AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG
 
 
 class VideoError(ValueError):
@@ -84,7 +92,7 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
 
     separate_net: run the net in a process of its own (tools/net_process.py), one batch ahead of
     the smoothing and encoding here. Off by default: on a 2-core CPU it was slower than the net in
-    this process, batch after batch (58 % against 79 % of the stills' rate at 1280×720,
+    this process, batch after batch (68 % against 86 % of the stills' rate at 1280×720,
     bench/bench_video.py), the two processes' threads competing for the same cores."""
     import av
     source, target = pathlib.Path(source), pathlib.Path(target)
@@ -114,6 +122,8 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
             out_video.width, out_video.height, out_video.pix_fmt = width + width % 2, height + height % 2, pixel_format
             out_video.time_base = video.time_base
             out_video.options = ENCODER_OPTIONS[encoder]
+            # What the frames are (BT.601 matrix, limited range): untagged HD is taken as BT.709.
+            out_video.codec_context.colorspace, out_video.codec_context.color_range = BT601, LIMITED_RANGE
             out_audio = _audio_stream(writer, audio, audio_ok, audio_fallback)
             pipeline = _Pipeline(colorizer, ChromaSmoother(smoothing, motion), writer, out_video, video, start,
                                  progress, NetProcess(colorizer) if separate_net else None)
@@ -228,14 +238,15 @@ class _Pipeline:
         if not frames:
             return
         lums = [luminance(frame.to_ndarray(format="bgr24"), self.colorizer.model.family) for frame in frames]
+        batch = self.colorizer.net_batch(lums)
         if self.net is None:
-            self._write(frames, lums, self.colorizer.chroma(lums))
+            self._write(frames, lums, batch, self.colorizer.chroma_of(batch))
             return
         # Collect the previous batch's chroma before sending this batch: both ends write to the
         # pipe, and two writers blocked on a full pipe would wait for each other.
         previous = self._collect()
-        self.net.submit(self.colorizer.net_batch(lums))
-        self.in_flight = (frames, lums)
+        self.net.submit(batch)
+        self.in_flight = (frames, lums, batch)
         if previous is not None:
             self._write(*previous)  # while the net computes this batch
 
@@ -255,32 +266,40 @@ class _Pipeline:
             self.net.close()
 
     def _collect(self):
-        """(frames, lums, chroma) of the batch in flight, or None."""
+        """(frames, lums, net input batch, chroma) of the batch in flight, or None."""
         if self.in_flight is None:
             return None
-        frames, lums = self.in_flight
-        self.in_flight = None
-        return frames, lums, self.net.result()
+        in_flight, self.in_flight = self.in_flight, None
+        return (*in_flight, self.net.result())
 
-    def _write(self, frames, lums, chromas):
+    def _write(self, frames, lums, batch, chromas):
         import av
         family = self.colorizer.model.family
-        for frame, lum, chroma in zip(frames, lums, chromas):
-            side = chroma.shape[-1]
-            small = cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
-            if small.dtype != np.uint8:  # lab313: L 0..100
-                small = np.clip(small * 2.55 + 0.5, 0, 255).astype(np.uint8)
+        for frame, lum, net_input, chroma in zip(frames, lums, batch, chromas):
+            small = small_luminance(net_input[0], chroma.shape[-1], family)
             result = compose(lum, self.smoother.update(chroma, small), family, self.colorizer.guided)
             if result.shape[0] % 2 or result.shape[1] % 2:  # 4:2:0 needs even sides
                 result = cv2.copyMakeBorder(result, 0, result.shape[0] % 2, 0, result.shape[1] % 2,
                                             cv2.BORDER_REPLICATE)
-            out = av.VideoFrame.from_ndarray(result, format="bgr24")
+            # OpenCV's BGR→I420 is BT.601 limited range, as the stream is tagged; 0.2 ms a frame at
+            # 1280×720 against swscale's 1.6, and closer to the BGR after decoding (1.4 against 2.3
+            # levels mean error).
+            out = av.VideoFrame.from_ndarray(cv2.cvtColor(result, cv2.COLOR_BGR2YUV_I420), format="yuv420p")
             out.pts = frame.pts - self.shift if frame.pts is not None else None
             out.time_base = self.video.time_base
             self.writer.mux(self.out_video.encode(out))
         self.written += len(frames)
         if self.progress is not None:
             self.progress.update(len(frames))
+
+
+def small_luminance(net_input, side, family):
+    """The luminance at the chroma's side×side as uint8, for the smoother's cut detection and
+    optical flow: from the net's input (already area-resampled), not the full frame, which cost
+    1.8 ms a frame at 1280×720 against 0.01 ms (within one level of it)."""
+    small = cv2.resize(net_input, (side, side), interpolation=cv2.INTER_AREA)
+    scale = 2.55 if family == "lab313" else 1.0  # lab313's input is L 0..100
+    return np.clip(small * scale + 0.5, 0, 255).astype(np.uint8)
 
 
 def _finish(writer, out_video, out_audio):
