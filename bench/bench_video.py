@@ -1,11 +1,12 @@
 """Video: flicker, colour and speed, on clips made from real photos (tests/clips.py).
 
-Quality, at 320×240, 2 s at 25 fps, for each temporal smoothing setting: flicker on the static
-shot (mean |Δab| between frames where the true content does not change, tools/temporal.flicker),
-the rebalanced AuC against the true colour clip pooled over all frames of each clip, and how many
-frames after the cut the colour takes to reach the new scene's. Speed: frames/s of the whole video
-path (decode, net, smoothing, upsampling, encode) at 640×480 and 1280×720, beside the same frames
-colorized as stills in batches of 8. Results go to bench/RESULTS.md.
+Quality, at 320×240, clips of --seconds at 25 fps, for each temporal smoothing setting: flicker on
+the static shot (mean |Δab| between frames where the true content does not change,
+tools/temporal.flicker), the rebalanced AuC against the true colour clip pooled over all frames of
+each clip, and how many frames after the cut the colour takes to reach the new scene's. Speed:
+frames/s of the whole video path (decode, net, smoothing, upsampling, encode) at 640×480 and
+1280×720, beside the same frames colorized as stills in batches of 8. Memory: resident MB over a
+30-second clip at 640×480. Results go to bench/RESULTS.md.
 
     python bench/bench_video.py [--seconds 3] [--rounds 5]
 """
@@ -128,6 +129,20 @@ def speed(colorizer, folder, seconds, rounds=3):
     return rows
 
 
+def memory(colorizer, folder, seconds=30, size=(640, 480)):
+    """Resident MB of this process at the end of the first 5 s of frames and the peak over a
+    `seconds`-long clip (the pan looped), colorized in one run."""
+    pan, _ = clips.pan_frames(size, 2)
+    loops = max(1, round(seconds / 2))
+    path = clips.write_clip(folder / "long.mp4", pan * loops, audio=False)
+    trace = clips.MemoryTrace()
+    written, _ = colorize_video(colorizer, path, folder / "long-out.mp4", progress=trace)
+    early = max(mb for done, mb in trace.samples if done <= 5 * clips.FPS)
+    peak = max(mb for _, mb in trace.samples)
+    log.info("memory over %d frames at %s: %.0f MB after 5 s, peak %.0f MB", written, size, early, peak)
+    return {"frames": written, "size": size, "early": early, "peak": peak}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="clip length (default 3)")
@@ -144,6 +159,7 @@ def main(argv=None):
             picture = strip(truths["pan"], outputs[("EMA 0.8 + flow", "pan")])
             cv2.imwrite(str(args.strip), picture, [cv2.IMWRITE_JPEG_QUALITY, 88])
         speeds = speed(colorizer, folder, args.seconds, args.rounds)
+        resident = memory(colorizer, folder)
     base = rows[0]["flicker"]
     lines = [f"Clips of {args.seconds:g} s at 25 fps made from scikit-image photos (tests/clips.py), the still shot "
              "with film grain and exposure flicker; the default model, guided upsampling. Flicker: mean |Δab| between "
@@ -170,6 +186,11 @@ def main(argv=None):
         lines.append(f"| {width}×{height} | {row['stills']:.2f} | {row['video']:.2f} | **{row['video ratio']:.0%}** "
                      f"({', '.join(f'{r:.0%}' for r in row['video ratios'])}) | "
                      f"{row['separate']:.2f} ({row['separate ratio']:.0%}) |")
+    width, height = resident["size"]
+    lines += ["", f"Memory: {resident['frames']} frames ({resident['frames'] / clips.FPS:.0f} s) at {width}×{height} in one "
+              f"run, resident memory of the process: {resident['early']:.0f} MB at most over the first 5 s, "
+              f"{resident['peak']:.0f} MB at most over the whole clip (+{resident['peak'] - resident['early']:.0f} MB; "
+              "frames are streamed in batches of 8)."]
     publish("bench_video: flicker, colour and speed", "\n".join(lines), args.no_write)
     return 0
 

@@ -193,6 +193,18 @@ def test_frame_by_frame_video_shows_the_stills_colours(clip_folder, colorizer, t
         assert np.abs(frame.astype(int) - still).mean(axis=(0, 1)).max() < 2.5
 
 
+def test_memory_stays_flat_over_a_long_video(colorizer, tmp_path):
+    """Frames are streamed: 200 frames at 320×240 end with the memory of the first 80 (holding the
+    120 later frames in and out would add about 50 MB)."""
+    from tools.video import colorize_video
+    pan, _ = clips.pan_frames(SIZE, 2)
+    source = clips.write_clip(tmp_path / "long.mp4", pan * 4, audio=False)
+    trace = clips.MemoryTrace()
+    written, _ = colorize_video(colorizer, source, tmp_path / "out.mp4", progress=trace)
+    assert written == trace.frames == 200
+    assert trace.growth_after(80) < 10
+
+
 def test_a_model_the_net_process_cannot_load_is_one_clear_error(clip_folder, colorizer, tmp_path, monkeypatch):
     from tools.colorize import ModelError
     from tools.video import colorize_video
