@@ -137,8 +137,7 @@ def memory(colorizer, folder, seconds=30, size=(640, 480)):
     path = clips.write_clip(folder / "long.mp4", pan * loops, audio=False)
     trace = clips.MemoryTrace()
     written, _ = colorize_video(colorizer, path, folder / "long-out.mp4", progress=trace)
-    early = max(mb for done, mb in trace.samples if done <= 5 * clips.FPS)
-    peak = max(mb for _, mb in trace.samples)
+    early, peak = trace.peak(5 * clips.FPS), trace.peak()
     log.info("memory over %d frames at %s: %.0f MB after 5 s, peak %.0f MB", written, size, early, peak)
     return {"frames": written, "size": size, "early": early, "peak": peak}
 

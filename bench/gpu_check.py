@@ -39,10 +39,6 @@ class CheckError(RuntimeError):
     """A step that cannot go on; the message says what is missing."""
 
 
-class Finished(Exception):
-    """The steps asked for are done."""
-
-
 class Caffe:
     """The caffe command with its environment; every call logged and time-limited."""
 
@@ -449,20 +445,17 @@ def main(argv=None):
                       nets=tuple(args.nets.split(",")) if args.nets else FULL_NETS)
         if "agreement" in steps:
             agreement(caffe, work, results)
-        if "train" not in steps:
-            raise Finished
-        # Records at the CPU recipe's 224 (crops of 128 from them): the first GPU run built them at
-        # 160 from photos carried at 160, and its weights scored below the CPU-trained ones.
-        photos = gen_lmdb(args.photos, work / "train_lmdb", TRAIN_RECORD_SIDE, 8)
-        gen_lmdb(args.photos, work / "val_lmdb", TRAIN_RECORD_SIDE, 1, "crop", 48)
-        results["train_record_side"] = TRAIN_RECORD_SIDE
-        results["train_photos"] = photos
-        left = args.minutes * 60 - (time.monotonic() - started) - 30
-        train_data = {"data/train_lmdb": str(work / "train_lmdb"), "data/val_lmdb": str(work / "val_lmdb")}
-        stages = tuple((args.stages or ("plain,rebalance" if args.cpu else "plain")).split(","))
-        train(caffe, work, train_data, max(left, 20), args.output, results, stages)
-    except Finished:
-        pass
+        if "train" in steps:
+            # Records at the CPU recipe's 224 (crops of 128 from them): the first GPU run built them at
+            # 160 from photos carried at 160, and its weights scored below the CPU-trained ones.
+            photos = gen_lmdb(args.photos, work / "train_lmdb", TRAIN_RECORD_SIDE, 8)
+            gen_lmdb(args.photos, work / "val_lmdb", TRAIN_RECORD_SIDE, 1, "crop", 48)
+            results["train_record_side"] = TRAIN_RECORD_SIDE
+            results["train_photos"] = photos
+            left = args.minutes * 60 - (time.monotonic() - started) - 30
+            train_data = {"data/train_lmdb": str(work / "train_lmdb"), "data/val_lmdb": str(work / "val_lmdb")}
+            stages = tuple((args.stages or ("plain,rebalance" if args.cpu else "plain")).split(","))
+            train(caffe, work, train_data, max(left, 20), args.output, results, stages)
     except CheckError as error:
         log.error("%s", error)
         results["error"] = str(error)

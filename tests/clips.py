@@ -117,8 +117,11 @@ class MemoryTrace:
         self.frames += count
         self.samples.append((self.frames, resident_mb()))
 
+    def peak(self, until=None):
+        """The largest resident MB sampled (over the first `until` frames, if given)."""
+        return max(mb for done, mb in self.samples if until is None or done <= until)
+
     def growth_after(self, frames):
         """How far the resident memory rose above its peak over the first `frames` frames later on
         (MB): the encoder's and allocator's buffers fill during the first batches, then stay."""
-        early = max(mb for done, mb in self.samples if done <= frames)
-        return max(mb for done, mb in self.samples) - early
+        return self.peak() - self.peak(frames)

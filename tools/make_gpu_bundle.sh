@@ -8,9 +8,9 @@
 #       --solver prototxt/solver_color.prototxt
 #
 # Left out on purpose: glibc's own libraries and the CUDA libraries (cudart, cuBLAS, cuRAND,
-# NCCL: 344 MB), which the target machine has (a PyTorch install brings them all), and the driver (libcuda). OpenBLAS is swapped for the reference
-# BLAS (see below). Python is not needed for the YUV-64
-# nets (no Python layers); libpython is bundled only because the binary links it.
+# NCCL: 344 MB), which the target machine has (a PyTorch install brings them all), and the driver
+# (libcuda). OpenBLAS is swapped for the reference BLAS (see below). Python is not needed for the
+# YUV-64 nets (no Python layers); libpython is bundled only because the binary links it.
 set -Eeuo pipefail
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
   sed -n '2,/^set -E/p' "$0" | sed '$d; s/^# \{0,1\}//'

@@ -29,7 +29,7 @@ def _serve(connection, settings):
 
 class NetProcess:
     """submit(batch) sends the net's input batch; result() waits for its chroma. One batch may
-    be in flight while the caller works; use as a context manager, which stops the process."""
+    be in flight while the caller works; close() stops the process."""
 
     def __init__(self, colorizer):
         context = multiprocessing.get_context("spawn")
@@ -67,9 +67,3 @@ class NetProcess:
                 self._process.terminate()
                 self._process.join()
         self._connection.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

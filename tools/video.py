@@ -14,6 +14,7 @@ import pathlib
 import cv2
 import numpy as np
 
+from layers import lab313
 from tools.colorize import compose, luminance
 from tools.net_process import NetProcess
 from tools.photo_io import check_pixels
@@ -27,9 +28,9 @@ CONTAINERS = {"mp4": ("libx264", "yuv420p", {"aac", "mp3", "ac3", "opus", "alac"
 # (bench/bench_video.py). x264's default (medium) took as long per frame as the net on 2 cores;
 # veryfast at CRF 18 with a diamond search, one subpixel pass and superfast's partitions costs 7 ms
 # of CPU a frame on the pan clip against veryfast's 14 (19 against 35 on the grainy still shot),
-# files at most 4 % larger, PSNR within 0.15 dB. One thread: the
-# net's BLAS threads already hold every core, and x264's frame threads, running behind them,
-# slowed the next batch more than they saved (video ÷ stills 81–86 % against 84–90 %).
+# files at most 4 % larger, PSNR within 0.15 dB. One thread: the net's BLAS threads already hold
+# every core, and x264's frame threads, running behind them, slowed the next batch more than they
+# saved (video ÷ stills 81–86 % against 84–90 %).
 ENCODER_OPTIONS = {"libx264": {"preset": "veryfast", "crf": "18",
                                "x264-params": "subme=1:me=dia:partitions=i8x8,i4x4:threads=1"},
                    "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "crf": "24", "b": "0"}}
@@ -102,7 +103,6 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
     except (av.FFmpegError, OSError) as error:
         raise VideoError(f"{source}: not a readable video ({error})") from None
     staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    written = 0
     try:
         if not reader.streams.video:
             raise VideoError(f"{source}: has no video stream")
@@ -127,7 +127,6 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
             out_audio = _audio_stream(writer, audio, audio_ok, audio_fallback)
             pipeline = _Pipeline(colorizer, ChromaSmoother(smoothing, motion), writer, out_video, video, start,
                                  progress, NetProcess(colorizer) if separate_net else None)
-            smoother = pipeline.smoother
             pending = []
             streams = [video] + ([audio] if audio is not None and out_audio is not None else [])
             broken = None
@@ -162,7 +161,7 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
         if expected and written < expected - 2:
             raise VideoError(f"{source}: the video breaks off after {written} of its {expected} frames; "
                              f"those {written} frames were written to {target}")
-        return written, smoother.cuts
+        return written, pipeline.smoother.cuts
     finally:
         reader.close()
         if staging.exists():
@@ -298,7 +297,7 @@ def small_luminance(net_input, side, family):
     optical flow: from the net's input (already area-resampled), not the full frame, which cost
     1.8 ms a frame at 1280×720 against 0.01 ms (within one level of it)."""
     small = cv2.resize(net_input, (side, side), interpolation=cv2.INTER_AREA)
-    scale = 2.55 if family == "lab313" else 1.0  # lab313's input is L 0..100
+    scale = lab313.LAB8_L_SCALE if family == "lab313" else 1.0  # lab313's input is L 0..100
     return np.clip(small * scale + 0.5, 0, 255).astype(np.uint8)
 
 
