@@ -93,7 +93,9 @@ def test_stock_target_side_equals_the_numpy_reference_on_real_photos(stock_net, 
     assert mask[1].max() == 0 and mask[[0, 2, 3]].min() == 1
     sharp = lab313.gaussian_encode(ab, centres, lab313_nets.LAB_BOOST_SIGMA)
     expected = lab313.smooth_prior_boost(sharp, bin_weights) * mask
-    np.testing.assert_allclose(stock_net.blobs["prior_boost_nongray"].data, expected, rtol=1e-4, atol=1e-5)
+    # The soft argmax's Exp scales the float32 logits by 25, and their rounding with them: 2.3e-5
+    # relative at most on these photos (5 of 7,744 pixels above 1e-5).
+    np.testing.assert_allclose(stock_net.blobs["prior_boost_nongray"].data, expected, rtol=3e-5, atol=1e-5)
     # and that soft argmax is close to the reference's weight of the 5-nearest encoding's argmax
     # (8-bit Lab has whole a, b: many pixels sit exactly halfway between two bins, where the
     # reference's argmax picks one and the soft one averages both)
