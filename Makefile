@@ -34,7 +34,7 @@ DEFAULT_NET ?= color_lite_continue
 DEFAULT_DEPLOY ?= color_lite
 DEFAULT_ITER ?= 1250
 
-.PHONY: train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+.PHONY: test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -53,7 +53,10 @@ endif
 gpu-bundle:  ## folder with the CUDA caffe binary + libraries a stock CUDA machine lacks (after setup GPU=1)
 	bash tools/make_gpu_bundle.sh out/gpu-bundle
 
-test: setup  ## run the test suite (runs `make setup` first)
+test: setup  ## the fast tests, before every commit (runs `make setup` first; `make test-all` runs every test)
+	$(PYTHON) -m pytest -q -m "not slow"
+
+test-all: setup  ## every test: also real training runs, Chromium, long video, the clean-clone commands (CI runs this)
 	$(PYTHON) -m pytest -q
 
 photos:  ## gather the training photos into data/photos/ (manifest, train/val split)

@@ -16,6 +16,7 @@ import pathlib
 import subprocess
 import sys
 import tempfile
+import time
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
@@ -23,10 +24,12 @@ if __package__ in (None, ""):
 import cv2
 import numpy as np
 
-from bench.results import best_time, publish
-from tools.colorize import Colorizer, Model, compose, decode, luminance, net_input
-from tools.common import REPO_ROOT
-from tools.photo_io import read_bgr
+from colornet.benchmark.float_path import float_path
+from colornet.benchmark.rates import command_line_rate
+from colornet.benchmark.results import best_time, publish
+from colornet.colorize.pipeline import Colorizer, Model, compose, decode, luminance, net_input
+from colornet.common import REPO_ROOT
+from colornet.photo_io import list_images, read_bgr
 
 log = logging.getLogger("bench_infer")
 SIZES = ((224, 224), (1024, 1024), (4000, 3000), (6000, 4000))
@@ -39,19 +42,6 @@ def grey_jpeg(folder, width, height):
     cv2.imwrite(str(path), cv2.resize(image, (width, height), interpolation=cv2.INTER_CUBIC),
                 [cv2.IMWRITE_JPEG_QUALITY, 90])
     return path
-
-
-def float_path(bgr, outputs, side):
-    """What colorize.py did before the 8-bit path (kept here only to measure the change against):
-    float Y, float resizes, float cubic chroma at full size, dstack, rounding, conversion."""
-    bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR) if bgr.ndim == 2 else bgr  # it read every photo as BGR
-    lum = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 0].astype(np.float32)
-    cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
-    chroma = decode(outputs, "yuv64")[0]
-    height, width = lum.shape
-    upsampled = cv2.resize(chroma.transpose(1, 2, 0).astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
-    yuv = np.dstack([lum, upsampled + 128.0])
-    return cv2.cvtColor(np.clip(np.rint(yuv), 0, 255).astype(np.uint8), cv2.COLOR_YUV2BGR)
 
 
 def stage_times(colorizer, path, repeats):
@@ -70,7 +60,7 @@ def stage_times(colorizer, path, repeats):
     result = compose(lum, decode(outputs, model.family)[0], model.family)
     times["write"] = best_time(lambda: cv2.imencode(".png", result), repeats)
     if model.family == "yuv64":
-        times["old pre+post"] = best_time(lambda: float_path(bgr, outputs, model.side), repeats)
+        times["old pre+post"] = best_time(lambda: float_path(bgr, decode(outputs, "yuv64")[0], model.side), repeats)
     return times
 
 
@@ -78,11 +68,12 @@ def peak_rss_mb(path, model, upsampling, scratch):
     """Peak resident memory of the command line colorizing this one photo, in a fresh process."""
     # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent through
     # fork and exec, so a child of a big parent would report the parent's peak.
-    code = ("import re, sys; sys.path.insert(0, %r); from tools import use_trained_model; "
-            "status = use_trained_model.main(sys.argv[1:]); "
+    code = ("import re, runpy, sys; sys.argv[0] = %r; status = 0\n"
+            "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+            "except SystemExit as stop:\n    status = stop.code\n"
             "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
-            "sys.exit(status)") % str(REPO_ROOT)
-    arguments = [str(path), "-o", str(scratch), "-q", "--upsampling", upsampling, "--model", model]
+            "sys.exit(status)") % str(REPO_ROOT / "tools/use_trained_model.py")
+    arguments = [str(path), "-o", str(scratch), "-q", "--upsampling", upsampling, "--model", model, "--backend", "caffe"]
     result = subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True, text=True,
                             env={**os.environ, "GLOG_minloglevel": "2"})
     if result.returncode != 0:
@@ -90,15 +81,78 @@ def peak_rss_mb(path, model, upsampling, scratch):
     return int(result.stdout.split()[-1]) / 1024
 
 
+def backend_photos(folder, count):
+    """Grey JPEGs of at most 512 px a side: the val photos (or the demo samples), as a new user
+    colours them."""
+    sources = list_images([REPO_ROOT / "data/photos/val.txt"]) if (REPO_ROOT / "data/photos/val.txt").exists() \
+        else list_images([REPO_ROOT / "data/samples"])
+    paths = []
+    for number, source in enumerate(sources[:count]):
+        grey = cv2.cvtColor(read_bgr(source), cv2.COLOR_BGR2GRAY)
+        scale = min(1.0, 512 / max(grey.shape))
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        paths.append(folder / f"{number:03d}.jpg")
+        cv2.imwrite(str(paths[-1]), grey, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return paths
+
+
+def backends_side_by_side(model, paths, rounds, scratch):
+    """Per photo in this process (read, colorize, encode) and the whole command line in a fresh
+    process, for OpenCV's dnn and pycaffe, alternating within each round. Returns the rows."""
+    colorizers = {backend: Colorizer(Model.resolve(model), backend) for backend in ("opencv", "caffe")}
+    photos = [read_bgr(path, keep_grey=True) for path in paths]
+    per_photo = {backend: [] for backend in colorizers}
+    command = {backend: [] for backend in colorizers}
+    for round_number in range(rounds):
+        for backend, colorizer in colorizers.items():
+            started = time.perf_counter()
+            for path in paths:
+                cv2.imencode(".png", colorizer.colorize([read_bgr(path, keep_grey=True)])[0])
+            per_photo[backend].append((time.perf_counter() - started) / len(paths))
+            output = scratch / f"cli_{backend}_{round_number}"
+            rate, written = command_line_rate(paths, output, "--backend", backend, "--model", model)
+            command[backend].append(written / rate)
+    identical = sum(np.array_equal(a, b) for a, b in zip(colorizers["opencv"].colorize(photos),
+                                                         colorizers["caffe"].colorize(photos)))
+    rows = {}
+    for backend in colorizers:
+        photo_s = float(np.median(per_photo[backend]))
+        whole = float(np.median(command[backend]))
+        rows[backend] = {"per_photo": photo_s, "command": whole, "start_up": whole - photo_s * len(paths)}
+    return rows, identical
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="default", help="model name in models/ (default: default)")
     parser.add_argument("--repeats", type=int, default=3, help="timings per case; the best is kept (default 3)")
+    parser.add_argument("--photos", type=int, default=40, help="photos (≤ 512 px) for the backends' table (default 40)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the backends side by side (default 3)")
+    parser.add_argument("--only-backends", action="store_true", help="measure only the backends' table")
     parser.add_argument("--no-write", action="store_true", help="print the table, leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     os.environ.setdefault("GLOG_minloglevel", "2")
-    colorizer = Colorizer(Model.resolve(args.model))
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = pathlib.Path(scratch)
+        paths = backend_photos(scratch, args.photos)
+        rows, identical = backends_side_by_side(args.model, paths, args.rounds, scratch)
+    ratio = rows["caffe"]["per_photo"] / rows["opencv"]["per_photo"]
+    lines = [f"Model: {args.model}. {len(paths)} grey JPEGs of at most 512 px a side (the val photos), colourised "
+             f"one at a time: per photo in one process (read, colorize, PNG encode) and the whole command line "
+             f"(`use_trained_model.py PHOTOS --backend B`, a fresh process, start-up = its time less its photos' "
+             f"in-process time); {args.rounds} rounds, the two backends alternating within each, medians. "
+             f"Outputs byte-identical between the backends: {identical} of {len(paths)}.", "",
+             "| backend | s per photo | command line, s | start-up, s | per photo ÷ OpenCV's |", "|---|---|---|---|---|"]
+    for backend, row in rows.items():
+        lines.append(f"| {backend}{' (default)' if backend == 'opencv' else ''} | {row['per_photo']:.3f} | "
+                     f"{row['command']:.2f} | {row['start_up']:.2f} | "
+                     f"{row['per_photo'] / rows['opencv']['per_photo']:.2f}× |")
+    log.info("backends: %s; pycaffe ÷ OpenCV per photo %.2f×", rows, ratio)
+    publish("bench_infer: OpenCV's dnn (the default) beside pycaffe", "\n".join(lines), args.no_write)
+    if args.only_backends:
+        return 0
+    colorizer = Colorizer(Model.resolve(args.model), "caffe")
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch)

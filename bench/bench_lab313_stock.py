@@ -24,12 +24,12 @@ if __package__ in (None, ""):
 
 import numpy as np
 
-from bench.bench_layers import real_ab_batch
-from bench.caffe_time import layer_types, parse
-from bench.results import publish
+from colornet.benchmark.samples import real_ab_batch
+from colornet.benchmark.caffe_time import layer_types, parse
+from colornet.benchmark.results import publish
 from layers import lab313
-from tools.common import REPO_ROOT
-from tools.nets import lab313 as lab313_nets
+from colornet.common import REPO_ROOT
+from colornet.nets import lab313 as lab313_nets
 
 log = logging.getLogger("bench_lab313_stock")
 VAL_LIST = REPO_ROOT / "data/photos/val.txt"

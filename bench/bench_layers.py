@@ -18,14 +18,13 @@ import sys
 if __package__ in (None, ""):
     sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-import cv2
 import numpy as np
 
-from bench.caffe_time import layer_types, parse
-from bench.results import best_time, write_section
+from colornet.benchmark.caffe_time import layer_types, parse
+from colornet.benchmark.results import best_time, write_section
+from colornet.benchmark.samples import real_ab_batch
 from layers import lab313
-from tools.common import REPO_ROOT
-from tools.photo_io import list_images, read_bgr
+from colornet.common import REPO_ROOT
 
 log = logging.getLogger("bench_layers")
 
@@ -54,23 +53,6 @@ class BallTreeEncoder:
         self.dense[np.arange(len(points))[:, None], indices] = weights
         out[...] = self.dense.reshape(n, h, w, self.bins).transpose(0, 3, 1, 2)
         return out
-
-
-def real_ab_batch(count=40, side=176):
-    """ab of `count` real photos at side×side, subsampled by 4 as the training net does."""
-    photos = list_images([REPO_ROOT / "data/photos/val.txt"]) if (REPO_ROOT / "data/photos/val.txt").exists() else []
-    if len(photos) < 4:
-        import skimage
-        photos = sorted((pathlib.Path(skimage.__file__).parent / "data").glob("*.png"))
-    images = []
-    for path in photos:
-        try:
-            images.append(cv2.resize(read_bgr(path), (side, side), interpolation=cv2.INTER_AREA))
-        except ValueError:
-            continue
-    batch = np.stack([images[i % len(images)] for i in range(count)]).transpose(0, 3, 1, 2)
-    return lab313.bgr_to_lab(batch)[:, 1:, ::4, ::4].astype(np.float32)
-
 
 
 def caffe_blob(shape):

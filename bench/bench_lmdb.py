@@ -11,9 +11,9 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from bench.results import write_section  # noqa: E402
-from tools.common import REPO_ROOT, setup_logging  # noqa: E402
-from tools.photo_io import list_images  # noqa: E402
+from colornet.benchmark.results import write_section  # noqa: E402
+from colornet.common import REPO_ROOT, setup_logging  # noqa: E402
+from colornet.photo_io import list_images  # noqa: E402
 
 log = logging.getLogger("bench_lmdb")
 

@@ -15,5 +15,5 @@ for net in "${nets[@]}"; do
         -iterations "$iterations" > "$logs/$net.log" 2>&1 \
         || { echo "caffe time failed for $net: see $logs/$net.log" >&2; exit 1; }
 done
-python3 -m bench.caffe_time $(printf "$logs/%s.log " "${nets[@]}") --section "bench_nets: caffe time per net" \
+python3 bench/caffe_time.py $(printf "$logs/%s.log " "${nets[@]}") --section "bench_nets: caffe time per net" \
     --note "$iterations timed iterations per net after one warm-up; train_val nets as generated."

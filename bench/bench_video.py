@@ -1,4 +1,4 @@
-"""Video: flicker, colour and speed, on clips made from real photos (tests/clips.py).
+"""Video: flicker, colour and speed, on clips made from real photos (colornet/evaluate/clips.py).
 
 Quality, at 320×240, clips of --seconds at 25 fps, for each temporal smoothing setting: flicker on
 the static shot (mean |Δab| between frames where the true content does not change,
@@ -24,13 +24,13 @@ if __package__ in (None, ""):
 import cv2
 import numpy as np
 
-from bench.results import publish
+from colornet.benchmark.results import publish
 from layers import lab313
-from tests import clips
-from tools.colorize import Colorizer, Model
-from tools.evaluate import ErrorHistogram
-from tools.temporal import flicker
-from tools.video import ENCODER_OPTIONS, colorize_video
+from colornet.evaluate import clips
+from colornet.colorize.pipeline import Colorizer, Model
+from colornet.evaluate.scoring import ErrorHistogram
+from colornet.colorize.temporal import flicker
+from colornet.colorize.video import ENCODER_OPTIONS, colorize_video
 
 log = logging.getLogger("bench_video")
 SETTINGS = {"frame by frame": (0.0, False), "EMA 0.8": (0.8, False), "EMA 0.8 + flow": (0.8, True),
@@ -160,7 +160,7 @@ def main(argv=None):
         speeds = speed(colorizer, folder, args.seconds, args.rounds)
         resident = memory(colorizer, folder)
     base = rows[0]["flicker"]
-    lines = [f"Clips of {args.seconds:g} s at 25 fps made from scikit-image photos (tests/clips.py), the still shot "
+    lines = [f"Clips of {args.seconds:g} s at 25 fps made from scikit-image photos (colornet/evaluate/clips.py), the still shot "
              "with film grain and exposure flicker; the default model, guided upsampling. Flicker: mean |Δab| between "
              "consecutive frames where the true content is still, at the first frame's luminance. AuC: rebalanced, "
              "pooled over every frame of the clip against the true colour clip (grey's beside it). Switch: frames "
@@ -177,7 +177,7 @@ def main(argv=None):
               "batch after batch (the default), or in a process of its own, one batch ahead of smoothing and "
               "encoding (`separate_net`). Encoder: "
               + ", ".join(f"{key} {value}" for key, value in ENCODER_OPTIONS["libx264"].items())
-              + " (tools/video.py).", "",
+              + " (colornet/colorize/video.py).", "",
               "| frames | stills, frames/s | video, frames/s | video ÷ stills (each round) | net in its own process, frames/s (÷ stills) |",
               "|---|---|---|---|---|"]
     for row in speeds:

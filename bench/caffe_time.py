@@ -1,6 +1,6 @@
 """Parse `caffe time` logs and write their numbers into bench/RESULTS.md.
 
-    python -m bench.caffe_time logs/bench/*.log --section "bench_nets: caffe time per net"
+    python -m colornet.benchmark.caffe_time logs/bench/*.log --section "bench_nets: caffe time per net"
 
 Used by bench/bench_nets.sh and bench/bench_layers.py. Per log: the average forward, backward and
 forward-backward milliseconds per iteration, and per-layer averages.
@@ -9,35 +9,14 @@ import argparse
 import logging
 import os
 import pathlib
-import re
 import sys
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-from bench.results import write_section
+from colornet.benchmark.results import write_section
+from colornet.benchmark.caffe_time import parse
 
 log = logging.getLogger("caffe_time")
-TOTAL = re.compile(r"\] Average (Forward|Backward|Forward-Backward)(?: pass)?: ([\d.]+) ms")
-PER_LAYER = re.compile(r"\]\s+(\S+)\s+(forward|backward): ([\d.]+) ms\.")
-BATCH = re.compile(r"\] Top shape: (\d+) ")
-
-
-def parse(text):
-    totals = {kind: float(ms) for kind, ms in TOTAL.findall(text)}
-    layers = {}
-    for name, direction, ms in PER_LAYER.findall(text):
-        layers.setdefault(name, {})[direction] = float(ms)
-    batch = BATCH.search(text)
-    return {"totals": totals, "layers": layers, "batch": int(batch.group(1)) if batch else None}
-
-
-def layer_types(prototxt):
-    from google.protobuf import text_format
-    from caffe.proto import caffe_pb2
-    net = caffe_pb2.NetParameter()
-    text_format.Parse(pathlib.Path(prototxt).read_text(), net)
-    return {layer.name: layer.type for layer in net.layer}
 
 
 def main(argv=None):

@@ -343,7 +343,7 @@ def prepare(folder, photos_list, short_side, bundle):
     shutil.rmtree(photos, ignore_errors=True)
     photos.mkdir(parents=True)
     sys.path.insert(0, str(REPO_ROOT))
-    from tools.photo_io import UnreadableImage, list_images, read_bgr
+    from colornet.photo_io import UnreadableImage, list_images, read_bgr
     for number, path in enumerate(list_images([photos_list])):
         try:
             image = read_bgr(path)

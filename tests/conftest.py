@@ -1,6 +1,9 @@
-"""Shared fixtures: pycaffe on the CPU with quiet logging, and tiny prototxt written to tmp files."""
+"""Shared fixtures: pycaffe on the CPU with quiet logging, tiny prototxt written to tmp files, and
+the two ways tests reach the commands: the package functions they call, and the scripts run."""
 import os
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
@@ -33,11 +36,11 @@ def write_net(tmp_path):
 def tiny_lmdb(tmp_path_factory):
     """A YUV-64 LMDB of 16 records at 144×144 from four real photos shipped with scikit-image."""
     import skimage
-    from tools import gen_lmdb
+    from colornet.data.lmdb_writer import RecordOptions, build, write_records
     data = pathlib.Path(skimage.__file__).parent / "data"
     photos = [data / name for name in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg")]
     path = tmp_path_factory.mktemp("tiny") / "train_lmdb"
-    assert gen_lmdb.main([*map(str, photos), "-o", str(path), "--size", "144", "--crops-per-photo", "4", "-q"]) == 0
+    write_records(build, RecordOptions(photos, path, size=144, crops_per_photo=4, quiet=True))
     return path
 
 
@@ -64,3 +67,28 @@ def make_dry_run(target):
     import subprocess
     result = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     return result.stdout.replace("\\\n", " ")
+
+
+def run_tool(script, *args, cwd=REPO_ROOT, timeout=300):
+    """Run tools/SCRIPT (or bench/…, a path relative to the repo) as a user would; returns the
+    CompletedProcess with its exit status and text output."""
+    path = REPO_ROOT / script if "/" in script else REPO_ROOT / "tools" / f"{script}.py"
+    return subprocess.run([sys.executable, str(path), *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def colorize_paths(inputs, output, model=None, weights=None, backend=None, temperature=None, decode="mean",
+                   upsampling="guided", max_pixels=None, video=None, **output_settings):
+    """What tools/use_trained_model.py does, through the package: the Report (missing inputs
+    counted among its failures)."""
+    from colornet.colorize.files import OutputSettings, colorize_files, expand_inputs
+    from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer, Model
+    from colornet.photo_io import DEFAULT_MAX_PIXELS
+    paths, missing = expand_inputs(inputs)
+    colorizer = Colorizer(Model.resolve(model and str(model), weights), backend, temperature or DEFAULT_TEMPERATURE,
+                          decode, guided=upsampling == "guided",
+                          max_pixels=DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
+    output_settings.setdefault("quiet", True)
+    report = colorize_files(paths, output, colorizer, OutputSettings(**output_settings), video)
+    report.failures[:0] = missing
+    return report

@@ -4,7 +4,6 @@ import shutil
 
 import pytest
 
-from tests.conftest import REPO_ROOT
 from tests.test_server import free_port, grey_jpeg, start_server
 
 pytest.importorskip("selenium")
@@ -53,8 +52,8 @@ def test_the_page_colours_an_uploaded_photo(tmp_path):
             "coffee-colorized.png"
         errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
         assert not errors, errors
-        (REPO_ROOT / "out").mkdir(exist_ok=True)
-        browser.save_screenshot(str(REPO_ROOT / "out" / "serve-page.png"))
+        browser.save_screenshot(str(tmp_path / "serve-page.png"))
+        assert (tmp_path / "serve-page.png").stat().st_size > 10_000
     finally:
         browser.quit()
         server.terminate()

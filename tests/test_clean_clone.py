@@ -10,17 +10,27 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 
-def clean_clone(target):
-    """Copy what git tracks (and would track: new, not ignored files) into target."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=REPO_ROOT, capture_output=True, check=True).stdout.split(b"\0")
+def clean_clone(target, repo=REPO_ROOT):
+    """Copy what git tracks (its index: a file never added is not in a clone) into target."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=repo, capture_output=True, check=True).stdout.split(b"\0")
     for name in filter(None, listed):
-        source = REPO_ROOT / name.decode()
+        source = repo / name.decode()
         if source.is_file():
             destination = target / name.decode()
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination)
     return target
+
+
+def test_a_clean_clone_has_only_what_git_tracks(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    (repo / "tracked.txt").write_text("in git\n")
+    (repo / "never_added.txt").write_text("not in git\n")
+    subprocess.run(["git", "add", "tracked.txt"], cwd=repo, check=True)
+    clone = clean_clone(tmp_path / "clone", repo)
+    assert sorted(p.name for p in clone.iterdir()) == ["tracked.txt"]
 
 
 def test_every_solver_can_write_its_snapshots_in_a_clean_clone(tmp_path):

@@ -7,9 +7,12 @@ import pytest
 from PIL import Image
 
 from layers.yuv64 import Codec
-from tools import gen_hdf5, gen_lmdb
-from tools.photo_io import UnreadableImage, decode_bgr, list_images, read_bgr
-from tools.samples import photo_samples
+from colornet.data import hdf5_writer as gen_hdf5
+from colornet.data import lmdb_writer as gen_lmdb
+from colornet.photo_io import UnreadableImage, decode_bgr, list_images, read_bgr
+from colornet.data.samples import photo_samples
+from colornet.common import OutputExists
+from tests.conftest import run_tool
 
 SIZE = 32
 
@@ -47,13 +50,19 @@ def expected_records(photos, crops=0, resize="stretch", seed=0, order="keys"):
     return [record for _, record in records]
 
 
-def run_gen_lmdb(photo_dir, output, *extra):
-    return gen_lmdb.main([str(photo_dir), "-o", str(output), "--size", str(SIZE), "-q", *extra])
+def run_gen_lmdb(photo_dir, output, **options):
+    """tools/gen_lmdb.py's work through the package: 0 when built, 1 for the errors it reports."""
+    try:
+        gen_lmdb.write_records(gen_lmdb.build, gen_lmdb.RecordOptions([photo_dir], output, size=SIZE, quiet=True,
+                                                                      **options))
+    except (OutputExists, OSError, RuntimeError, ValueError):
+        return 1
+    return 0
 
 
 def test_lmdb_read_through_caffe_data_layer_equals_codec(caffe, write_net, photo_dir, tmp_path):
     output = tmp_path / "train_lmdb"
-    assert run_gen_lmdb(photo_dir, output, "--crops-per-photo", "2", "--workers", "2") == 0
+    assert run_gen_lmdb(photo_dir, output, crops_per_photo=2, workers=2) == 0
     expected = expected_records(list_images([photo_dir]), crops=2)
     assert len(expected) == 10
     net = caffe.Net(write_net(f"""
@@ -72,7 +81,7 @@ layer {{ name: "slice" type: "Slice" bottom: "data" top: "data_y" top: "label_uv
 
 def test_bgr_lmdb_holds_plain_bgr_like_convert_imageset(caffe, write_net, photo_dir, tmp_path):
     output = tmp_path / "bgr_lmdb"
-    assert run_gen_lmdb(photo_dir, output, "--format", "bgr", "--resize", "crop") == 0
+    assert run_gen_lmdb(photo_dir, output, format="bgr", resize="crop") == 0
     listed = list_images([photo_dir])
     key = gen_lmdb.shuffled_keys(len(listed), 1, 0)
     net = caffe.Net(write_net(f"""
@@ -86,8 +95,8 @@ layer {{ name: "data" type: "Data" top: "data" include {{ phase: TEST }}
 
 def test_hdf5_read_through_caffe_hdf5data_layer(caffe, write_net, photo_dir, tmp_path):
     output = tmp_path / "train_hdf5"
-    assert gen_hdf5.main([str(photo_dir), "-o", str(output), "--size", str(SIZE), "-q",
-                          "--max-file-mb", "0.01"]) == 0
+    gen_lmdb.write_records(gen_hdf5.build, gen_lmdb.RecordOptions([photo_dir], output, size=SIZE, quiet=True,
+                                                                  max_file_mb=0.01))
     expected = expected_records(list_images([photo_dir]), order="input")
     assert len((output / "list.txt").read_text().split()) > 1  # bounded file size → several files
     net = caffe.Net(write_net(f"""
@@ -102,9 +111,10 @@ def test_existing_database_needs_force(photo_dir, tmp_path):
     output = tmp_path / "db"
     assert run_gen_lmdb(photo_dir, output) == 0
     before = (output / "data.mdb").read_bytes()
-    assert run_gen_lmdb(photo_dir, output, "--resize", "crop") == 1
+    result = run_tool("gen_lmdb", photo_dir, "-o", output, "--size", SIZE, "--resize", "crop", "-q")
+    assert result.returncode == 1 and "already exists (use --force" in result.stderr
     assert (output / "data.mdb").read_bytes() == before
-    assert run_gen_lmdb(photo_dir, output, "--resize", "crop", "--force") == 0
+    assert run_gen_lmdb(photo_dir, output, resize="crop", force=True) == 0
     assert (output / "data.mdb").read_bytes() != before
 
 
@@ -121,7 +131,7 @@ def test_interrupted_build_leaves_the_old_database_intact(photo_dir, tmp_path, m
             yield result
     monkeypatch.setattr(gen_lmdb, "map_jobs", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_gen_lmdb(photo_dir, output, "--force", "--crops-per-photo", "3")
+        run_gen_lmdb(photo_dir, output, force=True, crops_per_photo=3)
     assert {p.name: p.read_bytes() for p in output.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["db", "photos"]
 
@@ -129,7 +139,7 @@ def test_interrupted_build_leaves_the_old_database_intact(photo_dir, tmp_path, m
 def test_map_grows_beyond_its_initial_size(photo_dir, tmp_path, monkeypatch):
     monkeypatch.setattr(gen_lmdb, "INITIAL_MAP_SIZE", 64 * 1024)
     output = tmp_path / "db"
-    assert run_gen_lmdb(photo_dir, output, "--crops-per-photo", "20", "--commit-every", "7") == 0
+    assert run_gen_lmdb(photo_dir, output, crops_per_photo=20, commit_every=7) == 0
     assert json.loads((output / "colornet.json").read_text())["records"] == 100
 
 
@@ -197,7 +207,7 @@ def test_records_are_shuffled_across_photos_by_seed(tmp_path):
 
     def photo_order(seed):
         output = tmp_path / f"lmdb_{seed}"
-        assert run_gen_lmdb(folder, output, "--crops-per-photo", "4", "--seed", str(seed), "--force") == 0
+        assert run_gen_lmdb(folder, output, crops_per_photo=4, seed=seed, force=True) == 0
         order = []
         with lmdb.open(str(output), readonly=True, lock=False) as env, env.begin() as txn:
             for _, value in txn.cursor():
@@ -215,10 +225,10 @@ def test_records_are_shuffled_across_photos_by_seed(tmp_path):
 
 
 def test_inspect_lmdb_writes_the_class_prior_the_yuv64_nets_rebalance_with(tmp_path, tiny_lmdb):
-    from tools import inspect_lmdb
-    from tools.inspect_lmdb import read_records
+    from colornet.data import inspect as inspect_lmdb
+    from colornet.data.inspect import read_records
     prior_path = tmp_path / "prior.npy"
-    assert inspect_lmdb.main([str(tiny_lmdb), "--prior", str(prior_path)]) == 0
+    inspect_lmdb.inspect_records(tiny_lmdb, prior_path=prior_path)
     prior = np.load(prior_path)
     counts = sum(np.bincount(record[1].ravel(), minlength=64) for _, record in read_records(tiny_lmdb))
     counts[36] = 0

@@ -4,8 +4,8 @@ import shutil
 import cv2
 import pytest
 
-from tests.conftest import REPO_ROOT
-from tools import draw_nets
+from tests.conftest import REPO_ROOT, run_tool
+from colornet.nets import draw as draw_nets
 
 pytest.importorskip("pydot", reason="needs pydot (make setup)")
 needs_graphviz = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Debian's graphviz (make setup)")
@@ -30,7 +30,9 @@ def test_caffe_draw_draws_a_generated_net_with_every_layer(caffe, tmp_path):
 
 @needs_graphviz
 def test_draw_nets_writes_readable_pictures(tmp_path):
-    assert draw_nets.main([str(REPO_ROOT / "prototxt/deploy_color_lite.prototxt"), "-o", str(tmp_path)]) == 0
+    result = run_tool("draw_nets", REPO_ROOT / "prototxt/deploy_color_lite.prototxt", "-o", tmp_path)
+    assert result.returncode == 0, result.stderr
     picture = cv2.imread(str(tmp_path / "deploy_color_lite.png"))
     assert picture is not None and picture.shape[1] > 2000  # one box per layer, left to right
-    assert draw_nets.main([str(tmp_path / "missing.prototxt"), "-o", str(tmp_path)]) == 2
+    with pytest.raises(draw_nets.DrawError, match="missing.prototxt: no such prototxt"):
+        draw_nets.draw_nets({"missing": tmp_path / "missing.prototxt"}, tmp_path)

@@ -8,9 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
-from tools import colorize, use_trained_model
-from tools.chroma_upsample import add_detail, add_detail_reference, guided_slopes
-from tools.photo_io import PixelLimitExceeded, header_size, read_bgr
+from colornet.colorize import pipeline as colorize
+from colornet.colorize.sheets import contact_sheet
+from colornet.benchmark.float_path import float_path
+from colornet.colorize import upsample
+from colornet.colorize.upsample import add_detail, guided_slopes
+from colornet.photo_io import PixelLimitExceeded, header_size, read_bgr
+from tests.conftest import colorize_paths, run_tool
 
 SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
 
@@ -26,16 +30,6 @@ def real_photos(tmp_path):
     return [astronaut] + [read_bgr(tmp_path / name) for name in ("grey.png", "odd.png", "deep.png")]
 
 
-def old_path(bgr, chroma, side):
-    """The float path colorize.py had: float Y, float resize, float cubic chroma, one rounding."""
-    lum = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 0].astype(np.float32)
-    net_input = cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA)
-    height, width = lum.shape
-    upsampled = cv2.resize(chroma.transpose(1, 2, 0).astype(np.float32), (width, height), interpolation=cv2.INTER_CUBIC)
-    yuv = np.clip(np.rint(np.dstack([lum, upsampled + 128.0])), 0, 255).astype(np.uint8)
-    return lum, net_input, yuv, cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)
-
-
 def true_chroma(bgr, size=112):
     """The photo's own UV offsets at the net's output resolution: a realistic chroma field."""
     yuv = cv2.cvtColor(cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2YUV)
@@ -48,7 +42,7 @@ def test_fast_stages_equal_the_float_path_within_one_level(tmp_path):
     assert np.array_equal(colorize.luminance(grey, "yuv64"), grey[..., 0])
     for bgr in photos:
         chroma = true_chroma(bgr)
-        old_lum, old_input, old_yuv, old_bgr = old_path(bgr, chroma, 224)
+        old_lum, old_input, old_yuv, old_bgr = float_path(bgr, chroma, 224)
         lum = colorize.luminance(bgr, "yuv64")
         # OpenCV's BGR→grey and BGR→YUV round Y differently on a few colour pixels (0.04 %).
         assert lum.dtype == np.uint8 and np.abs(lum - old_lum).max() <= 1
@@ -75,6 +69,29 @@ def test_lab_luminance_and_compose_in_bands_equal_the_whole_image():
                                   lab313.lab_to_bgr(np.dstack([lum, upsampled])))
 
 
+def bilinear_taps(source, target):
+    """Index pairs and weights of OpenCV's INTER_LINEAR mapping (pixel centres aligned, edges
+    clamped) from ``source`` samples to ``target``: (i0, i1, f) each of length target."""
+    position = (np.arange(target, dtype=np.float64) + 0.5) * (source / target) - 0.5
+    position = np.clip(position, 0, source - 1)
+    i0 = np.floor(position).astype(np.int64)
+    i1 = np.minimum(i0 + 1, source - 1)
+    return i0, i1, (position - i0).astype(np.float32)
+
+
+def add_detail_reference(base, guide, guide_low, slopes, guide_scale):
+    """numpy: base H×W×2 + bilinear(slopes) · (guide − cubic(guide_low)) · guide_scale, as float32
+    (the banded path's reference; full-size float copies, so small images only)."""
+    height, width = guide.shape
+    guide_low_up = cv2.resize(guide_low, (width, height), interpolation=cv2.INTER_CUBIC)
+    y0, y1, fy = bilinear_taps(slopes.shape[0], height)
+    x0, x1, fx = bilinear_taps(slopes.shape[1], width)
+    rows = slopes[y0] * (1 - fy)[:, None, None] + slopes[y1] * fy[:, None, None]
+    full = rows[:, x0] * (1 - fx)[None, :, None] + rows[:, x1] * fx[None, :, None]
+    detail = (guide.astype(np.float32) - guide_low_up.astype(np.float32)) * np.float32(guide_scale)
+    return base.astype(np.float32) + full * detail[..., None]
+
+
 def test_banded_detail_transfer_equals_the_whole_image_reference():
     bgr = cv2.imread(str(SKIMAGE_DATA / "coffee.png"))
     lum = colorize.luminance(bgr, "yuv64")
@@ -95,22 +112,49 @@ def test_banded_detail_transfer_equals_the_whole_image_reference():
     np.testing.assert_array_equal(compiled, colorize.upsample_uv(lum, chroma, guided=True))
 
 
-def test_guided_upsampling_keeps_colour_on_its_side_of_an_edge():
-    """A red object on a blue ground, its edge between the net's pixels: the true colour at low
-    resolution is blurred across the edge; guided by the sharp luminance it comes back sharp."""
-    height, width = 600, 800
+def red_disc_on_blue(height, width):
+    """A red object on a blue ground: its edge falls between the net's pixels."""
     y, x = np.mgrid[0:height, 0:width]
-    inside = (x - 380) ** 2 + (y - 290) ** 2 < 190 ** 2
+    inside = (x - 0.475 * width) ** 2 + (y - 0.483 * height) ** 2 < (0.2375 * width) ** 2
     bgr = np.where(inside[..., None], np.uint8([30, 30, 150]), np.uint8([235, 200, 140]))  # dark red on sky blue
+    band = max(15, width // 50) | 1
+    near_edge = cv2.dilate(inside.astype(np.uint8), np.ones((band, band))) != \
+        cv2.erode(inside.astype(np.uint8), np.ones((band, band)))
+    return bgr, near_edge
+
+
+def edge_errors(bgr, near_edge):
     lum = colorize.luminance(bgr, "yuv64")
     truth = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 1:].astype(int)
     chroma = true_chroma(bgr)
-    near_edge = cv2.dilate(inside.astype(np.uint8), np.ones((15, 15))) != cv2.erode(inside.astype(np.uint8), np.ones((15, 15)))
     errors = {}
     for guided in (False, True):
         uv = colorize.upsample_uv(lum, chroma, guided)
+        assert uv.shape == bgr.shape[:2] + (2,)
         errors[guided] = np.abs(uv.astype(int) - truth)[near_edge].mean()
+    return errors
+
+
+def test_guided_upsampling_keeps_colour_on_its_side_of_an_edge():
+    """The true colour at low resolution is blurred across the edge; guided by the sharp
+    luminance it comes back sharp."""
+    errors = edge_errors(*red_disc_on_blue(600, 800))
     assert errors[True] < 0.5 * errors[False], errors
+
+
+def test_guided_upsampling_of_a_camera_size_photo_guides_at_2mp_then_scales(monkeypatch):
+    """Over GUIDED_MAX_PIXELS (every camera photo) the guide is the photo halved until it fits,
+    and the guided result is brought to full size from there: still sharper than cubic."""
+    sizes, halve = [], upsample.halve
+
+    def recording_halve(image, done):
+        halved = halve(image, done)
+        sizes.append(halved.shape)
+        return halved
+    monkeypatch.setattr(upsample, "halve", recording_halve)
+    errors = edge_errors(*red_disc_on_blue(1800, 2400))  # 4.3 MP
+    assert sizes == [(900, 1200)]  # one halving: 1.08 MP, under the 2 MP limit
+    assert errors[True] < 0.7 * errors[False], errors
 
 
 def test_guided_output_keeps_the_photos_luminance(tmp_path):
@@ -158,18 +202,18 @@ def test_header_size_reads_every_common_format(tmp_path, suffix):
     assert ok and header_size(payload.tobytes()) == (53, 37)
 
 
-def test_the_command_line_skips_a_bomb_and_colours_the_rest(tmp_path, caplog):
+def test_the_command_line_skips_a_bomb_and_colours_the_rest(tmp_path):
     photos = tmp_path / "in"
     photos.mkdir()
     png_bomb(photos / "bomb.png")
     cv2.imwrite(str(photos / "real.jpg"), cv2.imread(str(SKIMAGE_DATA / "coffee.png")))
-    status = use_trained_model.main([str(photos), "-o", str(tmp_path / "out"), "-q", "--backend", "opencv"])
-    assert status == 1
+    result = run_tool("use_trained_model", photos, "-o", tmp_path / "out", "-q")
+    assert result.returncode == 1
     assert (tmp_path / "out" / "real.png").is_file() and not (tmp_path / "out" / "bomb.png").exists()
-    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert any("bomb.png" in e and "--max-pixels" in e and "\n" not in e for e in errors)
-    assert use_trained_model.main([str(photos / "real.jpg"), "-o", str(tmp_path / "tiny"), "-q", "--backend",
-                                   "opencv", "--max-pixels", "0.1"]) == 1
+    errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "bomb.png" in errors[0] and "--max-pixels" in errors[0], result.stderr
+    report = colorize_paths([photos / "real.jpg"], tmp_path / "tiny", max_pixels=100_000)
+    assert report.written == 0 and "real.jpg" in report.failures[0]
 
 
 def test_the_before_after_sheet_is_filled_by_its_pictures():
@@ -178,7 +222,7 @@ def test_the_before_after_sheet_is_filled_by_its_pictures():
     for height, width in ((300, 200), (200, 400), (250, 250), (120, 500), (400, 300), (300, 450)):
         image = rng.integers(30, 220, (height, width, 3), dtype=np.uint8)
         pairs.append((image, image))
-    sheet = use_trained_model.contact_sheet(pairs)
+    sheet = contact_sheet(pairs)
     white = np.all(sheet == 255, axis=2).mean()
     assert white < 0.12, white
     assert 0.5 < sheet.shape[1] / sheet.shape[0] < 3

@@ -1,5 +1,5 @@
-"""tools/use_trained_model.py, tools/colorize.py and tools/evaluate.py on synthetic deploy nets
-with known weights and on real photos."""
+"""The colorize pipeline and files (tools/use_trained_model.py), evaluation and export on synthetic
+deploy nets with known weights and on real photos."""
 import json
 import pathlib
 import shutil
@@ -10,9 +10,10 @@ import pytest
 
 from layers import lab313, yuv64
 from layers.yuv64 import Codec
-from tests.conftest import REPO_ROOT
-from tools import colorize, evaluate, use_trained_model
-from tools.photo_io import read_bgr
+from tests.conftest import REPO_ROOT, colorize_paths, run_tool
+from colornet.colorize import pipeline as colorize
+from colornet.evaluate import scoring as evaluate
+from colornet.photo_io import read_bgr
 
 TARGET_AB = (20.0, 30.0)
 TARGET_CLASS = (5 << 3) | 2  # U code 5 (+10), V code 2 (−29)
@@ -84,26 +85,24 @@ def grey_ramp(height, width):
 
 def test_round_trip_on_known_weights_gives_the_expected_colours(lab_model, yuv_model, tmp_path):
     cv2.imwrite(str(tmp_path / "in.png"), grey_ramp(90, 120))
-    assert use_trained_model.main([str(tmp_path / "in.png"), "--model", str(lab_model), "-o", str(tmp_path / "lab"), "-q"]) == 0
+    assert colorize_paths([tmp_path / "in.png"], tmp_path / "lab", lab_model).failures == []
     out = cv2.imread(str(tmp_path / "lab" / "in.png"))
     ab = lab313.bgr_to_lab(out.transpose(2, 0, 1)[None])[0, 1:]
     centre = lab313.load_centres()[np.argmin(((lab313.load_centres() - TARGET_AB) ** 2).sum(1))]
     assert np.abs(ab.reshape(2, -1).mean(axis=1) - centre).max() < 1.5
 
-    assert use_trained_model.main([str(tmp_path / "in.png"), "--model", str(yuv_model), "-o", str(tmp_path / "yuv"), "-q"]) == 0
+    assert colorize_paths([tmp_path / "in.png"], tmp_path / "yuv", yuv_model).failures == []
     out = cv2.imread(str(tmp_path / "yuv" / "in.png"))
     uv = cv2.cvtColor(out, cv2.COLOR_BGR2YUV)[..., 1:].reshape(-1, 2).astype(float) - 128
     np.testing.assert_allclose(uv.mean(axis=0), Codec().class_uv_offsets[TARGET_CLASS], atol=1.5)
     # The original's argmax decoding gives the class's own colour too.
-    assert use_trained_model.main([str(tmp_path / "in.png"), "--model", str(yuv_model), "-o", str(tmp_path / "arg"),
-                                   "--decode", "argmax", "-q"]) == 0
+    assert colorize_paths([tmp_path / "in.png"], tmp_path / "arg", yuv_model, decode="argmax").failures == []
 
 
 def test_output_keeps_the_full_resolution_luminance(lab_model, tmp_path):
     photo = grey_ramp(617, 1000)
     cv2.imwrite(str(tmp_path / "wide.png"), photo)
-    assert use_trained_model.main([str(tmp_path / "wide.png"), "--model", str(lab_model), "-o", str(tmp_path), "-q",
-                                   "--format", "png"]) == 0
+    assert colorize_paths([tmp_path / "wide.png"], tmp_path, lab_model, image_format="png").failures == []
     out = cv2.imread(str(tmp_path / "wide.png"))
     assert out.shape == photo.shape
     l_in = lab313.bgr_to_lab(photo.transpose(2, 0, 1)[None])[0, 0]
@@ -131,14 +130,14 @@ def write_input_kinds(folder):
 
 def test_every_input_kind_and_bad_inputs_are_reported_while_the_rest_run(lab_model, tmp_path, caplog):
     write_input_kinds(tmp_path / "in")
-    status = use_trained_model.main([str(tmp_path / "in"), str(tmp_path / "missing.png"), str(tmp_path / "nomatch*.jpg"),
-                                     "--model", str(lab_model), "-o", str(tmp_path / "out"), "-q", "--side-by-side"])
-    assert status == 1
+    report = colorize_paths([tmp_path / "in", tmp_path / "missing.png", tmp_path / "nomatch*.jpg"], tmp_path / "out",
+                            lab_model, side_by_side=True)
+    assert len(report.failures) == 3 and report.written == 6
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == ["colour.png", "grey.png", "palette.png", "rgba.png", "rotated.png", "sixteen.png"]
     assert "corrupt.png: not an image OpenCV can decode" in caplog.text
-    assert "missing.png: no such file or folder" in caplog.text
-    assert "nomatch*.jpg: no file matches this pattern" in caplog.text
+    assert any("missing.png: no such file or folder" in failure for failure in report.failures)
+    assert any("nomatch*.jpg: no file matches this pattern" in failure for failure in report.failures)
     # Side by side: grey | result for a grey input; grey | result | original for a colour one.
     gap = 4
     assert cv2.imread(str(tmp_path / "out" / "grey.png")).shape[1] == 2 * 80 + gap
@@ -151,36 +150,37 @@ def test_every_input_kind_and_bad_inputs_are_reported_while_the_rest_run(lab_mod
 def test_globs_and_jpg_output(lab_model, tmp_path):
     for name in ("a.png", "b.png"):
         cv2.imwrite(str(tmp_path / name), grey_ramp(40, 50))
-    assert use_trained_model.main([str(tmp_path / "*.png"), "--model", str(lab_model), "-o", str(tmp_path / "out"),
-                                   "--format", "jpg", "-q", "--batch", "1", "--sheet", str(tmp_path / "sheet.png")]) == 0
+    assert colorize_paths([tmp_path / "*.png"], tmp_path / "out", lab_model, image_format="jpg", batch=1,
+                          sheet=tmp_path / "sheet.png").failures == []
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.jpg", "b.jpg"]
     sheet = cv2.imread(str(tmp_path / "sheet.png"))
     assert sheet.shape[0] == 2 * 180 + 6  # two rows of one before | after pair, a gap between
 
 
-def test_model_errors_are_one_line_and_name_the_file(lab_model, yuv_model, tmp_path, caplog):
+def test_model_errors_are_one_line_and_name_the_file(lab_model, yuv_model, tmp_path):
+    """Through the script, as a user meets them: exit status 2 and one line naming the file."""
     cv2.imwrite(str(tmp_path / "a.png"), grey_ramp(40, 50))
-    assert use_trained_model.main([str(tmp_path / "a.png"), "--model", "no_such_model", "-o", str(tmp_path)]) == 2
-    assert "no_such_model: no such model" in caplog.text
-    assert use_trained_model.main([str(tmp_path / "a.png"), "--model", str(lab_model),
-                                   "--weights", str(tmp_path / "gone.caffemodel"), "-o", str(tmp_path)]) == 2
-    assert "gone.caffemodel: no such weights file" in caplog.text
-    # YUV-64 weights with the Lab deploy: wrong names/shapes are caught before Caffe could abort.
-    assert use_trained_model.main([str(tmp_path / "a.png"), "--model", str(lab_model / "deploy.prototxt"),
-                                   "--weights", str(yuv_model / "weights.caffemodel"), "-o", str(tmp_path)]) == 2
-    assert "weights and deploy file are for different nets" in caplog.text
+    cases = [(["--model", "no_such_model"], "no_such_model: no such model"),
+             (["--model", lab_model, "--weights", tmp_path / "gone.caffemodel"], "gone.caffemodel: no such weights file"),
+             # YUV-64 weights with the Lab deploy: wrong names/shapes are caught before Caffe could abort.
+             (["--model", lab_model / "deploy.prototxt", "--weights", yuv_model / "weights.caffemodel"],
+              "weights and deploy file are for different nets"),
+             (["--model", lab_model / "deploy.prototxt", "--weights", tmp_path / "junk.caffemodel"],
+              "junk.caffemodel: not a Caffe .caffemodel")]
     (tmp_path / "junk.caffemodel").write_bytes(b"\x00\x01junk" * 10)
-    assert use_trained_model.main([str(tmp_path / "a.png"), "--model", str(lab_model / "deploy.prototxt"),
-                                   "--weights", str(tmp_path / "junk.caffemodel"), "-o", str(tmp_path)]) == 2
-    assert "junk.caffemodel: not a Caffe .caffemodel" in caplog.text
+    for arguments, message in cases:
+        result = run_tool("use_trained_model", tmp_path / "a.png", *arguments, "-o", tmp_path, "--backend", "caffe")
+        assert result.returncode == 2, result.stderr
+        errors = [line for line in result.stderr.splitlines() if "ERROR" in line]
+        assert len(errors) == 1 and message in errors[0], result.stderr
 
 
 def test_opencv_backend_gives_the_same_image(random_lab_model, tmp_path):
     photo = read_bgr(pathlib.Path(__import__("skimage").__file__).parent / "data" / "astronaut.png")
     cv2.imwrite(str(tmp_path / "astronaut.png"), photo)
     for backend in ("caffe", "opencv"):
-        assert use_trained_model.main([str(tmp_path / "astronaut.png"), "--model", str(random_lab_model),
-                                       "--backend", backend, "-o", str(tmp_path / backend), "-q"]) == 0
+        assert colorize_paths([tmp_path / "astronaut.png"], tmp_path / backend, random_lab_model,
+                              backend=backend).failures == []
     by_caffe = cv2.imread(str(tmp_path / "caffe" / "astronaut.png")).astype(int)
     by_opencv = cv2.imread(str(tmp_path / "opencv" / "astronaut.png")).astype(int)
     assert np.abs(by_caffe - by_opencv).max() <= 1
@@ -257,7 +257,9 @@ def test_evaluate_scores_photos_against_themselves_perfectly(tmp_path):
 def test_evaluate_cli_writes_summary_csv_and_curves(lab_model, tmp_path):
     import skimage
     photo = pathlib.Path(skimage.__file__).parent / "data" / "coffee.png"
-    assert evaluate.main([str(photo), "--model", str(lab_model), "-o", str(tmp_path), "-q"]) == 0
+    result = run_tool("evaluate", photo, "--model", lab_model, "-o", tmp_path, "-q")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["photos"] == 1
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["photos"] == 1 and 0 < summary["model"]["auc"] < 100
     assert summary["model"]["cf"] > summary["grey"]["cf"] == 0
@@ -267,12 +269,12 @@ def test_evaluate_cli_writes_summary_csv_and_curves(lab_model, tmp_path):
 
 
 def test_exported_model_carries_every_constant_blob(random_lab_model, tmp_path):
-    from tools import export_model
+    from colornet.common import OutputExists
+    from colornet.train import export as export_model
     snapshot = tmp_path / "lab313_lite_iter_7.caffemodel"
     shutil.copy(random_lab_model / "weights.caffemodel", snapshot)
     out = tmp_path / "exported"
-    assert export_model.main(["--deploy", str(REPO_ROOT / "prototxt/deploy_lab313_lite.prototxt"),
-                              "--weights", str(snapshot), "-o", str(out)]) == 0
+    export_model.export_model(REPO_ROOT / "prototxt/deploy_lab313_lite.prototxt", snapshot, out)
     card = json.loads((out / "model.json").read_text())
     assert card["family"] == "lab313" and card["iterations"] == 7
     net = cv2.dnn.readNetFromCaffe(str(out / "deploy.prototxt"), str(out / "weights.caffemodel"))
@@ -280,15 +282,17 @@ def test_exported_model_carries_every_constant_blob(random_lab_model, tmp_path):
         assert len(net.getLayer(net.getLayerId(name)).blobs) > 0, name
     centres = net.getLayer(net.getLayerId("class8_ab")).blobs[0].reshape(2, 313)
     np.testing.assert_array_equal(centres, lab313.load_centres().T)
-    assert export_model.main(["--deploy", str(REPO_ROOT / "prototxt/deploy_lab313_lite.prototxt"),
-                              "--weights", str(snapshot), "-o", str(out)]) == 2  # no --force: kept
+    with pytest.raises(OutputExists):  # no force: kept
+        export_model.export_model(REPO_ROOT / "prototxt/deploy_lab313_lite.prototxt", snapshot, out)
 
 
-def test_val_accuracy_against_a_constant_prediction(yuv_model, tiny_lmdb, tmp_path, capsys):
-    from tools import val_accuracy
-    from tools.inspect_lmdb import read_records
-    assert val_accuracy.main([str(tiny_lmdb), "--deploy", str(yuv_model / "deploy.prototxt"),
-                              "--weights", str(yuv_model / "weights.caffemodel"), "-o", str(tmp_path / "a.json")]) == 0
+def test_val_accuracy_against_a_constant_prediction(yuv_model, tiny_lmdb, tmp_path):
+    from colornet.evaluate import val_accuracy
+    from colornet.data.inspect import read_records
+    result = run_tool("val_accuracy", tiny_lmdb, "--deploy", yuv_model / "deploy.prototxt",
+                      "--weights", yuv_model / "weights.caffemodel", "-o", tmp_path / "a.json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == json.loads((tmp_path / "a.json").read_text())
     result = json.loads((tmp_path / "a.json").read_text())
     labels = np.concatenate([record[1, ::2, ::2].ravel() for _, record in read_records(tiny_lmdb)])
     labels = labels[labels != 36]
@@ -303,10 +307,8 @@ def test_val_accuracy_against_a_constant_prediction(yuv_model, tiny_lmdb, tmp_pa
     assert result["loss"] == pytest.approx(-log_p[labels].mean(), rel=1e-5)
     assert "rebalanced_loss" not in result
 
-    assert val_accuracy.main([str(tiny_lmdb), "--deploy", str(yuv_model / "deploy.prototxt"), "--limit", "1",
-                              "--weights", str(yuv_model / "weights.caffemodel"), "--boost-lambda", "0.5",
-                              "-o", str(tmp_path / "b.json")]) == 0
-    result = json.loads((tmp_path / "b.json").read_text())
+    result = val_accuracy.val_accuracy(tiny_lmdb, yuv_model / "deploy.prototxt", yuv_model / "weights.caffemodel",
+                                       limit=1, boost_lambda=0.5)
     first = next(iter(read_records(tiny_lmdb)))[1][1, ::2, ::2].ravel()
     first = first[first != 36]
     weights = yuv64.class_boost_weights(np.load(REPO_ROOT / yuv64.DEFAULT_PRIOR), 0.5, 36)
@@ -315,14 +317,16 @@ def test_val_accuracy_against_a_constant_prediction(yuv_model, tiny_lmdb, tmp_pa
 
     bad_prior = tmp_path / "prior.npy"
     np.save(bad_prior, -np.ones(64))
-    assert val_accuracy.main([str(tiny_lmdb), "--deploy", str(yuv_model / "deploy.prototxt"), "--prior", str(bad_prior),
-                              "--weights", str(yuv_model / "weights.caffemodel"), "--boost-lambda", "0.5"]) == 2
+    with pytest.raises(ValueError, match="prior.npy"):
+        val_accuracy.val_accuracy(tiny_lmdb, yuv_model / "deploy.prototxt", yuv_model / "weights.caffemodel",
+                                  boost_lambda=0.5, prior=bad_prior)
 
 
-def test_no_arguments_colorizes_the_shipped_samples_with_the_default_model(tmp_path, monkeypatch):
+def test_no_arguments_colorizes_the_shipped_samples_with_the_default_model(tmp_path):
     """What `make demo` runs: data/samples/ with models/default, one colour image per sample."""
-    monkeypatch.chdir(tmp_path)  # the default output folder is out/ under the working directory
-    assert use_trained_model.main(["-q"]) == 0
+    # The default output folder is out/ under the working directory.
+    result = run_tool("use_trained_model", "-q", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
     samples = sorted(p.stem for p in (REPO_ROOT / "data" / "samples").glob("*.jpg"))
     assert len(samples) >= 5
     written = sorted((tmp_path / "out").glob("*.png"))

@@ -241,7 +241,7 @@ def test_compiled_soft_encoding_equals_the_numpy_version_on_photos(centres, k):
 
 def test_compute_prior_skips_an_unreadable_photo_and_keeps_the_rest(tmp_path):
     import skimage
-    from tools import compute_prior
+    from colornet.data import prior as compute_prior
     data = pathlib.Path(skimage.__file__).parent / "data"
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -249,7 +249,7 @@ def test_compute_prior_skips_an_unreadable_photo_and_keeps_the_rest(tmp_path):
     for name in ("astronaut.png", "coffee.png"):
         (photos / name).write_bytes((data / name).read_bytes())
     out = tmp_path / "prior.npy"
-    assert compute_prior.main([str(photos), "-o", str(out), "--side", "64"]) == 1  # 1: something skipped
+    assert len(compute_prior.compute_prior([photos], out, side=64)) == 1  # one photo skipped
     skipped = []
     names = [name for name, _ in compute_prior.images_from([str(photos)], 64, skipped)]
     assert [pathlib.Path(n).name for n in names] == ["astronaut.png", "coffee.png"] and len(skipped) == 1

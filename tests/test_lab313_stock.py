@@ -9,9 +9,9 @@ from google.protobuf import text_format
 from layers import lab313
 from tests.conftest import REPO_ROOT
 from tests.test_nets import with_input_instead_of_data
-from tools import gen_lmdb
-from tools.nets import lab313 as lab313_nets
-from tools.samples import photo_samples
+from colornet.data import lmdb_writer as gen_lmdb
+from colornet.nets import lab313 as lab313_nets
+from colornet.data.samples import photo_samples
 
 CONSTANTS = REPO_ROOT / "prototxt" / lab313_nets.STOCK_CONSTANTS
 STOCK_NETS = sorted(REPO_ROOT.glob("prototxt/*_stock*.prototxt"))
@@ -184,7 +184,8 @@ def test_soft_encoding_over_all_bins_puts_little_mass_outside_the_nearest_five(c
 def test_lab_lmdb_reads_back_through_caffe_within_the_rounding_error(caffe, tmp_path, write_net):
     path = tmp_path / "lab_lmdb"
     photos = [str(p) for p in skimage_photos()]
-    assert gen_lmdb.main([*photos, "-o", str(path), "--format", "lab", "--size", "96", "--resize", "stretch", "--crops-per-photo", "0", "-q"]) == 0
+    gen_lmdb.write_records(gen_lmdb.build, gen_lmdb.RecordOptions(photos, path, format="lab", size=96, resize="stretch",
+                                                                  crops_per_photo=0, quiet=True))
     net = caffe.Net(write_net(f'layer {{ name: "data" type: "Data" top: "data" data_param {{ source: "{path}" '
                               f'backend: LMDB batch_size: 4 }} }}'), caffe.TEST)
     records = net.forward()["data"]

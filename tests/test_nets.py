@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 
-from tests.conftest import REPO_ROOT, convolution_weights, make_dry_run, write_tiny_train_net
-from tools import make_prototxt
-from tools.nets import color as color_nets, fcn as fcn_nets
+from tests.conftest import REPO_ROOT, convolution_weights, make_dry_run, run_tool, write_tiny_train_net
+from colornet.nets import color as color_nets, fcn as fcn_nets
 
 
 def test_committed_prototxt_matches_the_generator(tmp_path):
-    assert make_prototxt.main(["--output", str(tmp_path)]) == 0
+    result = run_tool("make_prototxt", "--output", tmp_path)
+    assert result.returncode == 0, result.stderr
     generated = sorted(p.name for p in tmp_path.iterdir())
     assert generated
     for name in generated:

@@ -6,11 +6,11 @@ import json
 import cv2
 import numpy as np
 
-from tools import gather_photos
-from tools.gather_photos import Photo, assign_split, describe, drop_near_duplicates, expand_braces, parse_package_list
+from colornet.data import gather as gather_photos
+from colornet.data.gather import Photo, assign_split, describe, drop_near_duplicates, expand_braces, parse_package_list
 
 
-def _gather(tmp_path, output, extended_text, *extra):
+def _gather(tmp_path, output, extended_text, test_packages=()):
     gcompris = tmp_path / "gcompris.txt"
     gcompris.write_text(
         "# a few of the listed photos\n"
@@ -19,8 +19,8 @@ def _gather(tmp_path, output, extended_text, *extra):
         "erase/gcompris/src/activities/erase/resource/no-such-photo.webp 1x1\n")
     extended = tmp_path / "more.txt"
     extended.write_text(extended_text)
-    return gather_photos.main(["--output", str(output), "--gcompris-list", str(gcompris),
-                               "--extended-list", str(extended), "--force", *extra])
+    return gather_photos.gather(gather_photos.GatherOptions(output, gcompris, [extended], list(test_packages),
+                                                            force=True))
 
 
 EXTENDED = """## colornet-no-such-package 1.0-1 (2)
@@ -94,7 +94,7 @@ def test_package_list_parsing_handles_spaces_notes_and_braces(tmp_path):
 
 def test_held_out_packages_go_whole_to_the_test_split_and_stay_there(tmp_path):
     output = tmp_path / "photos"
-    assert _gather(tmp_path, output, EXTENDED, "--test-packages", "libjs-jquery-colorbox") == 0
+    assert _gather(tmp_path, output, EXTENDED, ["libjs-jquery-colorbox"]) == 0
     rows = list(csv.DictReader(open(output / "manifest.csv")))
     splits = {name: set((output / f"{name}.txt").read_text().split()) for name in ("train", "val", "test")}
     assert splits["test"] == {r["file"] for r in rows if r["source_package"] == "libjs-jquery-colorbox"}
@@ -103,7 +103,7 @@ def test_held_out_packages_go_whole_to_the_test_split_and_stay_there(tmp_path):
     assert set().union(*splits.values()) == {r["file"] for r in rows}
     assert json.loads((output / "gather.json").read_text())["test"] == 3
     again = tmp_path / "again"
-    assert _gather(tmp_path, again, EXTENDED, "--test-packages", "libjs-jquery-colorbox") == 0
+    assert _gather(tmp_path, again, EXTENDED, ["libjs-jquery-colorbox"]) == 0
     for name in ("train", "val", "test"):
         assert (again / f"{name}.txt").read_text() == (output / f"{name}.txt").read_text()
 
@@ -116,8 +116,8 @@ def test_split_keeps_train_and_val_as_they_were_when_test_packages_are_held_out(
 
 
 def test_a_transparent_sky_is_cut_away_and_a_cut_out_is_refused():
-    from tools.gather_photos import opaque_band
-    from tools.photo_io import UnreadableImage
+    from colornet.data.gather import opaque_band
+    from colornet.photo_io import UnreadableImage
     import pytest
     panorama = np.zeros((400, 300, 4), np.uint8)
     panorama[..., :3] = 90

@@ -15,9 +15,8 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_tool
 from tests.test_fast_path import png_bomb
-from tools import use_trained_model
 
 pytest.importorskip("fastapi")
 SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
@@ -34,7 +33,7 @@ def grey_jpeg(path, name="coffee.png", size=None):
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     from fastapi.testclient import TestClient
-    from tools.server_app import ServerSettings, create_app
+    from colornet.serve.app import ServerSettings, create_app
     settings = ServerSettings(workers=1, queue=1, max_upload_bytes=2 * 2 ** 20,
                               scratch=tmp_path_factory.mktemp("scratch"))
     with TestClient(create_app(settings)) as test_client:
@@ -47,7 +46,7 @@ def test_round_trip_equals_the_command_line_byte_for_byte(client, tmp_path):
     payload = photo.read_bytes()
     answer = client.post("/api/colorize", files={"image": ("whatever/../name.jpg", payload, "image/jpeg")})
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
-    assert use_trained_model.main([str(photo), "-o", str(tmp_path / "cli"), "-q"]) == 0
+    assert run_tool("use_trained_model", photo, "-o", tmp_path / "cli", "-q").returncode == 0
     assert answer.content == (tmp_path / "cli" / "coffee.png").read_bytes()
     result = cv2.imdecode(np.frombuffer(answer.content, np.uint8), cv2.IMREAD_COLOR)
     grey = cv2.imread(str(photo), cv2.IMREAD_GRAYSCALE)
@@ -59,8 +58,8 @@ def test_round_trip_equals_the_command_line_byte_for_byte(client, tmp_path):
     raw = client.post("/api/colorize?format=jpg&temperature=0.6&upsampling=cubic", content=payload,
                       headers={"content-type": "image/jpeg"})
     assert raw.status_code == 200 and raw.headers["content-type"] == "image/jpeg"
-    assert use_trained_model.main([str(photo), "-o", str(tmp_path / "cli2"), "-q", "--format", "jpg",
-                                   "--temperature", "0.6", "--upsampling", "cubic"]) == 0
+    assert run_tool("use_trained_model", photo, "-o", tmp_path / "cli2", "-q", "--format", "jpg",
+                    "--temperature", "0.6", "--upsampling", "cubic").returncode == 0
     assert raw.content == (tmp_path / "cli2" / "coffee.jpg").read_bytes()
     assert not list(client.scratch.iterdir())  # nothing kept after answering
 
@@ -102,7 +101,7 @@ def test_models_health_page_and_no_listing(client):
 
 def test_a_full_queue_answers_503_with_retry_after(tmp_path):
     import httpx
-    from tools.server_app import ServerSettings, create_app
+    from colornet.serve.app import ServerSettings, create_app
     app = create_app(ServerSettings(workers=1, queue=0))
     payload = grey_jpeg(tmp_path / "big.jpg", "astronaut.png", (1600, 1600)).read_bytes()
 
@@ -193,3 +192,40 @@ def test_public_host_warns_and_help_lists_the_options():
                          env={**os.environ})
     assert bad.returncode == 2
     assert "anyone who can reach this machine" in bad.stderr and "nope: no such model" in bad.stderr
+
+
+def resident_mb():
+    return int(pathlib.Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def test_distinct_temperatures_leave_a_workers_memory_as_it_was(tmp_path):
+    """A client sweeping ?temperature= must not load a net per value: the worker's cache holds one
+    net per model, and each request's settings apply to it."""
+    import gc
+    from colornet.colorize.pipeline import Colorizer, Model, encode
+    from colornet.serve import app
+    payload = grey_jpeg(tmp_path / "a.jpg", size=(96, 64)).read_bytes()
+    app._worker_colorizers.clear()
+    assert app._colorize_in_worker(None, "default", 0.38, True, "png", payload, 10 ** 6)[0] == 200
+    gc.collect()
+    before = resident_mb()
+    answers = [app._colorize_in_worker(None, "default", 0.2 + 0.02 * step, step % 2 == 0, "png", payload, 10 ** 6)
+               for step in range(50)]
+    gc.collect()
+    assert all(status == 200 for status, _ in answers)
+    assert len(app._worker_colorizers) == 1
+    assert resident_mb() - before < 15, f"{resident_mb() - before:.0f} MB more after 50 temperatures"
+    # The settings still apply per request: the same bytes as a colorizer made for them.
+    photo = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_UNCHANGED)
+    fresh = Colorizer(Model.resolve("default"), temperature=0.2 + 0.02 * 7, guided=False, max_pixels=0)
+    assert answers[7][1] == encode(fresh.colorize([photo])[0], "png")
+    assert answers[7][1] != answers[8][1]
+
+
+def test_the_command_line_baseline_counts_the_photos_it_coloured(tmp_path):
+    """bench_serve's baseline: a path given twice is coloured once, so the rate is what was written."""
+    from colornet.benchmark.rates import command_line_rate
+    first, second = grey_jpeg(tmp_path / "a.jpg", size=(64, 48)), grey_jpeg(tmp_path / "b.jpg", size=(64, 48))
+    rate, written = command_line_rate([first, first, second], tmp_path / "out")
+    assert written == 2 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
+    assert rate > 0

@@ -1,8 +1,12 @@
-"""tools/train.py (snapshots, resume) and tools/plot_log.py on a real, tiny `caffe train` run."""
+"""Training (snapshots, resume) and log plots, tools/train.py and tools/plot_log.py, on a real,
+tiny `caffe train` run."""
 import json
 
-from tests.conftest import REPO_ROOT, convolution_weights, write_tiny_train_net
-from tools import plot_log, train
+import pytest
+
+from tests.conftest import REPO_ROOT, convolution_weights, run_tool, write_tiny_train_net
+from colornet.train import log_plot as plot_log
+from colornet.train import runner as train
 
 
 def write_solver(tmp_path, lmdb_path, max_iter, prefix="tiny", base_lr=0.001):
@@ -20,17 +24,17 @@ def conv_weights(deploy, caffemodel):
     return convolution_weights(caffe.Net(str(deploy), str(caffemodel), caffe.TEST))
 
 
-def test_second_stage_starts_from_the_first_stages_weights(tmp_path, tiny_lmdb, caplog):
+def test_second_stage_starts_from_the_first_stages_weights(tmp_path, tiny_lmdb):
     stage1 = write_solver(tmp_path, tiny_lmdb, max_iter=2)
-    assert train.main([str(stage1), "--log", str(tmp_path / "stage1.log")]) == 0
+    assert train.train(stage1, tmp_path / "stage1.log") == 0
     first = tmp_path / "snap" / "tiny_iter_2.caffemodel"
 
     missing = tmp_path / "snap" / "nothing.caffemodel"
     stage2 = write_solver(tmp_path, tiny_lmdb, max_iter=2, prefix="stage2", base_lr=0)
-    assert train.main([str(stage2), "--log", str(tmp_path / "stage2.log"), "--weights", str(missing)]) == 2
-    assert "nothing.caffemodel: no such weights file" in caplog.text
+    with pytest.raises(train.TrainError, match="nothing.caffemodel: no such weights file"):
+        train.train(stage2, tmp_path / "stage2.log", weights=missing)
 
-    assert train.main([str(stage2), "--log", str(tmp_path / "stage2.log"), "--weights", str(first)]) == 0
+    assert train.train(stage2, tmp_path / "stage2.log", weights=first) == 0
     assert f"--weights={first}" in (tmp_path / "stage2.log").read_text()
     # lr 0: stage 2 keeps exactly the weights it started from (a fresh start would not).
     deploy = REPO_ROOT / "prototxt/deploy_color_lite.prototxt"
@@ -39,8 +43,9 @@ def test_second_stage_starts_from_the_first_stages_weights(tmp_path, tiny_lmdb, 
 
     # The two logs plot as one run: stage 2's iterations follow stage 1's.
     summary = tmp_path / "two.json"
-    assert plot_log.main([str(tmp_path / "stage1.log"), str(tmp_path / "stage2.log"), "-o", str(tmp_path / "two.png"),
-                          "--summary", str(summary), "--window", "1"]) == 0
+    result = run_tool("plot_log", tmp_path / "stage1.log", tmp_path / "stage2.log", "-o", tmp_path / "two.png",
+                      "--summary", summary, "--window", "1")
+    assert result.returncode == 0, result.stderr
     numbers = json.loads(summary.read_text())
     stage1 = plot_log.parse_log((tmp_path / "stage1.log").read_text().splitlines())
     stage2 = plot_log.parse_log((tmp_path / "stage2.log").read_text().splitlines())
@@ -59,12 +64,13 @@ def test_second_stage_starts_from_the_first_stages_weights(tmp_path, tiny_lmdb, 
 def test_train_snapshots_then_resumes_and_the_log_plots(tmp_path, tiny_lmdb):
     log_path = tmp_path / "logs" / "tiny.log"
     solver = write_solver(tmp_path, tiny_lmdb, max_iter=4)
-    assert train.main([str(solver), "--log", str(log_path)]) == 0
+    result = run_tool("train", solver, "--log", log_path)
+    assert result.returncode == 0, result.stderr
     assert train.latest_solverstate(tmp_path / "snap" / "tiny").name == "tiny_iter_4.solverstate"
 
     # A longer schedule picks up from iteration 4 rather than starting again.
     solver = write_solver(tmp_path, tiny_lmdb, max_iter=6)
-    assert train.main([str(solver), "--log", str(log_path)]) == 0
+    assert train.train(solver, log_path) == 0
     text = log_path.read_text()
     assert "--snapshot=" in text and "tiny_iter_4.solverstate" in text
     assert (tmp_path / "snap" / "tiny_iter_6.caffemodel").exists()
@@ -72,17 +78,16 @@ def test_train_snapshots_then_resumes_and_the_log_plots(tmp_path, tiny_lmdb):
     curves = plot_log.parse_log(text.splitlines())
     assert list(curves["train"]) == [0, 1, 2, 3, 4, 5]  # one continuous run across the resume
     assert set(curves["test"]) == {"accuracy", "loss"}
-    png, summary = tmp_path / "tiny.png", tmp_path / "tiny.json"
-    assert plot_log.main([str(log_path), "-o", str(png), "--summary", str(summary), "--window", "3"]) == 0
+    png = tmp_path / "tiny.png"
+    numbers = plot_log.plot_stages([log_path], png, window=3)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    numbers = json.loads(summary.read_text())
     assert numbers["last_iteration"] == 5
     assert numbers["initial_loss"] == curves["train"][0]
 
 
-def test_fresh_ignores_snapshots_and_bad_solver_fails_clearly(tmp_path, tiny_lmdb, caplog):
-    assert train.main([str(tmp_path / "missing.prototxt"), "--log", str(tmp_path / "x.log")]) == 2
-    assert "missing.prototxt: no such solver file" in caplog.text
+def test_fresh_ignores_snapshots_and_bad_solver_fails_clearly(tmp_path, tiny_lmdb):
+    result = run_tool("train", tmp_path / "missing.prototxt", "--log", tmp_path / "x.log")
+    assert result.returncode == 2 and "missing.prototxt: no such solver file" in result.stderr
     (tmp_path / "snap").mkdir()
     (tmp_path / "snap" / "tiny_iter_10.solverstate").write_bytes(b"")
     (tmp_path / "snap" / "tiny_iter_9.solverstate").write_bytes(b"")
@@ -92,15 +97,15 @@ def test_fresh_ignores_snapshots_and_bad_solver_fails_clearly(tmp_path, tiny_lmd
     assert command == ["caffe", "train", "--solver=s.prototxt"]
 
 
-def test_plot_log_rejects_a_file_that_is_not_a_caffe_log(tmp_path, caplog):
+def test_plot_log_rejects_a_file_that_is_not_a_caffe_log(tmp_path):
     not_a_log = tmp_path / "notes.txt"
     not_a_log.write_text("hello\n")
-    assert plot_log.main([str(not_a_log)]) == 2
-    assert "notes.txt: not a Caffe training log" in caplog.text
+    result = run_tool("plot_log", not_a_log)
+    assert result.returncode == 2 and "notes.txt: not a Caffe training log" in result.stderr
     assert not (tmp_path / "notes.png").exists()
 
 
-def test_plot_log_side_by_side_reads_one_net_output_from_each_run(tmp_path, caplog):
+def test_plot_log_side_by_side_reads_one_net_output_from_each_run(tmp_path):
     """Two runs drawn by one named output; a short run (fewer displays than the smoothing window)
     still draws, and a name neither log has is one clear error."""
     def caffe_log(path, losses, val):
@@ -116,7 +121,7 @@ def test_plot_log_side_by_side_reads_one_net_output_from_each_run(tmp_path, capl
     stock = caffe_log(tmp_path / "stock.log", [9.1, 8.2, 7.4], 8.0)
     assert plot_log.parse_log(open(stock).read().splitlines())["train_outputs"]["loss8_313"] == {0: 9.1, 20: 8.2, 40: 7.4}
     output = tmp_path / "compare.png"
-    assert plot_log.main([python, stock, "--side-by-side", "loss8_313", "-o", str(output)]) == 0
+    plot_log.compare_runs([python, stock], "loss8_313", output)
     assert output.stat().st_size > 10_000
-    assert plot_log.main([python, stock, "--side-by-side", "loss", "-o", str(tmp_path / "other.png")]) == 2
-    assert "no train net output named loss" in caplog.text
+    with pytest.raises(plot_log.NotACaffeLog, match="no train net output named loss"):
+        plot_log.compare_runs([python, stock], "loss", tmp_path / "other.png")

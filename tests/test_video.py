@@ -4,10 +4,11 @@ import cv2
 import numpy as np
 import pytest
 
-from tests import clips
-from tools import use_trained_model
-from tools.colorize import Colorizer, Model
-from tools.temporal import ChromaSmoother, flicker, is_cut, luminance_histogram
+from colornet.evaluate import clips
+from colornet.colorize.files import VideoSettings
+from colornet.colorize.pipeline import Colorizer, Model
+from colornet.colorize.temporal import ChromaSmoother, flicker, is_cut, luminance_histogram
+from tests.conftest import colorize_paths, run_tool
 
 av = pytest.importorskip("av")
 SIZE = (320, 240)
@@ -37,9 +38,9 @@ def audio_seconds(path):
 
 
 def test_round_trip_keeps_frames_size_rate_duration_audio_and_luminance(clip_folder, tmp_path):
-    status = use_trained_model.main([str(clip_folder / "pan.mp4"), str(clip_folder / "cut.mkv"), "-o", str(tmp_path), "-q"])
-    assert status == 0
-    from tools.video import probe
+    result = run_tool("use_trained_model", clip_folder / "pan.mp4", clip_folder / "cut.mkv", "-o", tmp_path, "-q")
+    assert result.returncode == 0, result.stderr
+    from colornet.colorize.video import probe
     for name in ("pan", "cut"):
         source, result = probe(clip_folder / f"{name}.{'mp4' if name == 'pan' else 'mkv'}"), probe(tmp_path / f"{name}.mp4")
         assert (result["width"], result["height"], result["fps"], result["frames"]) == \
@@ -56,7 +57,7 @@ def test_round_trip_keeps_frames_size_rate_duration_audio_and_luminance(clip_fol
 
 
 def test_smoothing_cuts_flicker_on_a_still_shot_and_costs_no_colour(clip_folder, colorizer, tmp_path):
-    from tools.video import colorize_video
+    from colornet.colorize.video import colorize_video
     _, masks = clips.static_frames(SIZE, 2)
     results = {}
     for name, strength in (("frame", 0.0), ("smooth", 0.8)):
@@ -66,7 +67,7 @@ def test_smoothing_cuts_flicker_on_a_still_shot_and_costs_no_colour(clip_folder,
 
 
 def test_a_cut_is_found_and_the_colour_switches_with_it(clip_folder, colorizer, tmp_path):
-    from tools.video import colorize_video
+    from colornet.colorize.video import colorize_video
     frames, cut_at = clips.cut_frames(SIZE, 2)
     outputs = {}
     for name, strength in (("frame", 0.0), ("smooth", 0.8)):
@@ -80,9 +81,9 @@ def test_a_cut_is_found_and_the_colour_switches_with_it(clip_folder, colorizer, 
 
 
 def test_start_duration_webm_and_a_colour_video_greyed_first(clip_folder, tmp_path):
-    assert use_trained_model.main([str(clip_folder / "pan.mp4"), "-o", str(tmp_path / "part"), "-q", "--start", "0.4",
-                                   "--duration", "1", "--video-format", "webm"]) == 0
-    from tools.video import probe
+    part_settings = VideoSettings(video_format="webm", start=0.4, duration=1)
+    assert colorize_paths([clip_folder / "pan.mp4"], tmp_path / "part", video=part_settings).failures == []
+    from colornet.colorize.video import probe
     part = probe(tmp_path / "part" / "pan.webm")
     assert part["frames"] == 25 or abs(part["duration"] - 1.0) < 0.1
     assert audio_seconds(tmp_path / "part" / "pan.webm") == pytest.approx(1.0, abs=0.1)
@@ -90,8 +91,7 @@ def test_start_duration_webm_and_a_colour_video_greyed_first(clip_folder, tmp_pa
     grey = [cv2.cvtColor(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR) for f in frames]
     clips.write_clip(tmp_path / "grey.mp4", grey, audio=False)
     for name in ("pan.mp4",):
-        assert use_trained_model.main([str(clip_folder / name), str(tmp_path / "grey.mp4"), "-o", str(tmp_path / "g"),
-                                       "-q"]) == 0
+        assert colorize_paths([clip_folder / name, tmp_path / "grey.mp4"], tmp_path / "g").failures == []
     colour, from_grey = clips.read_frames(tmp_path / "g" / "pan.mp4"), clips.read_frames(tmp_path / "g" / "grey.mp4")
     assert np.mean([np.abs(a.astype(int) - b).mean() for a, b in zip(colour, from_grey)]) < 3
 
@@ -109,8 +109,8 @@ def test_bad_videos_get_one_line_errors_and_the_rest_still_run(clip_folder, tmp_
         container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     cv2.imwrite(str(tmp_path / "in" / "photo.png"), clips.photo("chelsea.png"))
-    status = use_trained_model.main([str(tmp_path / "in"), "-o", str(tmp_path / "out"), "-q"])
-    assert status == 1
+    report = colorize_paths([tmp_path / "in"], tmp_path / "out")
+    assert len(report.failures) == 2
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert any("broken.mp4: not a readable video" in e for e in errors)
     assert any("tone.mp4: has no video stream" in e for e in errors)
@@ -120,7 +120,7 @@ def test_bad_videos_get_one_line_errors_and_the_rest_still_run(clip_folder, tmp_
 
 
 def test_a_truncated_video_keeps_what_was_decoded_and_says_how_much(clip_folder, colorizer, tmp_path):
-    from tools.video import VideoError, colorize_video
+    from colornet.colorize.video import VideoError, colorize_video
     frames, _ = clips.pan_frames(SIZE, 2)
     whole = clips.write_clip(tmp_path / "whole.mkv", frames, audio=False)  # Matroska: header first
     data = whole.read_bytes()
@@ -132,7 +132,7 @@ def test_a_truncated_video_keeps_what_was_decoded_and_says_how_much(clip_folder,
 
 
 def test_over_the_pixel_limit_is_refused(clip_folder, tmp_path, caplog):
-    assert use_trained_model.main([str(clip_folder / "pan.mp4"), "-o", str(tmp_path), "-q", "--max-pixels", "0.05"]) == 1
+    assert colorize_paths([clip_folder / "pan.mp4"], tmp_path, max_pixels=50_000).failures
     assert any("over the pixel limit" in r.getMessage() for r in caplog.records)
     assert not (tmp_path / "pan.mp4").exists()
 
@@ -152,6 +152,28 @@ def test_smoother_and_cut_detection_on_arrays():
         ChromaSmoother(1.0)
 
 
+def test_the_smoother_follows_a_pan_in_the_right_direction():
+    """A real photo panned by a known 3 px a frame, each frame's chroma its own true chroma: the
+    running average moved by the flow must land on this frame's colours. Unmoved it lags 3 px
+    behind; moved the wrong way, 6 px."""
+    bgr = clips.photo("astronaut.png", 220)
+    yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)
+    step, size = 3, 112
+
+    def frame(index):
+        window = yuv[40:40 + size, 20 + step * index:20 + step * index + size]  # content moves left
+        return window[..., 1:].transpose(2, 0, 1).astype(np.float32) - 128, np.ascontiguousarray(window[..., 0])
+    errors = {}
+    for motion in (False, True):
+        smoother = ChromaSmoother(0.9, motion=motion)
+        for index in range(6):
+            chroma, lum = frame(index)
+            result = smoother.update(chroma, lum)
+        inner = (slice(None), slice(12, -12), slice(12, -12))  # away from where content enters
+        errors[motion] = np.abs(result - chroma)[inner].mean()
+    assert errors[True] < 0.5 * errors[False], errors
+
+
 def test_the_net_in_its_own_process_gives_the_same_frames_as_in_this_one(clip_folder, colorizer, tmp_path, monkeypatch):
     """The pipelined path (net one batch ahead in a process of its own) against the plain one, on a
     clip whose 50 frames end in a part batch: the same frames, byte for byte, go to the encoder.
@@ -159,7 +181,7 @@ def test_the_net_in_its_own_process_gives_the_same_frames_as_in_this_one(clip_fo
     thread, gave different bitstreams from run to run at this clip's 320×240 — the same ones in 5
     runs each at 256×192, 384×288, 640×480 and 1280×720, or at 320×240 with its macroblock-tree
     rate control or CRF turned off; cause not found.)"""
-    from tools.video import colorize_video
+    from colornet.colorize.video import colorize_video
     handed = {}
     original = av.VideoFrame.from_ndarray
 
@@ -182,7 +204,7 @@ def test_frame_by_frame_video_shows_the_stills_colours(clip_folder, colorizer, t
     """With no smoothing each frame is what the photo path makes of it: a player shows the stills'
     colours within the codec's loss (the stream is tagged as the BT.601 limited range it holds,
     and U and V come out the right way round)."""
-    from tools.video import colorize_video
+    from colornet.colorize.video import colorize_video
     source = clip_folder / "pan.mp4"
     colorize_video(colorizer, source, tmp_path / "pan.mp4", smoothing=0.0, motion=False)
     with av.open(str(tmp_path / "pan.mp4")) as container:
@@ -198,7 +220,7 @@ def test_frame_by_frame_video_shows_the_stills_colours(clip_folder, colorizer, t
 def test_memory_stays_flat_over_a_long_video(colorizer, tmp_path):
     """Frames are streamed: 200 frames at 320×240 end with the memory of the first 80 (holding the
     120 later frames in and out would add about 50 MB)."""
-    from tools.video import colorize_video
+    from colornet.colorize.video import colorize_video
     pan, _ = clips.pan_frames(SIZE, 2)
     source = clips.write_clip(tmp_path / "long.mp4", pan * 4, audio=False)
     trace = clips.MemoryTrace()
@@ -208,8 +230,8 @@ def test_memory_stays_flat_over_a_long_video(colorizer, tmp_path):
 
 
 def test_a_model_the_net_process_cannot_load_is_one_clear_error(clip_folder, colorizer, tmp_path, monkeypatch):
-    from tools.colorize import ModelError
-    from tools.video import colorize_video
+    from colornet.colorize.pipeline import ModelError
+    from colornet.colorize.video import colorize_video
     broken = Colorizer(Model.resolve("default"))
     settings = broken.settings()
     monkeypatch.setattr(broken, "settings", lambda: {**settings, "temperature": -1})

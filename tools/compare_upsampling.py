@@ -14,56 +14,13 @@ import logging
 import pathlib
 import sys
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-import cv2
-import numpy as np
-
-from layers import lab313
-from tools.colorize import Colorizer, Model, ModelError, compose, luminance
-from tools.common import atomic_write_bytes, setup_logging
-from tools.photo_io import UnreadableImage, list_images, read_bgr
+from colornet.colorize.pipeline import ModelError
+from colornet.common import setup_logging
+from colornet.evaluate.upsampling import compare_upsampling
 
 log = logging.getLogger("compare_upsampling")
-
-
-def best_gain_window(cubic, guided, truth, size):
-    """Top-left corner of the size×size window where guided is closest to the truth relative to
-    cubic, and that window's mean gain (BGR levels summed over channels)."""
-    def error(image):
-        return np.abs(image.astype(np.float32) - truth.astype(np.float32)).sum(axis=2)
-    difference = error(cubic) - error(guided)
-    mean = cv2.boxFilter(difference, -1, (size, size), normalize=True, borderType=cv2.BORDER_CONSTANT)
-    half = size // 2
-    inner = mean[half:mean.shape[0] - half, half:mean.shape[1] - half]
-    y, x = np.unravel_index(np.argmax(inner), inner.shape)
-    return int(y), int(x), float(inner[y, x])
-
-
-def true_chroma(photo, family, size):
-    """The photo's own chroma at the net's output resolution (size × size)."""
-    small = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA)
-    if family == "lab313":
-        return lab313.bgr_to_lab(small.transpose(2, 0, 1)[None])[0, 1:]
-    return cv2.cvtColor(small, cv2.COLOR_BGR2YUV)[..., 1:].transpose(2, 0, 1).astype(np.float32) - 128
-
-
-def rows_for(photo, colorizer, crop, zoom, source, errors):
-    grey = cv2.cvtColor(cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-    lum = luminance(grey, colorizer.model.family)
-    chroma = colorizer.chroma([lum])[0]
-    if source == "truth":
-        chroma = true_chroma(photo, colorizer.model.family, chroma.shape[-1])
-    cubic = compose(lum, chroma, colorizer.model.family, guided=False)
-    guided = compose(lum, chroma, colorizer.model.family, guided=True)
-    for name, image in (("cubic", cubic), ("guided", guided)):
-        errors.setdefault(name, []).append(np.abs(image.astype(np.float32) - photo).mean())
-    y, x, score = best_gain_window(cubic, guided, photo, crop)
-    panels = [image[y:y + crop, x:x + crop] for image in (grey, cubic, guided, photo)]
-    gap = np.full((crop * zoom, 4, 3), 255, np.uint8)
-    enlarged = [cv2.resize(p, (crop * zoom, crop * zoom), interpolation=cv2.INTER_NEAREST) for p in panels]
-    return score, np.hstack([part for panel in enlarged for part in (panel, gap)][:-1])
 
 
 def main(argv=None):
@@ -79,35 +36,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        colorizer = Colorizer(Model.resolve(args.model))
-    except ModelError as error:
+        compare_upsampling(args.photos, args.output, args.model, args.count, args.crop, args.max_side, args.chroma)
+    except (ModelError, ValueError) as error:
         log.error("%s", error)
         return 2
-    candidates, errors = [], {}
-    for path in list_images(args.photos):
-        try:
-            photo = read_bgr(path)
-        except UnreadableImage as error:
-            log.warning("%s; skipped", error)
-            continue
-        scale = min(1.0, args.max_side / max(photo.shape[:2]))
-        if scale < 1:
-            photo = cv2.resize(photo, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        if min(photo.shape[:2]) < args.crop:
-            continue
-        candidates.append(rows_for(photo, colorizer, args.crop, 2, args.chroma, errors) + (path,))
-    if not candidates:
-        log.error("no usable photos in %s", " ".join(args.photos))
-        return 1
-    chosen = sorted(candidates, key=lambda c: -c[0])[:args.count]
-    for score, _, path in chosen:
-        log.info("%s: guided is closer to the truth by %.1f levels (B+G+R) in its window", path, score)
-    log.info("mean |result − truth| per channel over %d photos (%s chroma): cubic %.3f, guided %.3f",
-             len(candidates), args.chroma, np.mean(errors["cubic"]), np.mean(errors["guided"]))
-    sheet = np.vstack([part for _, row, _ in chosen
-                       for part in (row, np.full((6, row.shape[1], 3), 255, np.uint8))][:-1])
-    atomic_write_bytes(args.output, cv2.imencode(".jpg", sheet, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
-    log.info("wrote %s (grey | cubic | guided | truth)", args.output)
     return 0
 
 

@@ -9,26 +9,12 @@ import logging
 import pathlib
 import sys
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-from tools.common import REPO_ROOT, atomic_write_bytes, setup_logging
+from colornet.common import REPO_ROOT, setup_logging
+from colornet.nets.draw import DrawError, draw_nets
 
 log = logging.getLogger("draw_nets")
-DEFAULT_NETS = {"net_color": "prototxt/deploy_color.prototxt", "net_lab313": "prototxt/deploy_lab313.prototxt"}
-
-
-def draw(prototxt, output, rankdir="LR", phase=None):
-    """Write a PNG of the net in prototxt to output (written beside it, then renamed)."""
-    import caffe.draw
-    from caffe.proto import caffe_pb2
-    from google.protobuf import text_format
-    net = caffe_pb2.NetParameter()
-    text_format.Merge(pathlib.Path(prototxt).read_text(), net)
-    phases = {None: None, "TRAIN": caffe_pb2.TRAIN, "TEST": caffe_pb2.TEST}
-    image = caffe.draw.draw_net(net, rankdir, ext="png", phase=phases[phase])
-    atomic_write_bytes(output, image)
-    return output
 
 
 def main(argv=None):
@@ -41,18 +27,11 @@ def main(argv=None):
     parser.add_argument("--phase", choices=("TRAIN", "TEST"), help="draw only one phase's layers (default all)")
     args = parser.parse_args(argv)
     setup_logging()
-    nets = {path.stem: path for path in args.nets} or {name: REPO_ROOT / path for name, path in DEFAULT_NETS.items()}
     try:
-        import pydot  # noqa: F401 - caffe.draw needs it; say so plainly rather than with its traceback
-    except ImportError:
-        log.error("caffe.draw needs pydot (and Debian's graphviz): run `make setup`")
+        draw_nets({path.stem: path for path in args.nets}, args.output, args.rankdir, args.phase)
+    except DrawError as error:
+        log.error("%s", error)
         return 2
-    args.output.mkdir(parents=True, exist_ok=True)
-    for name, prototxt in nets.items():
-        if not prototxt.is_file():
-            log.error("%s: no such prototxt", prototxt)
-            return 2
-        log.info("wrote %s", draw(prototxt, args.output / f"{name}.png", args.rankdir, args.phase))
     return 0
 
 

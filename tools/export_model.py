@@ -11,19 +11,15 @@ import argparse
 import json
 import logging
 import pathlib
-import re
-import shutil
 import sys
-import time
 
-if __package__ in (None, ""):  # run as `python tools/export_model.py`: make the repo importable
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-from tools.colorize import CaffeRunner, Model, ModelError
-from tools.common import OutputExists, atomic_output_dir, setup_logging
+from colornet.colorize.pipeline import ModelError
+from colornet.common import OutputExists, setup_logging
+from colornet.train.export import export_model
 
 log = logging.getLogger("export_model")
-SIZE_LIMIT = 25 * 1024 * 1024  # what we commit to git: every file at most 25 MB
 
 
 def main(argv=None):
@@ -36,26 +32,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        model = Model(args.deploy, args.weights)
-        runner = CaffeRunner(model)
-        with atomic_output_dir(args.output, force=args.force) as staging:
-            shutil.copy(args.deploy, staging / "deploy.prototxt")
-            runner.save(staging / "weights.caffemodel")
-            iteration = re.search(r"_iter_(\d+)\.caffemodel$", args.weights.name)
-            card = {"family": model.family, "deploy_source": str(args.deploy), "snapshot": args.weights.name,
-                    "iterations": int(iteration.group(1)) if iteration else None,
-                    "exported": time.strftime("%Y-%m-%d")}
-            if args.info:
-                card.update(json.loads(args.info.read_text()))
-            (staging / "model.json").write_text(json.dumps(card, indent=2) + "\n")
-            size = (staging / "weights.caffemodel").stat().st_size
-            if size > SIZE_LIMIT:
-                raise ModelError(f"{args.weights}: exported weights are {size / 2**20:.1f} MB, over the 25 MB a "
-                                 "committed model may have (export a lite net)")
+        info = json.loads(args.info.read_text()) if args.info else None
+        export_model(args.deploy, args.weights, args.output, info, args.force)
     except (ModelError, OutputExists, OSError, ValueError) as error:
         log.error("%s", error)
         return 2
-    log.info("wrote %s (weights %.1f MB, %s)", args.output, size / 2**20, model.family)
     return 0
 
 

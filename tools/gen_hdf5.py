@@ -8,92 +8,31 @@ Sampling options are those of gen_lmdb.py; the folder is built beside the target
 success.
 """
 import argparse
-import json
 import logging
 import pathlib
 import sys
-import time
 
-if __package__ in (None, ""):  # run as `python tools/gen_hdf5.py`: make the repo importable
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-import h5py
-import numpy as np
-
-from layers.yuv64 import Codec
-from tools.common import atomic_output_dir
-from tools.gen_lmdb import add_sampling_arguments, readable_records, run_build
+from colornet.common import OutputExists, setup_logging
+from colornet.data.hdf5_writer import build
+from colornet.data.lmdb_writer import RecordOptions, add_sampling_arguments, write_records
 
 log = logging.getLogger("gen_hdf5")
-
-
-class ChunkedHdf5Writer:
-    """Buffers samples and writes part-NNNNN.h5 files of at most ``records_per_file`` samples."""
-
-    def __init__(self, staging, final_folder, records_per_file):
-        self.staging, self.final_folder = staging, final_folder
-        self.records_per_file = records_per_file
-        self.y, self.labels, self.files = [], [], []
-        self.count = 0
-
-    def add(self, y, labels):
-        self.y.append(y)
-        self.labels.append(labels)
-        if len(self.y) >= self.records_per_file:
-            self.flush()
-
-    def flush(self):
-        if not self.y:
-            return
-        name = f"part-{len(self.files):05d}.h5"
-        with h5py.File(self.staging / name, "w") as h5:
-            h5.create_dataset("data", data=np.stack(self.y)[:, None].astype(np.float32))
-            h5.create_dataset("label", data=np.stack(self.labels)[:, None].astype(np.uint8))
-        self.files.append(name)
-        self.count += len(self.y)
-        self.y, self.labels = [], []
-
-    def close(self):
-        self.flush()
-        (self.staging / "list.txt").write_text("".join(f"{self.final_folder / n}\n" for n in self.files))
-
-
-def build(photos, output, args):
-    settings = {"size": args.size, "resize": args.resize, "crops_per_photo": args.crops_per_photo,
-                "seed": args.seed, "mu": args.mu, "bits": args.bits, "format": "yuv64", "serialize": False}
-    jobs = [(index, str(path), settings) for index, path in enumerate(photos)]
-    bytes_per_record = args.size * args.size * 5
-    records_per_file = max(1, int(args.max_file_mb * 2 ** 20 // bytes_per_record))
-    skipped = []
-    started = time.time()
-    with atomic_output_dir(output, force=args.force) as staging:
-        writer = ChunkedHdf5Writer(staging, output, records_per_file)
-        # Rows stay in input order: the HDF5Data layer shuffles them itself (shuffle: true).
-        for _, _, record in readable_records(jobs, args, output.name, skipped):
-            writer.add(record[0], record[1])
-        writer.close()
-        if writer.count == 0:
-            raise RuntimeError(f"no readable photos among {len(photos)} inputs; {output} not written")
-        sidecar = {"tool": "tools/gen_hdf5.py", "format": "yuv64-hdf5",
-                   "datasets": {"data": "N×1×S×S float32 Y 0..255", "label": "N×1×S×S uint8 class"},
-                   "codec": Codec(args.mu, args.bits).describe(), "size": args.size,
-                   "resize": args.resize if args.crops_per_photo == 0 else "random-crops",
-                   "crops_per_photo": args.crops_per_photo, "seed": args.seed,
-                   "inputs": [str(i) for i in args.inputs], "photos": len(photos),
-                   "records": writer.count, "files": writer.files, "records_per_file": records_per_file,
-                   "skipped": len(skipped), "skipped_files": skipped,
-                   "seconds": round(time.time() - started, 2)}
-        (staging / "colornet.json").write_text(json.dumps(sidecar, indent=1))
-    log.info("%s: %d records in %d files from %d photos (%d skipped)", output, writer.count,
-             len(writer.files), len(photos) - len(skipped), len(skipped))
-    return sidecar
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_sampling_arguments(parser)
     parser.add_argument("--max-file-mb", type=float, default=256, help="largest file size in MiB (default 256)")
-    return run_build(build, parser.parse_args(argv))
+    options = RecordOptions.from_args(parser.parse_args(argv))
+    setup_logging()
+    try:
+        write_records(build, options)
+    except (OutputExists, OSError, RuntimeError, ValueError) as error:
+        log.error("%s", error)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

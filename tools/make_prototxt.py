@@ -1,6 +1,6 @@
 """Generate every colornet net and solver into prototxt/ with caffe.NetSpec.
 
-Four families, one module each under tools/nets/ (common.py holds the shared Zhang trunk, Data
+Four families, one module each under colornet/nets/ (common.py holds the shared Zhang trunk, Data
 layers and solver skeleton):
 - color.py: the YUV-64 color net (plain, HDF5, L2 regression, rebalanced stages), full and lite;
 - fcn.py: FCN-8s on the YUV-64 classes, full and lite;
@@ -16,51 +16,12 @@ import logging
 import pathlib
 import sys
 
-if __package__ in (None, ""):  # run as `python tools/make_prototxt.py`: make the repo importable
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-import numpy as np
-
-from layers import lab313 as lab313_numpy
-from tools.common import REPO_ROOT, setup_logging
-from tools.nets import color, fcn, lab313
-from tools.nets.common import HEADER
+from colornet.common import REPO_ROOT, setup_logging
+from colornet.nets.generate import write_generated
 
 log = logging.getLogger("make_prototxt")
-
-
-def generate():
-    """{file name: text} for every generated prototxt."""
-    files = {}
-    for variant in (color.FULL, color.LITE):
-        files[f"train_val_color{variant.suffix}.prototxt"] = color.color_train_val(variant, color.COLOR_BOOST_LAMBDA)
-        files[f"deploy_color{variant.suffix}.prototxt"] = color.color_deploy(variant)
-        files[f"solver_color{variant.suffix}.prototxt"] = color.color_solver(variant)
-    for stage, (boost_lambda, trainable) in color.COLOR_REBALANCE_STAGES.items():
-        files[f"train_val_color_lite_{stage}.prototxt"] = color.color_train_val(color.LITE, boost_lambda, trainable)
-        files[f"solver_color_lite_{stage}.prototxt"] = color.color_rebalance_solver(color.LITE, stage)
-    files["solver_color_lite_continue.prototxt"] = color.color_continue_solver(color.LITE)
-    for variant in (fcn.FCN_FULL, fcn.FCN_LITE):
-        files[f"train_val_fcn{variant.suffix}.prototxt"] = fcn.fcn_train_val(variant)
-        files[f"deploy_fcn{variant.suffix}.prototxt"] = fcn.fcn_deploy(variant)
-        files[f"solver_fcn{variant.suffix}.prototxt"] = fcn.fcn_solver(variant)
-    for variant in (lab313.LAB_FULL, lab313.LAB_LITE):
-        files[f"train_val_lab313{variant.suffix}.prototxt"] = lab313.lab313_train_val(variant)
-        files[f"deploy_lab313{variant.suffix}.prototxt"] = lab313.lab313_deploy(variant)
-        files[f"solver_lab313{variant.suffix}.prototxt"] = lab313.lab313_solver(variant)
-        files[f"train_val_lab313_stock{variant.suffix}.prototxt"] = lab313.lab313_stock_train_val(variant)
-        files[f"solver_lab313_stock{variant.suffix}.prototxt"] = lab313.lab313_solver(variant, stock=True)
-    files["train_val_color_hdf5.prototxt"] = color.color_hdf5_train_val(color.FULL)
-    files["train_val_color_l2.prototxt"] = color.color_l2_train_val(color.FULL)
-    return {name: HEADER + text.rstrip() + "\n" for name, text in files.items()}
-
-
-def generate_constants():
-    """{file name: bytes}: the stock Lab/313 net's frozen blobs, from the committed bin centres
-    and prior (regenerate after `make prior`)."""
-    centres = lab313_numpy.load_centres()
-    prior = np.load(lab313_numpy.repo_path(lab313_numpy.DEFAULT_PRIOR))
-    return {lab313.STOCK_CONSTANTS: lab313.stock_constants(centres, prior)}
 
 
 def main(argv=None):
@@ -69,13 +30,7 @@ def main(argv=None):
                         help="folder to write into (default prototxt/)")
     args = parser.parse_args(argv)
     setup_logging()
-    args.output.mkdir(parents=True, exist_ok=True)
-    for name, text in generate().items():
-        (args.output / name).write_text(text)
-        log.info("wrote %s", args.output / name)
-    for name, payload in generate_constants().items():
-        (args.output / name).write_bytes(payload)
-        log.info("wrote %s", args.output / name)
+    write_generated(args.output)
     return 0
 
 

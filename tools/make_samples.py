@@ -11,13 +11,11 @@ import logging
 import pathlib
 import sys
 
-if __package__ in (None, ""):  # run as `python tools/make_samples.py`: make the repo importable
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-import cv2
-
-from tools.common import atomic_write_bytes, setup_logging
-from tools.photo_io import UnreadableImage, list_images, read_bgr
+from colornet.common import setup_logging
+from colornet.data.demo_samples import TooFewPhotos, make_samples
+from colornet.photo_io import UnreadableImage
 
 log = logging.getLogger("make_samples")
 
@@ -30,26 +28,14 @@ def main(argv=None):
     parser.add_argument("--side", type=int, default=480, help="long side in pixels (default 480)")
     args = parser.parse_args(argv)
     setup_logging()
-    photos = list_images(args.photos)
-    if len(photos) < args.count:
-        log.error("only %d photos in %s, need %d", len(photos), " ".join(args.photos), args.count)
+    try:
+        make_samples(args.photos, args.output, args.count, args.side)
+    except TooFewPhotos as error:
+        log.error("%s", error)
         return 2
-    step = len(photos) / args.count
-    chosen = [photos[int(i * step)] for i in range(args.count)]
-    args.output.mkdir(parents=True, exist_ok=True)
-    for path in chosen:
-        try:
-            bgr = read_bgr(path)
-        except UnreadableImage as error:
-            log.error("%s", error)
-            return 1
-        scale = args.side / max(bgr.shape[:2])
-        if scale < 1:
-            bgr = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-        target = args.output / f"{path.stem}.jpg"
-        atomic_write_bytes(target, cv2.imencode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
-        log.info("wrote %s (from %s)", target, path)
+    except UnreadableImage as error:
+        log.error("%s", error)
+        return 1
     return 0
 
 

@@ -9,7 +9,7 @@
     curl http://127.0.0.1:8000/api/models       # the models and their cards' key facts
     curl http://127.0.0.1:8000/healthz          # 200 when the nets are loaded
 
-A thin layer over tools/colorize.py, like the command line: the same photo and settings give the
+A thin layer over colornet/colorize/pipeline.py, like the command line: the same photo and settings give the
 same bytes as `use_trained_model.py`. Caffe nets are not thread-safe and a forward pass takes tens
 of milliseconds, so nets run in worker processes, each with its own loaded nets, never on the event
 loop; requests beyond the workers wait in a bounded queue, and past it get 503 with Retry-After.
@@ -18,21 +18,19 @@ temporary folder, removed at exit); nothing is kept after an answer. FastAPI + u
 maintained ASGI stack, OpenAPI docs at /docs for free.
 """
 import argparse
-import contextlib
 import logging
 import pathlib
-import shutil
 import sys
-import tempfile
 
-if __package__ in (None, ""):  # run as `python tools/serve.py`: make the repo importable
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-from tools.common import setup_logging
-from tools.photo_io import DEFAULT_MAX_PIXELS
+from colornet.colorize.pipeline import ModelError
+from colornet.common import setup_logging
+from colornet.photo_io import DEFAULT_MAX_PIXELS
+from colornet.serve.app import ServerSettings
+from colornet.serve.server import DEFAULT_MAX_UPLOAD_MB, run_server
 
 log = logging.getLogger("serve")
-DEFAULT_MAX_UPLOAD_MB = 25
 
 
 def parse_args(argv=None):
@@ -61,28 +59,14 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     setup_logging()
-    import uvicorn
-    from tools.colorize import ModelError
-    from tools.server_app import ServerSettings, create_app
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        log.warning("listening on %s: anyone who can reach this machine on port %d can use colornet",
-                    args.host, args.port)
-    scratch = pathlib.Path(tempfile.mkdtemp(prefix="colornet-serve-"))
     settings = ServerSettings(default_model=args.model, workers=args.workers, queue=args.queue,
                               max_upload_bytes=int(args.max_upload_mb * 2 ** 20),
-                              max_pixels=int(args.max_pixels * 1e6), cors=args.cors, scratch=scratch)
+                              max_pixels=int(args.max_pixels * 1e6), cors=args.cors)
     try:
-        app = create_app(settings)
+        run_server(args.host, args.port, settings)
     except ModelError as error:
         log.error("%s", error)
         return 2
-    log.info("colornet is at http://%s:%d/ (API docs: /docs); Ctrl-C stops it",
-             f"[{args.host}]" if ":" in args.host else args.host, args.port)
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    finally:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(scratch)
     return 0
 
 

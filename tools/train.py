@@ -15,57 +15,15 @@ A second training stage starts from the first one's weights:
 """
 import argparse
 import logging
-import os
 import pathlib
-import re
-import subprocess
 import sys
-import time
 
-if __package__ in (None, ""):  # run as `python tools/train.py`: make the repo importable
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-from tools.common import REPO_ROOT, setup_logging
+from colornet.common import setup_logging
+from colornet.train.runner import TrainError, train
 
 log = logging.getLogger("train")
-SNAPSHOT_ITER = re.compile(r"_iter_(\d+)\.solverstate$")
-
-
-def snapshot_prefix(solver_path):
-    """The solver's snapshot_prefix (relative paths are relative to the repo root)."""
-    from google.protobuf import text_format
-    from caffe.proto import caffe_pb2
-    solver = caffe_pb2.SolverParameter()
-    text_format.Parse(pathlib.Path(solver_path).read_text(), solver)
-    if not solver.snapshot_prefix:
-        raise ValueError(f"{solver_path}: no snapshot_prefix, so a run could not be resumed")
-    return solver.snapshot_prefix
-
-
-def latest_solverstate(prefix, root=REPO_ROOT):
-    """The .solverstate with the highest iteration for this prefix, or None."""
-    prefix_path = pathlib.Path(prefix)
-    if not prefix_path.is_absolute():
-        prefix_path = root / prefix_path
-    best, best_iter = None, -1
-    for path in prefix_path.parent.glob(prefix_path.name + "_iter_*.solverstate"):
-        match = SNAPSHOT_ITER.search(path.name)
-        if match and path.name == f"{prefix_path.name}_iter_{match.group(1)}.solverstate" \
-                and int(match.group(1)) > best_iter:
-            best, best_iter = path, int(match.group(1))
-    return best
-
-
-def train_command(solver, resume_from=None, gpu=None, caffe="caffe", weights=None):
-    """The caffe command line: resume from a solverstate, or start (from weights, if given)."""
-    command = [caffe, "train", f"--solver={solver}"]
-    if resume_from is not None:
-        command.append(f"--snapshot={resume_from}")
-    elif weights is not None:
-        command.append(f"--weights={weights}")
-    if gpu is not None:
-        command.append(f"--gpu={gpu}")
-    return command
 
 
 def main(argv=None):
@@ -79,39 +37,11 @@ def main(argv=None):
                         help="start from these weights (.caffemodel) when there is no snapshot to resume")
     args = parser.parse_args(argv)
     setup_logging()
-    if not args.solver.exists():
-        log.error("%s: no such solver file (run `python tools/make_prototxt.py`?)", args.solver)
+    try:
+        return train(args.solver, args.log, args.fresh, args.gpu, args.caffe, args.weights)
+    except TrainError as error:
+        log.error("%s", error)
         return 2
-    if args.weights is not None:
-        if not args.weights.is_file():
-            log.error("%s: no such weights file (train the first stage, or fix the path)", args.weights)
-            return 2
-        # caffe runs in the repo root; the path was given relative to where we were started.
-        args.weights = args.weights.resolve()
-        if args.weights.is_relative_to(REPO_ROOT):
-            args.weights = args.weights.relative_to(REPO_ROOT)
-    prefix = snapshot_prefix(args.solver)
-    (REPO_ROOT / prefix).parent.mkdir(parents=True, exist_ok=True)
-    resume_from = None if args.fresh else latest_solverstate(prefix)
-    if resume_from is not None and resume_from.is_relative_to(REPO_ROOT):
-        resume_from = resume_from.relative_to(REPO_ROOT)
-    command = train_command(args.solver, resume_from, args.gpu, args.caffe, args.weights)
-    args.log.parent.mkdir(parents=True, exist_ok=True)
-    mode = "w" if args.fresh or resume_from is None else "a"
-    if resume_from is not None:
-        log.info("resuming from %s; log: %s", resume_from, args.log)
-    else:
-        log.info("starting %s%s; log: %s", args.solver, f" from {args.weights}" if args.weights else "", args.log)
-    with open(args.log, mode) as log_file:
-        log_file.write(f"# colornet train.py {time.strftime('%Y-%m-%dT%H:%M:%S')}: {' '.join(map(str, command))}\n")
-        log_file.flush()
-        # The log is the record of the run (tools/plot_log.py reads it): keep Caffe's INFO lines
-        # even where GLOG_minloglevel is set to quieten pycaffe.
-        environment = dict(os.environ, GLOG_minloglevel="0", GLOG_logtostderr="1")
-        result = subprocess.run(command, cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT, env=environment)
-    if result.returncode != 0:
-        log.error("caffe train exited with status %d; the end of %s says why", result.returncode, args.log)
-    return result.returncode
 
 
 if __name__ == "__main__":

@@ -17,46 +17,19 @@ boost, data/yuv64_prior_probs.npy), which Caffe's log does not show. JSON on std
         --deploy prototxt/deploy_color_lite.prototxt --weights models/snapshots/color_lite_rebalance_iter_500.caffemodel
 """
 import argparse
-import itertools
 import json
 import logging
 import pathlib
 import sys
 
-if __package__ in (None, ""):  # run as `python tools/val_accuracy.py`: make the repo importable
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-import numpy as np
-
+from colornet.colorize.pipeline import ModelError
+from colornet.common import setup_logging
+from colornet.evaluate.val_accuracy import val_accuracy
 from layers import yuv64
-from tools.common import setup_logging
-from tools.inspect_lmdb import read_records
 
 log = logging.getLogger("val_accuracy")
-GREY_CLASS = 36
-
-
-def score(net, records, batch=8):
-    """(predicted classes, labels, −log p of the label) over all non-grey scored pixels."""
-    predictions, labels, losses = [], [], []
-    records = list(records)
-    for start in range(0, len(records), batch):
-        group = np.stack([record for _, record in records[start:start + batch]])
-        y, label = group[:, :1].astype(np.float32), group[:, 1]
-        net.blobs["data_y"].reshape(*y.shape)
-        net.reshape()
-        net.blobs["data_y"].data[...] = y
-        probabilities = net.forward()["prob"]
-        predicted = probabilities.argmax(axis=1)
-        step = label.shape[-1] // predicted.shape[-1]
-        label = label[:, ::step, ::step][:, :predicted.shape[1], :predicted.shape[2]]
-        keep = label != GREY_CLASS
-        predictions.append(predicted[keep])
-        labels.append(label[keep])
-        truth = np.take_along_axis(probabilities, label[:, None].astype(np.intp), axis=1)[:, 0]
-        # Caffe's SoftmaxWithLoss floors the probability at FLT_MIN the same way.
-        losses.append(-np.log(np.maximum(truth[keep].astype(np.float64), np.finfo(np.float32).tiny)))
-    return np.concatenate(predictions), np.concatenate(labels), np.concatenate(losses)
 
 
 def main(argv=None):
@@ -74,39 +47,11 @@ def main(argv=None):
     setup_logging()
     if args.limit is not None and args.limit < 1:
         parser.error(f"--limit must be at least 1, got {args.limit}")
-    paths = (args.lmdb, args.deploy, args.weights) + ((args.prior,) if args.boost_lambda is not None else ())
-    for path in paths:
-        if not path.exists():
-            log.error("%s: no such file or folder", path)
-            return 2
-    from tools.colorize import Model, ModelError, CaffeRunner
     try:
-        runner = CaffeRunner(Model(args.deploy, args.weights))
-    except ModelError as error:
+        result = val_accuracy(args.lmdb, args.deploy, args.weights, args.limit, args.boost_lambda, args.prior)
+    except (FileNotFoundError, ModelError, ValueError) as error:
         log.error("%s", error)
         return 2
-    class_weights = None
-    if args.boost_lambda is not None:
-        try:
-            class_weights = yuv64.class_boost_weights(np.load(args.prior), args.boost_lambda, GREY_CLASS)
-        except ValueError as error:
-            log.error("%s: %s", args.prior, error)
-            return 2
-    records = itertools.islice(read_records(args.lmdb), args.limit)
-    predicted, truth, losses = score(runner.net, records)
-    counts = np.bincount(truth, minlength=64)
-    predicted_counts = np.bincount(predicted, minlength=64)
-    result = {
-        "lmdb": str(args.lmdb), "deploy": str(args.deploy), "weights": str(args.weights),
-        "pixels": int(truth.size), "accuracy": float((predicted == truth).mean()),
-        "most_frequent_class": int(counts.argmax()), "most_frequent_accuracy": float(counts.max() / truth.size),
-        "distinct_predicted_classes": int(np.unique(predicted).size),
-        "predicted_pixels_per_class": {int(k): int(predicted_counts[k]) for k in np.flatnonzero(predicted_counts)},
-        "loss": float(losses.mean()),
-    }
-    if class_weights is not None:
-        result["boost_lambda"] = args.boost_lambda
-        result["rebalanced_loss"] = float((class_weights[truth] * losses).mean())
     text = json.dumps(result, indent=2)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

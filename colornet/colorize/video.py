@@ -1,5 +1,5 @@
-"""Colorizing video: decode, colour in batches through tools/colorize.py, smooth the colour over
-time (tools/temporal.py), encode, with the audio copied. Used by tools/use_trained_model.py.
+"""Colorizing video: decode, colour in batches through colorize/pipeline.py, smooth the colour over
+time (colorize/temporal.py), encode, with the audio copied. Used by tools/use_trained_model.py.
 
 PyAV (FFmpeg inside its wheel: no system FFmpeg, the same codecs everywhere) reads any container
 FFmpeg reads and writes H.264 in MP4 or VP9 in WebM. Frames are streamed in batches of --batch:
@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 
 from layers import lab313
-from tools.colorize import compose, luminance
-from tools.net_process import NetProcess
-from tools.photo_io import check_pixels
-from tools.temporal import ChromaSmoother
+from colornet.colorize.pipeline import compose, luminance
+from colornet.colorize.net_process import NetProcess
+from colornet.photo_io import check_pixels
+from colornet.colorize.temporal import ChromaSmoother
 
 log = logging.getLogger("video")
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ogv", ".wmv", ".flv", ".ts"}
@@ -64,7 +64,7 @@ def probe(path):
 def classify(path):
     """'photo', 'video', or 'no video' (a media file FFmpeg reads with no video stream), by the
     file's content; anything else counts as a photo, for the photo reader to judge."""
-    from tools.photo_io import looks_like_image
+    from colornet.photo_io import looks_like_image
     if looks_like_image(path):
         return "photo"
     if probe(path) is not None:
@@ -91,7 +91,7 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
     Returns (frames written, the frames where a scene cut was found). Raises VideoError; if the
     input breaks off after some frames, those are written first and the error says how many.
 
-    separate_net: run the net in a process of its own (tools/net_process.py), one batch ahead of
+    separate_net: run the net in a process of its own (colorize/net_process.py), one batch ahead of
     the smoothing and encoding here. Off by default: on a 2-core CPU it was slower than the net in
     this process, batch after batch (68 % against 86 % of the stills' rate at 1280×720,
     bench/bench_video.py), the two processes' threads competing for the same cores."""

@@ -8,7 +8,7 @@ depend on the number of workers.
 import cv2
 import numpy as np
 
-from tools.photo_io import read_bgr
+from colornet.photo_io import read_bgr
 
 RESIZE_MODES = ("stretch", "crop")
 MIN_CROP_SCALE = 0.35

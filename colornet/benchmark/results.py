@@ -1,13 +1,14 @@
 """Writing benchmark results into bench/RESULTS.md, one section per benchmark, with the machine."""
 import datetime
 import os
-import pathlib
 import platform
 import re
 import sys
 import time
 
-RESULTS = pathlib.Path(__file__).resolve().parent / "RESULTS.md"
+from colornet.common import REPO_ROOT
+
+RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
 
 
 def machine_description():

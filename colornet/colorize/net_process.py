@@ -1,5 +1,5 @@
 """The colorizing net in a process of its own, one batch in flight, so that the caller decodes,
-smooths and encodes video frames while the net computes the next batch (tools/video.py).
+smooths and encodes video frames while the net computes the next batch (colorize/video.py).
 
 A thread would not do: pycaffe holds Python's GIL for a whole forward pass, so every other
 Python thread waits for it. The process rebuilds the caller's Colorizer from its settings() and
@@ -7,7 +7,7 @@ runs the same Colorizer.chroma_of, so the chroma is the same as in the caller's 
 """
 import multiprocessing
 
-from tools.colorize import Colorizer, ModelError
+from colornet.colorize.pipeline import Colorizer, ModelError
 
 
 def _serve(connection, settings):

@@ -1,12 +1,12 @@
 """FCN-8s (Long et al.) on the YUV-64 classes: train_val, deploy and solvers, full size and lite."""
-from tools.nets.color import YUV64_CLASSES, yuv64_loss
-from tools.nets.common import (MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules, centred_y,
+from colornet.nets.color import YUV64_CLASSES, yuv64_loss
+from colornet.nets.common import (MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules, centred_y,
                                channels, lmdb_data, schedule)
 
 FCN_FULL = ColorVariant("", 1.0, 224, 4, 4)
 FCN_LITE = ColorVariant("_lite", 0.25, 128, 4, 8)
 # Rebalanced YUV-64 loss: λ 0.8 gave 13 argmax classes and beat the most frequent class
-# (tools/nets/color.py has the runs behind it).
+# (color.py has the runs behind it).
 FCN_BOOST_LAMBDA = 0.8
 
 # The FCN has no BatchNorm, so the input's scale carries through 16 layers: (Y − 127)/64 keeps

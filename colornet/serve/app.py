@@ -1,5 +1,6 @@
-"""The ASGI app of tools/serve.py: routes, limits and the worker pool, over tools/colorize.py."""
+"""The ASGI app of tools/serve.py: routes, limits and the worker pool, over colorize.pipeline."""
 import asyncio
+import collections
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -9,7 +10,7 @@ import os
 import pathlib
 import tempfile
 
-from tools.colorize import DEFAULT_TEMPERATURE, available_models
+from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, available_models
 
 log = logging.getLogger("serve")
 WEB = pathlib.Path(__file__).resolve().parent / "web"
@@ -37,29 +38,42 @@ class RequestError(Exception):
         self.status, self.reason, self.headers = status, reason, headers or {}
 
 
-# Worker processes: each keeps the nets it has loaded (one Colorizer per model and settings) for
-# its whole life; this dict is that per-process cache, filled by _colorize_in_worker.
-_worker_colorizers = {}
+# Worker processes: each keeps the nets it has loaded, one per model, for its whole life, in this
+# per-process cache filled by _colorize_in_worker. Keyed by the model alone: temperature and
+# upsampling are per-request settings over the same net, so no client-chosen value grows it; the
+# model names a client may give are the folders in models/, and the cache keeps the
+# MODELS_PER_WORKER used last all the same.
+MODELS_PER_WORKER = 4
+_worker_colorizers = collections.OrderedDict()
+
+
+def _worker_colorizer(models_dir, model_name):
+    from colornet.colorize.pipeline import Colorizer, Model
+    if model_name in _worker_colorizers:
+        _worker_colorizers.move_to_end(model_name)
+        return _worker_colorizers[model_name]
+    folder = pathlib.Path(models_dir) / model_name if models_dir else model_name
+    # The pixel limit is checked on the header before decoding; the colorizer needs none of its own.
+    colorizer = Colorizer(Model.resolve(str(folder)), max_pixels=0)
+    _worker_colorizers[model_name] = colorizer
+    while len(_worker_colorizers) > MODELS_PER_WORKER:
+        _worker_colorizers.popitem(last=False)
+    return colorizer
 
 
 def _colorize_in_worker(models_dir, model_name, temperature, guided, image_format, payload, max_pixels):
     """In a worker: bytes in → (status, bytes or reason). The same calls as use_trained_model."""
-    from tools.colorize import Colorizer, Model, ModelError, encode
-    from tools.photo_io import PixelLimitExceeded, UnreadableImage, decode_bgr
+    from colornet.colorize.pipeline import ModelError, encode
+    from colornet.photo_io import PixelLimitExceeded, UnreadableImage, decode_bgr
     try:
         photo = decode_bgr(payload, "upload", max_pixels=max_pixels, keep_grey=True)
     except PixelLimitExceeded as error:
         return 413, str(error)
     except UnreadableImage as error:
         return 415, str(error)
-    key = (model_name, temperature, guided)
     try:
-        if key not in _worker_colorizers:
-            folder = pathlib.Path(models_dir) / model_name if models_dir else model_name
-            # The pixel limit was checked on the header above; the colorizer needs none of its own.
-            _worker_colorizers[key] = Colorizer(Model.resolve(str(folder)), temperature=temperature,
-                                                guided=guided, max_pixels=0)
-        result = _worker_colorizers[key].colorize([photo])[0]
+        colorizer = _worker_colorizer(models_dir, model_name).with_settings(temperature=temperature, guided=guided)
+        result = colorizer.colorize([photo])[0]
     except ModelError as error:
         return 500, str(error)
     return 200, encode(result, image_format)
@@ -119,7 +133,7 @@ def create_app(settings):
     """The FastAPI app; raises ModelError if the default model cannot be found."""
     from fastapi import FastAPI, Request
     from fastapi.responses import FileResponse, JSONResponse, Response
-    from tools.colorize import Model
+    from colornet.colorize.pipeline import Model
     models_dir = settings.models_dir
     Model.resolve(str(pathlib.Path(models_dir) / settings.default_model) if models_dir else settings.default_model)
 

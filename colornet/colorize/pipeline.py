@@ -1,13 +1,16 @@
 """Colorize photos with a deploy net: model loading (pycaffe or OpenCV dnn), pre/post-processing
-and decoding. Used by tools/use_trained_model.py, tools/evaluate.py and the benchmarks.
+and decoding: the one inference path of the command line, the server, video, evaluation and the
+benchmarks.
 
 Both families keep the photo's own full-resolution luminance and add predicted chroma, upsampled
-from the net's output guided by that luminance (tools/chroma_upsample.py) or plain cubic:
+from the net's output guided by that luminance (colorize/upsample.py) or plain cubic:
 - lab313 (input blob ``data_l``): L 0..100 in, ab by annealed mean over the 313 bins;
 - yuv64 (input blob ``data_y``): Y 0..255 in, UV by annealed mean over the decoded UV of the 64
   classes (or argmax, the original's decoding).
 """
+import copy
 import json
+import logging
 import os
 import pathlib
 import re
@@ -17,10 +20,11 @@ import numpy as np
 
 from layers import lab313
 from layers.yuv64 import Codec
-from tools import chroma_upsample
-from tools.common import REPO_ROOT
-from tools.photo_io import DEFAULT_MAX_PIXELS, check_pixels
+from colornet.colorize import upsample as chroma_upsample
+from colornet.common import REPO_ROOT
+from colornet.photo_io import DEFAULT_MAX_PIXELS, check_pixels
 
+log = logging.getLogger("colorize")
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_MODEL = "default"
 DEFAULT_TEMPERATURE = 0.38
@@ -221,7 +225,16 @@ class OpenCVRunner:
         return dict(zip(outputs, values))
 
 
-def runner(model, backend="caffe"):
+def runner(model, backend=None):
+    """The net of `model` on `backend`: "opencv", "caffe", or None, the default: OpenCV's dnn
+    (2.6x faster a photo than pycaffe here, bench/bench_infer.py), or pycaffe with a one-line
+    note where OpenCV cannot load the deploy net (the Lab/313 nets' Python layers, say)."""
+    if backend is None:
+        try:
+            return OpenCVRunner(model)
+        except ModelError as error:
+            log.info("%s; using pycaffe", error)
+            return CaffeRunner(model)
     if backend == "caffe":
         return CaffeRunner(model)
     if backend == "opencv":
@@ -264,7 +277,7 @@ def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", code
 def compose(lum, chroma, family, guided=True):
     """Full-resolution luminance H×W + low-resolution chroma 2×h×w → uint8 BGR H×W×3.
 
-    guided: edge-aware upsampling (tools/chroma_upsample.py), else cubic. yuv64 works in 8 bits
+    guided: edge-aware upsampling (colorize/upsample.py), else cubic. yuv64 works in 8 bits
     (the chroma is rounded to whole levels, as the output is); lab313 in float, band by band.
     """
     if family == "lab313":
@@ -296,7 +309,7 @@ class Colorizer:
     refused (photo_io.PixelLimitExceeded) before any work is done on them.
     """
 
-    def __init__(self, model, backend="caffe", temperature=DEFAULT_TEMPERATURE, method="mean", guided=True,
+    def __init__(self, model, backend=None, temperature=DEFAULT_TEMPERATURE, method="mean", guided=True,
                  max_pixels=DEFAULT_MAX_PIXELS):
         self.model = model
         if not temperature > 0:
@@ -315,8 +328,20 @@ class Colorizer:
         """The net's input batch → N×2×h×w chroma."""
         return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method)
 
+    def with_settings(self, **settings):
+        """This colorizer with other decoding settings (temperature, method, guided, max_pixels)
+        over the same loaded net: a per-request change costs no net."""
+        unknown = set(settings) - {"temperature", "method", "guided", "max_pixels"}
+        if unknown:
+            raise ValueError(f"not a per-request setting: {', '.join(sorted(unknown))}")
+        if "temperature" in settings and not settings["temperature"] > 0:
+            raise ValueError(f"temperature must be positive, got {settings['temperature']}")
+        other = copy.copy(self)
+        other.__dict__.update(settings)
+        return other
+
     def settings(self):
-        """What rebuilds this colorizer elsewhere (tools/net_process.py): Colorizer(**settings())."""
+        """What rebuilds this colorizer elsewhere (colorize/net_process.py): Colorizer(**settings())."""
         return dict(model=self.model, backend=self.runner.name, temperature=self.temperature, method=self.method,
                     guided=self.guided, max_pixels=self.max_pixels)
 

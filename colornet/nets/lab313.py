@@ -11,7 +11,7 @@ training forms that train the same model and share every trunk layer name with t
 import numpy as np
 
 from layers import lab313
-from tools.nets.common import (FROZEN, ColorVariant, base_solver, caffe_modules, lmdb_data, python_layer, schedule,
+from colornet.nets.common import (FROZEN, ColorVariant, base_solver, caffe_modules, lmdb_data, python_layer, schedule,
                                zhang_trunk)
 
 LAB_FULL = ColorVariant("", 1.0, 176, 40, 10)
@@ -74,7 +74,7 @@ def lab313_deploy(variant):
     """Input data_l (plain L, 1×1×224×224) → … → class8_ab (N×2×56×56 annealed-mean ab).
 
     conv8_313_rh's 2.606 is a constant filler; class8_ab's 626 weights (the bin centres) cannot
-    be, so our .caffemodel files carry them and tools/colorize.py injects them into weights that
+    be, so our .caffemodel files carry them and colornet/colorize/pipeline.py injects them into weights that
     lack them (richzhang's release), as his own demo did.
     """
     caffe, L, P = caffe_modules()

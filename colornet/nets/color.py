@@ -2,7 +2,7 @@
 deploy and solvers, full size (the original's 224 input, batch 4, for a GPU) and lite (¼ width,
 128 crops, for a 2-core CPU)."""
 from layers import yuv64
-from tools.nets.common import (MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules, centred_y,
+from colornet.nets.common import (MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules, centred_y,
                                lmdb_data, python_layer, schedule, zhang_trunk)
 
 YUV64_CLASSES = 64
@@ -25,7 +25,7 @@ def color_head(L, ns, bottom):
 # frequent (a third of the non-grey pixels) winning most pixels. λ = 0.5 gave 18 classes but
 # accuracy below always predicting the most frequent class; λ = 0.8 gave 13 classes and 22 %
 # against 20 %. The color net stayed at 6–8 classes with either λ and lost accuracy and
-# rebalanced AuC, so it keeps the plain loss (the FCN's λ is in tools/nets/fcn.py).
+# rebalanced AuC, so it keeps the plain loss (the FCN's λ is in fcn.py).
 COLOR_BOOST_LAMBDA = None
 
 

@@ -1,0 +1,67 @@
+"""Generate every colornet net and solver into prototxt/ with caffe.NetSpec.
+
+Four families, one module each in this package (common.py holds the shared Zhang trunk, Data
+layers and solver skeleton):
+- color.py: the YUV-64 color net (plain, HDF5, L2 regression, rebalanced stages), full and lite;
+- fcn.py: FCN-8s on the YUV-64 classes, full and lite;
+- lab313.py: Zhang et al.'s Lab/313 net with Python layers (the reference) and with stock layers
+  only (lab313_stock, for GPUs and `caffe train -gpu all`), full and lite, plus the stock net's
+  frozen constants (lab313_stock_constants.caffemodel, from data/pts_in_hull.npy and
+  data/prior_probs.npy).
+Every generated text file starts with a "generated — do not edit" header; tests regenerate into
+a temporary folder and compare byte for byte.
+"""
+import logging
+
+import numpy as np
+
+from layers import lab313 as lab313_numpy
+from colornet.nets import color, fcn, lab313
+from colornet.nets.common import HEADER
+
+log = logging.getLogger("make_prototxt")
+
+
+def generate():
+    """{file name: text} for every generated prototxt."""
+    files = {}
+    for variant in (color.FULL, color.LITE):
+        files[f"train_val_color{variant.suffix}.prototxt"] = color.color_train_val(variant, color.COLOR_BOOST_LAMBDA)
+        files[f"deploy_color{variant.suffix}.prototxt"] = color.color_deploy(variant)
+        files[f"solver_color{variant.suffix}.prototxt"] = color.color_solver(variant)
+    for stage, (boost_lambda, trainable) in color.COLOR_REBALANCE_STAGES.items():
+        files[f"train_val_color_lite_{stage}.prototxt"] = color.color_train_val(color.LITE, boost_lambda, trainable)
+        files[f"solver_color_lite_{stage}.prototxt"] = color.color_rebalance_solver(color.LITE, stage)
+    files["solver_color_lite_continue.prototxt"] = color.color_continue_solver(color.LITE)
+    for variant in (fcn.FCN_FULL, fcn.FCN_LITE):
+        files[f"train_val_fcn{variant.suffix}.prototxt"] = fcn.fcn_train_val(variant)
+        files[f"deploy_fcn{variant.suffix}.prototxt"] = fcn.fcn_deploy(variant)
+        files[f"solver_fcn{variant.suffix}.prototxt"] = fcn.fcn_solver(variant)
+    for variant in (lab313.LAB_FULL, lab313.LAB_LITE):
+        files[f"train_val_lab313{variant.suffix}.prototxt"] = lab313.lab313_train_val(variant)
+        files[f"deploy_lab313{variant.suffix}.prototxt"] = lab313.lab313_deploy(variant)
+        files[f"solver_lab313{variant.suffix}.prototxt"] = lab313.lab313_solver(variant)
+        files[f"train_val_lab313_stock{variant.suffix}.prototxt"] = lab313.lab313_stock_train_val(variant)
+        files[f"solver_lab313_stock{variant.suffix}.prototxt"] = lab313.lab313_solver(variant, stock=True)
+    files["train_val_color_hdf5.prototxt"] = color.color_hdf5_train_val(color.FULL)
+    files["train_val_color_l2.prototxt"] = color.color_l2_train_val(color.FULL)
+    return {name: HEADER + text.rstrip() + "\n" for name, text in files.items()}
+
+
+def generate_constants():
+    """{file name: bytes}: the stock Lab/313 net's frozen blobs, from the committed bin centres
+    and prior (regenerate after `make prior`)."""
+    centres = lab313_numpy.load_centres()
+    prior = np.load(lab313_numpy.repo_path(lab313_numpy.DEFAULT_PRIOR))
+    return {lab313.STOCK_CONSTANTS: lab313.stock_constants(centres, prior)}
+
+
+def write_generated(output):
+    """Write every generated prototxt and the constants file into the folder `output`."""
+    output.mkdir(parents=True, exist_ok=True)
+    for name, text in generate().items():
+        (output / name).write_text(text)
+        log.info("wrote %s", output / name)
+    for name, payload in generate_constants().items():
+        (output / name).write_bytes(payload)
+        log.info("wrote %s", output / name)

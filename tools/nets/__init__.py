@@ -1,1 +1,0 @@
-"""The net families tools/make_prototxt.py generates, one module each (see its docstring)."""
