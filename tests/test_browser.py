@@ -24,6 +24,7 @@ return [image.naturalWidth, image.naturalHeight, chroma / (data.length / 4)];
 """
 
 
+@pytest.mark.slow  # Chromium
 def test_the_page_colours_an_uploaded_photo(tmp_path):
     from selenium import webdriver
     from selenium.webdriver.common.by import By

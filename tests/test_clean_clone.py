@@ -48,6 +48,7 @@ def test_generated_solvers_skip_the_meaningless_test_at_iteration_0():
 
 
 @pytest.mark.skipif(shutil.which("caffe") is None, reason="needs the caffe command (make setup)")
+@pytest.mark.slow  # a real `caffe train` in a copy of the repo
 def test_caffe_train_runs_as_the_readme_writes_it_in_a_clean_clone(tmp_path, tiny_lmdb):
     """`caffe train --solver prototxt/solver_color.prototxt` from the root of a clean clone, with a
     tiny LMDB where the net reads its data and max_iter 2 in a copied solver (same prefix)."""

@@ -25,6 +25,7 @@ def run(*arguments):
 
 
 @pytest.mark.skipif(shutil.which("caffe") is None, reason="needs the caffe command (make setup)")
+@pytest.mark.slow  # a real training run of every stage
 def test_cpu_mode_runs_every_step_and_brings_back_weights(photos, tmp_path):
     result = run("--cpu", "--minutes", "1", "--photos", photos, "--wheels", tmp_path / "none", "-o", tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -208,6 +208,7 @@ def released_like_weights(caffe, tmp_path):
     return net, tmp_path / "released_like.caffemodel"
 
 
+@pytest.mark.slow  # the full-size Lab/313 net (128 MB of weights)
 def test_released_layout_loads_by_name_and_runs_in_opencv_too(caffe, tmp_path):
     reference, weights = released_like_weights(caffe, tmp_path)
     model = colorize.Model(REPO_ROOT / "prototxt/deploy_lab313.prototxt", weights)

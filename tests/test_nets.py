@@ -111,7 +111,8 @@ def assert_trains(net, first_layer, loss_blob="loss"):
     assert np.isfinite(gradient).all() and np.abs(gradient).sum() > 0
 
 
-@pytest.mark.parametrize("suffix, batch, side", [("", 1, 224), ("_lite", 2, 128)])
+@pytest.mark.parametrize("suffix, batch, side", [pytest.param("", 1, 224, marks=pytest.mark.slow),  # full size: 14 s
+                                                 ("_lite", 2, 128)])
 def test_fcn_shapes_forward_backward(caffe, tmp_path, suffix, batch, side):
     path = with_input_instead_of_data(REPO_ROOT / f"prototxt/train_val_fcn{suffix}.prototxt", [batch, 2, side, side], tmp_path)
     net = caffe.Net(path, caffe.TRAIN)
@@ -189,6 +190,7 @@ def solver_on_tiny_lmdb(caffe, tmp_path, net_name, lmdb_path, batch, base_lr, ma
     return caffe.get_solver(str(tmp_path / "solver.prototxt"))
 
 
+@pytest.mark.slow  # a real training run
 def test_lite_color_net_learns_in_30_iterations(caffe, tmp_path, tiny_lmdb):
     """30 CPU iterations on a tiny LMDB of real photos lower the loss (margin, not timed)."""
     solver = solver_on_tiny_lmdb(caffe, tmp_path, "color_lite", tiny_lmdb, batch=4, base_lr=0.001, max_iter=30)

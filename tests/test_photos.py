@@ -5,6 +5,7 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 
 from colornet.data import gather as gather_photos
 from colornet.data.gather import Photo, assign_split, describe, drop_near_duplicates, expand_braces, parse_package_list
@@ -32,6 +33,7 @@ usr/share/doc/libjs-jquery-colorbox/examples/content/ohoopee3.jpg
 """
 
 
+@pytest.mark.slow  # downloads and unpacks Debian packages
 def test_gather_manifest_split_and_missing_package(tmp_path, caplog):
     output = tmp_path / "photos"
     assert _gather(tmp_path, output, EXTENDED) == 0
@@ -92,6 +94,7 @@ def test_package_list_parsing_handles_spaces_notes_and_braces(tmp_path):
     assert expand_braces("a{1,2}b{x,y}") == ["a1bx", "a1by", "a2bx", "a2by"]
 
 
+@pytest.mark.slow  # downloads and unpacks Debian packages
 def test_held_out_packages_go_whole_to_the_test_split_and_stay_there(tmp_path):
     output = tmp_path / "photos"
     assert _gather(tmp_path, output, EXTENDED, ["libjs-jquery-colorbox"]) == 0

@@ -213,8 +213,8 @@ def test_distinct_temperatures_leave_a_workers_memory_as_it_was(tmp_path):
                for step in range(50)]
     gc.collect()
     assert all(status == 200 for status, _ in answers)
-    assert len(app._worker_colorizers) == 1
     assert resident_mb() - before < 15, f"{resident_mb() - before:.0f} MB more after 50 temperatures"
+    assert len(app._worker_colorizers) == 1
     # The settings still apply per request: the same bytes as a colorizer made for them.
     photo = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_UNCHANGED)
     fresh = Colorizer(Model.resolve("default"), temperature=0.2 + 0.02 * 7, guided=False, max_pixels=0)

@@ -37,6 +37,7 @@ def audio_seconds(path):
         return sum(frame.samples for frame in container.decode(audio=0)) / stream.codec_context.sample_rate
 
 
+@pytest.mark.slow  # long video, or the command line in a fresh process
 def test_round_trip_keeps_frames_size_rate_duration_audio_and_luminance(clip_folder, tmp_path):
     result = run_tool("use_trained_model", clip_folder / "pan.mp4", clip_folder / "cut.mkv", "-o", tmp_path, "-q")
     assert result.returncode == 0, result.stderr
@@ -80,6 +81,7 @@ def test_a_cut_is_found_and_the_colour_switches_with_it(clip_folder, colorizer, 
         assert np.abs(ab["smooth"][cut_at + offset] - ab["frame"][cut_at + offset]).mean() < 1.5
 
 
+@pytest.mark.slow  # long video, or the command line in a fresh process
 def test_start_duration_webm_and_a_colour_video_greyed_first(clip_folder, tmp_path):
     part_settings = VideoSettings(video_format="webm", start=0.4, duration=1)
     assert colorize_paths([clip_folder / "pan.mp4"], tmp_path / "part", video=part_settings).failures == []
@@ -174,6 +176,7 @@ def test_the_smoother_follows_a_pan_in_the_right_direction():
     assert errors[True] < 0.5 * errors[False], errors
 
 
+@pytest.mark.slow  # long video, or the command line in a fresh process
 def test_the_net_in_its_own_process_gives_the_same_frames_as_in_this_one(clip_folder, colorizer, tmp_path, monkeypatch):
     """The pipelined path (net one batch ahead in a process of its own) against the plain one, on a
     clip whose 50 frames end in a part batch: the same frames, byte for byte, go to the encoder.
@@ -217,6 +220,7 @@ def test_frame_by_frame_video_shows_the_stills_colours(clip_folder, colorizer, t
         assert np.abs(frame.astype(int) - still).mean(axis=(0, 1)).max() < 2.5
 
 
+@pytest.mark.slow  # long video, or the command line in a fresh process
 def test_memory_stays_flat_over_a_long_video(colorizer, tmp_path):
     """Frames are streamed: 200 frames at 320×240 end with the memory of the first 80 (holding the
     120 later frames in and out would add about 50 MB)."""
