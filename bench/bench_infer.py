@@ -97,28 +97,33 @@ def backend_photos(folder, count):
 
 
 def backends_side_by_side(model, paths, rounds, scratch):
-    """Per photo in this process (read, colorize, encode) and the whole command line in a fresh
-    process, for OpenCV's dnn and pycaffe, alternating within each round. Returns the rows."""
+    """Per photo in this process (read, colorize one photo, PNG encode) and the command line in a
+    fresh process on one photo and on all of them (its per-photo time is the difference over the
+    extra photos, its start-up what one photo costs beyond that), for OpenCV's dnn and pycaffe,
+    alternating within each round. Returns ({backend: medians}, photos byte-identical)."""
     colorizers = {backend: Colorizer(Model.resolve(model), backend) for backend in ("opencv", "caffe")}
-    photos = [read_bgr(path, keep_grey=True) for path in paths]
-    per_photo = {backend: [] for backend in colorizers}
-    command = {backend: [] for backend in colorizers}
+    samples = {backend: {"in_process": [], "one": [], "all": []} for backend in colorizers}
     for round_number in range(rounds):
         for backend, colorizer in colorizers.items():
             started = time.perf_counter()
             for path in paths:
                 cv2.imencode(".png", colorizer.colorize([read_bgr(path, keep_grey=True)])[0])
-            per_photo[backend].append((time.perf_counter() - started) / len(paths))
-            output = scratch / f"cli_{backend}_{round_number}"
-            rate, written = command_line_rate(paths, output, "--backend", backend, "--model", model)
-            command[backend].append(written / rate)
+            samples[backend]["in_process"].append((time.perf_counter() - started) / len(paths))
+            for name, chosen in (("one", paths[:1]), ("all", paths)):
+                rate, written = command_line_rate(chosen, scratch / f"cli_{backend}_{name}_{round_number}",
+                                                  "--backend", backend, "--model", model)
+                samples[backend][name].append(written / rate)
+    photos = [read_bgr(path, keep_grey=True) for path in paths]
+    batch = colorizers["opencv"].net_batch([luminance(photos[0], colorizers["opencv"].model.family)])
+    forward = {backend: best_time(lambda: colorizer.runner.forward(batch), 10) for backend, colorizer in colorizers.items()}
     identical = sum(np.array_equal(a, b) for a, b in zip(colorizers["opencv"].colorize(photos),
                                                          colorizers["caffe"].colorize(photos)))
     rows = {}
-    for backend in colorizers:
-        photo_s = float(np.median(per_photo[backend]))
-        whole = float(np.median(command[backend]))
-        rows[backend] = {"per_photo": photo_s, "command": whole, "start_up": whole - photo_s * len(paths)}
+    for backend, times in samples.items():
+        median = {name: float(np.median(values)) for name, values in times.items()}
+        per_photo = (median["all"] - median["one"]) / (len(paths) - 1)
+        rows[backend] = {"in_process": median["in_process"], "command": median["all"], "per_photo": per_photo,
+                         "start_up": median["one"] - per_photo, "forward": forward[backend]}
     return rows, identical
 
 
@@ -138,16 +143,21 @@ def main(argv=None):
         paths = backend_photos(scratch, args.photos)
         rows, identical = backends_side_by_side(args.model, paths, args.rounds, scratch)
     ratio = rows["caffe"]["per_photo"] / rows["opencv"]["per_photo"]
-    lines = [f"Model: {args.model}. {len(paths)} grey JPEGs of at most 512 px a side (the val photos), colourised "
-             f"one at a time: per photo in one process (read, colorize, PNG encode) and the whole command line "
-             f"(`use_trained_model.py PHOTOS --backend B`, a fresh process, start-up = its time less its photos' "
-             f"in-process time); {args.rounds} rounds, the two backends alternating within each, medians. "
-             f"Outputs byte-identical between the backends: {identical} of {len(paths)}.", "",
-             "| backend | s per photo | command line, s | start-up, s | per photo ÷ OpenCV's |", "|---|---|---|---|---|"]
+    lines = [f"Model: {args.model}. {len(paths)} grey JPEGs of at most 512 px a side (val photos), as a new user "
+             f"colours them: the command line (`use_trained_model.py PHOTOS --backend B`, a fresh process, batches "
+             f"of 8) on all of them and on one (per photo: the difference over the extra photos; start-up: one "
+             f"photo's run less a photo), and in one process one photo at a time (read, colorize, PNG encode). "
+             f"{args.rounds} rounds, the backends alternating within each, medians. Outputs byte-identical between "
+             f"the backends: {identical} of {len(paths)}. Forward alone: one photo's batch, best of 10. Only "
+             f"the forward pass differs between the backends; reading, decoding the net's output, upsampling and "
+             f"encoding cost the same in both.", "",
+             "| backend | command line, s | per photo, s | start-up, s | in one process, s per photo | "
+             "forward alone, ms | per photo ÷ OpenCV's | forward ÷ OpenCV's |", "|---|---|---|---|---|---|---|---|"]
     for backend, row in rows.items():
-        lines.append(f"| {backend}{' (default)' if backend == 'opencv' else ''} | {row['per_photo']:.3f} | "
-                     f"{row['command']:.2f} | {row['start_up']:.2f} | "
-                     f"{row['per_photo'] / rows['opencv']['per_photo']:.2f}× |")
+        lines.append(f"| {backend}{' (default)' if backend == 'opencv' else ''} | {row['command']:.2f} | "
+                     f"{row['per_photo']:.3f} | {row['start_up']:.2f} | {row['in_process']:.3f} | "
+                     f"{1000 * row['forward']:.1f} | {row['per_photo'] / rows['opencv']['per_photo']:.2f}× | "
+                     f"{row['forward'] / rows['opencv']['forward']:.2f}× |")
     log.info("backends: %s; pycaffe ÷ OpenCV per photo %.2f×", rows, ratio)
     publish("bench_infer: OpenCV's dnn (the default) beside pycaffe", "\n".join(lines), args.no_write)
     if args.only_backends:

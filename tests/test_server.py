@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 
 import cv2
@@ -229,3 +230,29 @@ def test_the_command_line_baseline_counts_the_photos_it_coloured(tmp_path):
     rate, written = command_line_rate([first, first, second], tmp_path / "out")
     assert written == 2 and sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png", "b.png"]
     assert rate > 0
+
+
+def test_hints_through_the_api_equal_the_command_line_byte_for_byte(client, tmp_path):
+    photo = grey_jpeg(tmp_path / "coffee.jpg", size=(300, 200))
+    hints = [{"x": 150, "y": 100, "color": "#2a8f3c"}, {"x": 40, "y": 30, "color": "#c03020", "size": 10}]
+    (tmp_path / "hints.json").write_text(__import__("json").dumps(hints))
+    answer = client.post("/api/colorize", files={"image": ("coffee.jpg", photo.read_bytes(), "image/jpeg")},
+                         data={"hints": (tmp_path / "hints.json").read_text()})
+    assert answer.status_code == 200
+    assert run_tool("use_trained_model", photo, "--hints", tmp_path / "hints.json", "-o", tmp_path / "cli",
+                    "-q").returncode == 0
+    assert answer.content == (tmp_path / "cli" / "coffee.png").read_bytes()
+    bad = client.post("/api/colorize?hints=" + urllib.parse.quote('[{"x": 1000, "y": 1, "color": "#000000"}]'),
+                      content=photo.read_bytes(), headers={"content-type": "image/jpeg"})
+    assert bad.status_code == 422
+    assert bad.json()["error"] == "hints: point 1: (1000, 1) is outside the 300×200 photo"
+
+
+def test_the_palette_answers_nine_colours_for_a_point(client, tmp_path):
+    photo = grey_jpeg(tmp_path / "coffee.jpg", size=(300, 200)).read_bytes()
+    answer = client.post("/api/palette?x=150&y=100", content=photo, headers={"content-type": "image/jpeg"})
+    assert answer.status_code == 200
+    colours = answer.json()["colors"]
+    assert len(colours) == 9 and all(c.startswith("#") and len(c) == 7 for c in colours)
+    outside = client.post("/api/palette?x=500&y=100", content=photo, headers={"content-type": "image/jpeg"})
+    assert outside.status_code == 422 and "outside the 300×200 photo" in outside.json()["error"]

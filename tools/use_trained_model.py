@@ -49,6 +49,10 @@ def main(argv=None):
                         help="write grey | result (| original, for colour inputs) in one image")
     parser.add_argument("--sheet", type=pathlib.Path,
                         help="also write one picture of every input before | after, one row each, here")
+    parser.add_argument("--hints", type=pathlib.Path, metavar="HINTS.json",
+                        help="colour hints for one photo: a JSON list of {\"x\": 412, \"y\": 230, \"color\": \"#5a8f3c\"} "
+                             "in its own pixels (x right, y down; optional \"size\", the patch side, default 6); only "
+                             "the colour's chroma is used, the photo keeps its luminance")
     parser.add_argument("--batch", type=int, default=8, help="photos or video frames per forward pass (default 8)")
     video = parser.add_argument_group("video (any file FFmpeg reads with a video stream, recognised by content)")
     video.add_argument("--video-format", choices=("mp4", "webm"), default="mp4",
@@ -87,8 +91,10 @@ def main(argv=None):
     if not paths:
         log.error("no photos to colorize in %s", " ".join(args.inputs) or SAMPLES)
         return 1
+    if args.hints and len(paths) != 1:
+        parser.error(f"--hints {args.hints} is for one photo; {len(paths)} inputs were given")
     report = colorize_files(paths, args.output, colorizer,
-                            OutputSettings(args.format, args.side_by_side, args.sheet, args.batch, args.quiet),
+                            OutputSettings(args.format, args.side_by_side, args.sheet, args.batch, args.quiet, args.hints),
                             VideoSettings(args.video_format, args.temporal_smoothing, not args.no_motion,
                                           args.start, args.duration))
     return 1 if failures or report.failures else 0

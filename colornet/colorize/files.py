@@ -9,6 +9,7 @@ import glob
 import logging
 import pathlib
 
+from colornet.colorize.hints import HintError, parse_hints
 from colornet.colorize.pipeline import encode
 from colornet.colorize.sheets import as_bgr, contact_sheet, is_grey, side_by_side
 from colornet.common import REPO_ROOT, atomic_write_bytes
@@ -26,6 +27,7 @@ class OutputSettings:
     sheet: pathlib.Path = None
     batch: int = 8
     quiet: bool = False
+    hints: pathlib.Path = None  # a hints JSON file (hints.parse_hints) for the one photo coloured
 
 
 @dataclasses.dataclass
@@ -119,6 +121,17 @@ def colorize_videos(videos, colorizer, output, video, batch, quiet, failures):
     return written
 
 
+def read_hints(path, photo, family):
+    """The hints of a hints file for this photo, or None without one."""
+    if path is None:
+        return None
+    try:
+        text = pathlib.Path(path).read_text()
+    except OSError as error:
+        raise OSError(f"{path}: cannot read the hints file: {error.strerror}") from None
+    return parse_hints(text, photo.shape[1], photo.shape[0], family, str(path))
+
+
 def colorize_photos(photos, colorizer, output, settings, failures):
     """Colour photo files in batches into `output`; returns how many were written."""
     from tqdm import tqdm
@@ -135,7 +148,14 @@ def colorize_photos(photos, colorizer, output, settings, failures):
                     progress.update()
             if not readable:
                 continue
-            results = colorizer.colorize([bgr for _, bgr in readable])
+            try:
+                hints = [read_hints(settings.hints, bgr, colorizer.model.family) for _, bgr in readable]
+            except (HintError, OSError) as error:
+                failures.append(str(error))
+                log.error("%s", error)
+                progress.update(len(readable))
+                continue
+            results = colorizer.colorize([bgr for _, bgr in readable], hints)
             for (path, bgr), result in zip(readable, results):
                 target = output_path(path, output, f".{settings.image_format}", taken)
                 image = side_by_side(as_bgr(bgr), result, None if is_grey(bgr) else bgr) \

@@ -21,6 +21,7 @@ import numpy as np
 from layers import lab313
 from layers.yuv64 import Codec
 from colornet.colorize import upsample as chroma_upsample
+from colornet.colorize.hints import DEFAULT_PRIOR_WEIGHT, hinted_chroma
 from colornet.common import REPO_ROOT
 from colornet.photo_io import DEFAULT_MAX_PIXELS, check_pixels
 
@@ -316,6 +317,7 @@ class Colorizer:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.runner = runner(model, backend)
         self.temperature, self.method, self.guided, self.max_pixels = temperature, method, guided, max_pixels
+        self.hint_weight = DEFAULT_PRIOR_WEIGHT
 
     def chroma(self, lums):
         return self.chroma_of(self.net_batch(lums))
@@ -329,9 +331,9 @@ class Colorizer:
         return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method)
 
     def with_settings(self, **settings):
-        """This colorizer with other decoding settings (temperature, method, guided, max_pixels)
-        over the same loaded net: a per-request change costs no net."""
-        unknown = set(settings) - {"temperature", "method", "guided", "max_pixels"}
+        """This colorizer with other decoding settings (temperature, method, guided, max_pixels,
+        hint_weight) over the same loaded net: a per-request change costs no net."""
+        unknown = set(settings) - {"temperature", "method", "guided", "max_pixels", "hint_weight"}
         if unknown:
             raise ValueError(f"not a per-request setting: {', '.join(sorted(unknown))}")
         if "temperature" in settings and not settings["temperature"] > 0:
@@ -345,12 +347,39 @@ class Colorizer:
         return dict(model=self.model, backend=self.runner.name, temperature=self.temperature, method=self.method,
                     guided=self.guided, max_pixels=self.max_pixels)
 
-    def colorize(self, photos):
+    def colorize(self, photos, hints=None):
+        """hints: per photo a list of hints.Hint (or None), spread over the net's colours."""
         for photo in photos:
             check_pixels(photo.shape[1], photo.shape[0], self.max_pixels, "photo")
+        hints = hints or [None] * len(photos)
         lums = [luminance(photo, self.model.family) for photo in photos]
-        return [compose(lum, chroma, self.model.family, self.guided)
-                for lum, chroma in zip(lums, self.chroma(lums))]
+        return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight)
+                        if photo_hints else chroma,
+                        self.model.family, self.guided)
+                for lum, chroma, photo_hints in zip(lums, self.chroma(lums), hints)]
+
+    def palette(self, photo, x, y, count=9):
+        """The `count` colours the net finds likeliest at photo pixel (x, y), likeliest first, as
+        #rrggbb at the photo's own luminance there (ideepcolor offers 9 such as a palette)."""
+        lum = luminance(photo, self.model.family)
+        outputs = self.runner.forward(self.net_batch([lum]))
+        scores = outputs[self.model.output_name][0]
+        row = min(int(y * scores.shape[1] / lum.shape[0]), scores.shape[1] - 1)
+        col = min(int(x * scores.shape[2] / lum.shape[1]), scores.shape[2] - 1)
+        at = scores[:, row, col]
+        if self.model.family == "lab313":
+            chroma, lum_at = lab313.load_centres(), float(lum[int(y), int(x)])
+        else:
+            chroma, lum_at = Codec().class_uv_offsets.astype(np.float32), int(lum[int(y), int(x)])
+        colours = []
+        for label in np.argsort(-at)[:count]:
+            if self.model.family == "lab313":
+                bgr = lab313.lab_to_bgr(np.float32([[[lum_at, *chroma[label]]]]))[0, 0]
+            else:
+                yuv = np.uint8([[[lum_at, *np.clip(np.rint(chroma[label] + 128), 0, 255)]]])
+                bgr = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)[0, 0]
+            colours.append("#%02x%02x%02x" % (int(bgr[2]), int(bgr[1]), int(bgr[0])))
+        return colours
 
 
 def encode(image, image_format):

@@ -61,8 +61,10 @@ def _worker_colorizer(models_dir, model_name):
     return colorizer
 
 
-def _colorize_in_worker(models_dir, model_name, temperature, guided, image_format, payload, max_pixels):
+def _colorize_in_worker(models_dir, model_name, temperature, guided, image_format, payload, max_pixels,
+                        hints_text=None):
     """In a worker: bytes in → (status, bytes or reason). The same calls as use_trained_model."""
+    from colornet.colorize.hints import HintError, parse_hints
     from colornet.colorize.pipeline import ModelError, encode
     from colornet.photo_io import PixelLimitExceeded, UnreadableImage, decode_bgr
     try:
@@ -73,10 +75,32 @@ def _colorize_in_worker(models_dir, model_name, temperature, guided, image_forma
         return 415, str(error)
     try:
         colorizer = _worker_colorizer(models_dir, model_name).with_settings(temperature=temperature, guided=guided)
-        result = colorizer.colorize([photo])[0]
+        hints = parse_hints(hints_text, photo.shape[1], photo.shape[0], colorizer.model.family) \
+            if hints_text else None
+        result = colorizer.colorize([photo], [hints])[0]
+    except HintError as error:
+        return 422, str(error)
     except ModelError as error:
         return 500, str(error)
     return 200, encode(result, image_format)
+
+
+def _palette_in_worker(models_dir, model_name, payload, max_pixels, x, y):
+    """In a worker: the net's likeliest colours at photo pixel (x, y) → (status, colours or reason)."""
+    from colornet.colorize.pipeline import ModelError
+    from colornet.photo_io import PixelLimitExceeded, UnreadableImage, decode_bgr
+    try:
+        photo = decode_bgr(payload, "upload", max_pixels=max_pixels, keep_grey=True)
+    except PixelLimitExceeded as error:
+        return 413, str(error)
+    except UnreadableImage as error:
+        return 415, str(error)
+    if not (0 <= x < photo.shape[1] and 0 <= y < photo.shape[0]):
+        return 422, f"({x}, {y}) is outside the {photo.shape[1]}×{photo.shape[0]} photo"
+    try:
+        return 200, _worker_colorizer(models_dir, model_name).palette(photo, x, y)
+    except ModelError as error:
+        return 500, str(error)
 
 
 def _warm_up(models_dir, model_name):
@@ -112,13 +136,19 @@ class WorkerPool:
         self.ready = all(await asyncio.gather(*warm))
 
     async def colorize(self, *arguments):
+        return await self.run(_colorize_in_worker, *arguments)
+
+    async def palette(self, *arguments):
+        return await self.run(_palette_in_worker, *arguments)
+
+    async def run(self, function, *arguments):
         if self.in_flight >= self.capacity:
             raise RequestError(503, f"busy: {self.in_flight} photos in progress or waiting; try again shortly",
                                {"Retry-After": "2"})
         self.in_flight += 1
         try:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.executor, _colorize_in_worker, self.models_dir, *arguments)
+            return await loop.run_in_executor(self.executor, function, self.models_dir, *arguments)
         except concurrent.futures.BrokenExecutor:
             raise RequestError(503, "the server is shutting down", {"Retry-After": "5"}) from None
         finally:
@@ -184,12 +214,14 @@ def create_app(settings):
 
     @app.post("/api/colorize", responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
     async def colorize(request: Request, model: str = None, temperature: float = None, format: str = None,
-                       upsampling: str = None):
+                       upsampling: str = None, hints: str = None):
         """One image as multipart form data (field `image`) or as the raw body; fields or query
-        parameters `model`, `temperature`, `format` (png or jpg), `upsampling` (guided or cubic).
-        Answers the colorized image at full resolution."""
+        parameters `model`, `temperature`, `format` (png or jpg), `upsampling` (guided or cubic),
+        `hints` (the JSON list use_trained_model.py --hints takes). Answers the colorized image at
+        full resolution."""
         body = await read_capped(request, settings.max_upload_bytes)
-        fields = {"model": model, "temperature": temperature, "format": format, "upsampling": upsampling}
+        fields = {"model": model, "temperature": temperature, "format": format, "upsampling": upsampling,
+                  "hints": hints}
         payload = body
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             payload, form_fields = await parse_form(request, body)
@@ -198,11 +230,28 @@ def create_app(settings):
         if not payload:
             raise RequestError(415, "no image in the request (send it as the form field 'image' or as the body)")
         status, result = await app.state.pool.colorize(name, temp, guided, image_format, payload,
-                                                       settings.max_pixels)
+                                                       settings.max_pixels, fields.get("hints") or None)
         if status != 200:
             raise RequestError(status, result)
         return Response(result, media_type=FORMATS[image_format],
                         headers={"Content-Disposition": f'inline; filename="colorized.{image_format}"'})
+
+    @app.post("/api/palette")
+    async def palette(request: Request, x: float, y: float, model: str = None):
+        """The 9 colours the model finds likeliest at photo pixel (x, y) of the image (form field
+        `image` or the raw body), likeliest first: {"colors": ["#rrggbb", …]}."""
+        body = await read_capped(request, settings.max_upload_bytes)
+        payload, fields = body, {"model": model}
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            payload, form_fields = await parse_form(request, body)
+            fields.update({k: v for k, v in form_fields.items() if fields.get(k) is None})
+        name = validate(fields, settings, available_models(models_dir))[0]
+        if not payload:
+            raise RequestError(415, "no image in the request (send it as the form field 'image' or as the body)")
+        status, result = await app.state.pool.palette(name, payload, settings.max_pixels, x, y)
+        if status != 200:
+            raise RequestError(status, result)
+        return {"colors": result}
 
     return app
 

@@ -1,0 +1,214 @@
+"""Colour hints, measured as ideepcolor measured theirs: PSNR (whole image, 8-bit RGB) and
+rebalanced AuC against the true colours, for N = 0, 1, 2, 5, 10, 20, 50, 100 revealed points.
+
+    python bench/bench_hints.py [--splits val test] [--limit 0] [--prior-weights 0.005,0.02,0.1]
+
+Protocol (ideepcolor's test_sweep.py): photos resized to 256×256; each point a 6×6 patch whose
+colour is the patch's mean true chroma, placed at a position drawn from a Gaussian centred on the
+image with σ = ¼ of the side (clipped to the image); a fixed seed per photo, so every method sees
+the same points. Also at the photo's own size (long side brought to at most --own-side). Curves:
+colornet (the default model's colours with the hints spread over them, colorize.hints) for each
+prior weight asked for, and Levin et al.'s propagation from grey with the same hints (the classic
+no-learning baseline: 3×3 luminance affinities, hinted patches fixed). The weight is chosen on
+val; the test split is scored with it once. Results and the curve (PNG beside ideepcolor's
+published gains) go to bench/RESULTS.md and docs/hints-curve.png.
+"""
+import argparse
+import logging
+import os
+import pathlib
+import sys
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+
+from colornet.benchmark.results import publish
+from colornet.colorize import hints as hint_module
+from colornet.colorize.pipeline import Colorizer, Model, compose, luminance
+from colornet.common import REPO_ROOT
+from colornet.evaluate.scoring import ErrorHistogram
+from colornet.photo_io import UnreadableImage, list_images, read_bgr
+from layers import lab313
+
+log = logging.getLogger("bench_hints")
+COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)
+PATCH = 6
+# ideepcolor's gains over its own 0-point PSNR on ImageNet (their per-image psnrs_siggraph.npy).
+IDEEPCOLOR_GAINS = {1: 0.94, 10: 3.99, 100: 6.70}
+
+
+def psnr(result, truth):
+    error = np.mean((result.astype(np.float64) - truth.astype(np.float64)) ** 2)
+    return 10 * np.log10(255.0 ** 2 / max(error, 1e-10))
+
+
+def sample_hints(truth_chroma, count, rng, family):
+    """ideepcolor's points: Gaussian positions about the centre (σ = side/4), 6×6 patches, mean
+    true chroma. truth_chroma 2×H×W in the model's family space."""
+    _, height, width = truth_chroma.shape
+    hints = []
+    for _ in range(count):
+        y = int(np.clip(rng.normal(height / 2, height / 4), 0, height - PATCH))
+        x = int(np.clip(rng.normal(width / 2, width / 4), 0, width - PATCH))
+        colour = truth_chroma[:, y:y + PATCH, x:x + PATCH].reshape(2, -1).mean(axis=1)
+        hints.append(hint_module.Hint(x + PATCH / 2, y + PATCH / 2, tuple(float(c) for c in colour), PATCH))
+    return hints
+
+
+def family_chroma(bgr, family):
+    if family == "lab313":
+        return lab313.bgr_to_lab(bgr.transpose(2, 0, 1)[None])[0, 1:]
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 1:].transpose(2, 0, 1).astype(np.float32) - 128
+
+
+def levin_from_grey(grey_bgr, hints, family):
+    """Levin's propagation from grey at the photo's own size: hinted patches fixed, nothing else."""
+    lum = luminance(grey_bgr, family)
+    shape = lum.shape
+    guide = lum.astype(np.float32) / (100.0 if family == "lab313" else 255.0)
+    fixed_mask = np.zeros(shape, bool)
+    fixed_chroma = np.zeros((2,) + shape, np.float32)
+    for hint in hints:
+        rows, cols = hint_module.patch_on_grid(hint, shape, shape)
+        fixed_mask[rows, cols] = True
+        fixed_chroma[:, rows, cols] = np.float32(hint.chroma)[:, None, None]
+    chroma = hint_module.propagate(guide, fixed_mask, fixed_chroma)
+    return compose(lum, chroma, family, guided=False)
+
+
+class Scores:
+    """PSNR per photo and one error histogram (for AuC) over the photos, as tools/evaluate.py."""
+
+    def __init__(self, encoder):
+        self.psnr, self.histogram, self.seconds = [], ErrorHistogram(encoder), []
+
+    def add(self, result, truth, seconds):
+        self.psnr.append(psnr(result, truth))
+        self.seconds.append(seconds)
+        true_ab = lab313.bgr_to_lab(truth.transpose(2, 0, 1)[None])[0, 1:].reshape(2, -1).T
+        output_ab = lab313.bgr_to_lab(result.transpose(2, 0, 1)[None])[0, 1:].reshape(2, -1).T
+        self.histogram.add(self.histogram.encoder.nearest(true_ab)[0][:, 0], np.linalg.norm(output_ab - true_ab, axis=1))
+
+    def summary(self):
+        plain, rebalanced, _, _ = self.histogram.auc()
+        return {"psnr": float(np.mean(self.psnr)), "auc": plain, "auc_rebalanced": rebalanced,
+                "seconds": float(np.median(self.seconds))}
+
+
+def photos_of(split, limit):
+    listed = list_images([REPO_ROOT / f"data/photos/{split}.txt"])
+    return listed[:limit] if limit else listed
+
+
+def sweep(colorizer, paths, weights, size, own_side):
+    """{method: {N: summary}} for one split at one size ("256" or "own")."""
+    family = colorizer.model.family
+    methods = {f"colornet λ={weight:g}": weight for weight in weights}
+    encoder = lab313.SoftEncoder(lab313.load_centres(), k=1)
+    scores = {name: {count: Scores(encoder) for count in COUNTS} for name in [*methods, "Levin from grey"]}
+    for number, path in enumerate(paths):
+        try:
+            truth = read_bgr(path)
+        except UnreadableImage as error:
+            log.warning("%s; skipped", error)
+            continue
+        if size == "256":
+            truth = cv2.resize(truth, (256, 256), interpolation=cv2.INTER_AREA)
+        else:
+            scale = min(1.0, own_side / max(truth.shape[:2]))
+            truth = cv2.resize(truth, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        grey = cv2.cvtColor(cv2.cvtColor(truth, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        truth_chroma = family_chroma(truth, family)
+        for count in COUNTS:
+            hints = sample_hints(truth_chroma, count, np.random.default_rng(1000 * number + count), family)
+            for name, weight in methods.items():
+                started = time.perf_counter()
+                result = colorizer_with(colorizer, weight).colorize([grey], [hints])[0]
+                scores[name][count].add(result, truth, time.perf_counter() - started)
+            started = time.perf_counter()
+            result = levin_from_grey(grey, hints, family) if hints else grey
+            scores["Levin from grey"][count].add(result, truth, time.perf_counter() - started)
+        log.info("%s %s: %d/%d photos", size, path.name, number + 1, len(paths))
+    return {name: {count: s.summary() for count, s in by_count.items()} for name, by_count in scores.items()}
+
+
+def colorizer_with(colorizer, weight):
+    """The colorizer, its hints spread with this prior weight."""
+    return colorizer.with_settings(hint_weight=weight)
+
+
+def table(results, counts=COUNTS):
+    lines = ["| method | " + " | ".join(f"N={n}" for n in counts) + " |", "|---|" + "---|" * len(counts)]
+    for name, by_count in results.items():
+        base = by_count[0]["psnr"]
+        lines.append(f"| {name}: PSNR dB (gain) | " + " | ".join(
+            f"{by_count[n]['psnr']:.2f} ({by_count[n]['psnr'] - base:+.2f})" for n in counts) + " |")
+        lines.append(f"| {name}: rebalanced AuC | " + " | ".join(f"{by_count[n]['auc_rebalanced']:.2f}" for n in counts) + " |")
+    return "\n".join(lines)
+
+
+def draw_curve(curves, output):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figure, axis = plt.subplots(figsize=(7, 4.2), dpi=110)
+    for label, by_count in curves.items():
+        counts = [n for n in COUNTS if n > 0]
+        axis.plot(counts, [by_count[n]["psnr"] - by_count[0]["psnr"] for n in counts], marker="o", label=label)
+    axis.plot(list(IDEEPCOLOR_GAINS), list(IDEEPCOLOR_GAINS.values()), "k*--", label="ideepcolor (ImageNet, published)")
+    axis.set_xscale("log")
+    axis.set_xlabel("revealed points N")
+    axis.set_ylabel("PSNR gain over the same method's 0 points, dB")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    staging = output.with_name(f".{output.name}.partial.png")
+    figure.savefig(staging)
+    plt.close(figure)
+    os.replace(staging, output)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="default", help="model name in models/ (default: default)")
+    parser.add_argument("--splits", nargs="+", default=["val", "test"], help="photo splits (default: val test)")
+    parser.add_argument("--limit", type=int, default=0, help="photos per split (default 0: all)")
+    parser.add_argument("--prior-weights", default=str(hint_module.DEFAULT_PRIOR_WEIGHT),
+                        help="comma-separated prior weights for colornet's curve on val (default: the shipped one)")
+    parser.add_argument("--own-side", type=int, default=512, help="long side of the own-size sweep (default 512)")
+    parser.add_argument("--sizes", nargs="+", default=["256", "own"], choices=("256", "own"))
+    parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    colorizer = Colorizer(Model.resolve(args.model))
+    weights = [float(w) for w in args.prior_weights.split(",")]
+    sections, curves = [], {}
+    for split in args.splits:
+        paths = photos_of(split, args.limit)
+        for size in args.sizes:
+            results = sweep(colorizer, paths, weights, size, args.own_side)
+            title = f"{split}, {'256×256' if size == '256' else f'own size (long side ≤ {args.own_side})'}, {len(paths)} photos"
+            sections.append(f"**{title}**\n\n{table(results)}")
+            if size == "256":
+                for name, by_count in results.items():
+                    curves[f"{name} ({split})"] = by_count
+            log.info("%s\n%s", title, table(results))
+    picture = REPO_ROOT / "docs" / "hints-curve.png"
+    if not args.no_write:
+        draw_curve(curves, picture)
+    body = (f"Model: {args.model}. ideepcolor's protocol (see the script): 6×6 patches of the mean true colour at "
+            "Gaussian positions about the centre (σ = ¼ side), fixed seeds; PSNR over the whole 8-bit RGB image, "
+            "gain over the same method's 0-point result in brackets; rebalanced AuC as tools/evaluate.py. "
+            "λ: the prior weight of the net's colours in the propagation. ideepcolor's published gains "
+            f"(ImageNet): {', '.join(f'+{g} dB at {n}' for n, g in IDEEPCOLOR_GAINS.items())}. "
+            "Curve: docs/hints-curve.png.\n\n" + "\n\n".join(sections))
+    publish("bench_hints: colour hints, ideepcolor's sweep", body, args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
