@@ -34,7 +34,7 @@ DEFAULT_NET ?= color_lite_continue
 DEFAULT_DEPLOY ?= color_lite
 DEFAULT_ITER ?= 1250
 
-.PHONY: test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+.PHONY: finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -114,6 +114,11 @@ else
 	@test -d data/train_bgr_lmdb || { echo "data/train_bgr_lmdb is missing: run 'make lmdb-bgr' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_lab313$(VARIANT).prototxt --log logs/lab313$(VARIANT).log
 endif
+
+MINUTES ?= 30
+finetune: setup  ## your own kind of photos: make finetune PHOTOS=DIR NAME=mine [MINUTES=30] → models/NAME (tools/finetune.py --help)
+	@test -n "$(PHOTOS)" -a -n "$(NAME)" || { echo "usage: make finetune PHOTOS=DIR NAME=NAME [MINUTES=30]" >&2; exit 2; }
+	$(PYTHON) tools/finetune.py $(PHOTOS) --name $(NAME) --minutes $(MINUTES)
 
 serve: setup  ## colorize in the browser: a local web app and HTTP API on http://127.0.0.1:8000/ (tools/serve.py --help)
 	$(PYTHON) tools/serve.py $(SERVE_ARGS)

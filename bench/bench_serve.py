@@ -13,8 +13,6 @@ import logging
 import os
 import pathlib
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +27,7 @@ import numpy as np
 
 from colornet.benchmark.rates import command_line_rate
 from colornet.benchmark.results import publish
+from colornet.benchmark.serving import free_port, start_server
 from colornet.common import REPO_ROOT
 from colornet.photo_io import list_images, read_bgr
 
@@ -48,27 +47,6 @@ def make_photos(folder, count, long_side):
         cv2.imwrite(str(path), grey, [cv2.IMWRITE_JPEG_QUALITY, 90])
         paths.append(path)
     return paths
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(port, workers, queue):
-    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "tools/serve.py"), "--port", str(port),
-                                "--workers", str(workers), "--queue", str(queue)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the server did not become ready in 3 minutes")
 
 
 def tree_rss_mb(pid):

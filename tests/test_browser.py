@@ -59,3 +59,70 @@ def test_the_page_colours_an_uploaded_photo(tmp_path):
         browser.quit()
         server.terminate()
         server.wait(timeout=60)
+
+
+# The result's mean U, V (BT.601, centred) in a small square around a photo pixel.
+CHROMA_NEAR = """
+const [x, y] = arguments;
+const image = document.querySelector('.card.done .after');
+const canvas = document.createElement('canvas');
+canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
+const context = canvas.getContext('2d');
+context.drawImage(image, 0, 0);
+const data = context.getImageData(x - 3, y - 3, 7, 7).data;
+let u = 0, v = 0;
+for (let i = 0; i < data.length; i += 4) {
+  const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+  const luma = 0.299 * r + 0.587 * g + 0.114 * b;
+  u += 0.492 * (b - luma); v += 0.877 * (r - luma);
+}
+return [u / 49, v / 49];
+"""
+
+
+@pytest.mark.slow  # Chromium
+def test_a_hint_placed_on_the_page_changes_the_colour_near_it(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    photo = grey_jpeg(tmp_path / "coffee.jpg")
+    port = free_port()
+    server = start_server(port, "--workers", "1")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,900"):
+        options.add_argument(argument)
+    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
+    try:
+        browser.get(f"http://127.0.0.1:{port}/")
+        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#model option"))
+        browser.find_element(By.ID, "files").send_keys(str(photo))
+        WebDriverWait(browser, 90).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".card.done"))
+        before = browser.execute_script(CHROMA_NEAR, 300, 200)
+        browser.find_element(By.CSS_SELECTOR, ".card .hint-mode").click()
+        image = browser.find_element(By.CSS_SELECTOR, ".card.done .after")
+        # The photo's pixel (300, 200) is its middle: click there.
+        ActionChains(browser).move_to_element(image).click().perform()
+        WebDriverWait(browser, 60).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".card .swatch")) == 9)
+        WebDriverWait(browser, 60).until(lambda b: b.find_element(By.CSS_SELECTOR, ".card").get_attribute("data-rendered"))
+        assert len(browser.find_elements(By.CSS_SELECTOR, ".card .dot")) == 1
+        rendered = browser.find_element(By.CSS_SELECTOR, ".card").get_attribute("data-rendered")
+        # A free colour: a clear blue, far from anything the net would put on coffee.
+        browser.execute_script("const p = document.querySelector('.card .picker'); p.value = '#2050d0';"
+                               "p.dispatchEvent(new Event('change'));")
+        WebDriverWait(browser, 60).until(
+            lambda b: b.find_element(By.CSS_SELECTOR, ".card").get_attribute("data-rendered") != rendered)
+        after = browser.execute_script(CHROMA_NEAR, 300, 200)
+        blue = (0.492 * (208 - (0.299 * 32 + 0.587 * 80 + 0.114 * 208)), 0.877 * (32 - (0.299 * 32 + 0.587 * 80 + 0.114 * 208)))
+        distance = lambda uv: ((uv[0] - blue[0]) ** 2 + (uv[1] - blue[1]) ** 2) ** 0.5  # noqa: E731
+        # Towards it, as far as the photo's own luminance lets a blue that strong go (B clips at 255).
+        assert distance(after) < 0.7 * distance(before), (before, after, blue)
+        state = browser.find_element(By.CSS_SELECTOR, ".card .hint-state").text
+        assert state.startswith("1 point(s)"), state
+        assert "2050d0" in browser.execute_script(
+            "return fetch(document.querySelector('.card .hints-json').href).then(r => r.text())")
+    finally:
+        browser.quit()
+        server.terminate()
+        server.wait(timeout=60)

@@ -36,7 +36,8 @@ def main(argv=None):
     parser.add_argument("--weights", help="weights .caffemodel (default: the model folder's)")
     parser.add_argument("--backend", choices=("caffe", "opencv"), default="caffe")
     parser.add_argument("--decode", choices=("mean", "argmax"), default="mean", help="YUV-64 decoding (default mean)")
-    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE, help="annealed-mean temperature")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help=f"annealed-mean temperature (default: the model's own, else {DEFAULT_TEMPERATURE})")
     parser.add_argument("--upsampling", choices=("guided", "cubic"), default="guided",
                         help="chroma upsampling, as in use_trained_model.py (default guided)")
     parser.add_argument("--max-side", type=int, default=512, help="long side photos are scored at (default 512)")

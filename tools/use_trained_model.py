@@ -18,11 +18,31 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
 from colornet.colorize.files import SAMPLES, OutputSettings, VideoSettings, colorize_files, expand_inputs
+from colornet.colorize.video import VIDEO_SUFFIXES
 from colornet.colorize.pipeline import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Colorizer, Model, ModelError
 from colornet.common import setup_logging
 from colornet.photo_io import DEFAULT_MAX_PIXELS
 
 log = logging.getLogger("use_trained_model")
+
+
+def colorize_on_cluster(paths, args, parser):
+    from colornet.cluster.archive import ColorizerSettings, colorize_archive
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    if args.hints or args.side_by_side or args.sheet:
+        parser.error("--cluster writes plain results: leave out --hints, --side-by-side and --sheet")
+    videos = [path for path in paths if pathlib.Path(path).suffix.lower() in VIDEO_SUFFIXES]
+    if videos:
+        log.error("%d video(s), e.g. %s: --cluster colours photos; colour videos without it", len(videos), videos[0])
+        paths = [path for path in paths if path not in videos]
+    settings = ColorizerSettings(args.model, args.weights, args.backend, args.temperature, args.decode,
+                                 args.upsampling == "guided", int(args.max_pixels * 1e6))
+    counts = colorize_archive(paths, args.output, settings, OutputSettings(args.format, batch=args.batch),
+                              args.cluster, args.workers, progress=not args.quiet)
+    log.info("%s → %s (manifest: %s)", ", ".join(f"{n} {status}" for status, n in sorted(counts.items())),
+             args.output, args.output / "manifest.csv")
+    return 1 if videos or set(counts) - {"done"} else 0
 
 
 def main(argv=None):
@@ -36,8 +56,9 @@ def main(argv=None):
                              "load) or pycaffe")
     parser.add_argument("--decode", choices=("mean", "argmax"), default="mean",
                         help="YUV-64: annealed mean over the classes' colours (default) or argmax (the original's)")
-    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
-                        help="annealed-mean temperature: lower is more vivid, 1 is the plain mean (default %(default)s)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="annealed-mean temperature: lower is more vivid, 1 is the plain mean (default: the "
+                             f"model's own, chosen when it was fine-tuned, else {DEFAULT_TEMPERATURE})")
     parser.add_argument("--upsampling", choices=("guided", "cubic"), default="guided",
                         help="chroma to full size: guided by the photo's own luminance, so colour keeps to "
                              "edges (default), or plain cubic")
@@ -64,10 +85,17 @@ def main(argv=None):
                        help="do not move the running average along with the picture (optical flow)")
     video.add_argument("--start", type=float, default=0.0, help="colour from this second on (default 0)")
     video.add_argument("--duration", type=float, help="colour this many seconds (default: to the end)")
+    archive = parser.add_argument_group("archives (photos) on Ray, across machines")
+    archive.add_argument("--cluster", metavar="local|ADDRESS",
+                         help="colour on Ray: 'local' starts (and stops) a Ray instance on this machine; an address "
+                              "joins a running cluster ('auto' inside one, ray://HOST:10001). Resumable: a rerun skips "
+                              "the outputs written; OUTPUT/manifest.csv records every input's outcome")
+    archive.add_argument("--workers", type=int, default=2,
+                         help="with --cluster: actors, each with one loaded model and one CPU (default 2)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     setup_logging()
-    if args.temperature <= 0:
+    if args.temperature is not None and args.temperature <= 0:
         parser.error("--temperature must be positive")
     if args.batch < 1:
         parser.error("--batch must be at least 1")
@@ -93,6 +121,8 @@ def main(argv=None):
         return 1
     if args.hints and len(paths) != 1:
         parser.error(f"--hints {args.hints} is for one photo; {len(paths)} inputs were given")
+    if args.cluster:
+        return colorize_on_cluster(paths, args, parser)
     report = colorize_files(paths, args.output, colorizer,
                             OutputSettings(args.format, args.side_by_side, args.sheet, args.batch, args.quiet, args.hints),
                             VideoSettings(args.video_format, args.temporal_smoothing, not args.no_motion,

@@ -132,8 +132,10 @@ def read_hints(path, photo, family):
     return parse_hints(text, photo.shape[1], photo.shape[0], family, str(path))
 
 
-def colorize_photos(photos, colorizer, output, settings, failures):
-    """Colour photo files in batches into `output`; returns how many were written."""
+def colorize_photos(photos, colorizer, output, settings, failures, names=None, outcomes=None):
+    """Colour photo files in batches into `output`; returns how many were written. names: the
+    output path of each photo (default: named as output_path names them, in order); outcomes: a
+    dict to fill with each photo's error, or None when it was written."""
     from tqdm import tqdm
     taken, written, pairs = set(), 0, []
     with tqdm(total=len(photos), unit="photo", disable=settings.quiet, desc="colorize") as progress:
@@ -145,6 +147,8 @@ def colorize_photos(photos, colorizer, output, settings, failures):
                 except UnreadableImage as error:
                     failures.append(str(error))
                     log.error("%s", error)
+                    if outcomes is not None:
+                        outcomes[path] = str(error)
                     progress.update()
             if not readable:
                 continue
@@ -153,11 +157,13 @@ def colorize_photos(photos, colorizer, output, settings, failures):
             except (HintError, OSError) as error:
                 failures.append(str(error))
                 log.error("%s", error)
+                if outcomes is not None:
+                    outcomes.update({path: str(error) for path, _ in readable})
                 progress.update(len(readable))
                 continue
             results = colorizer.colorize([bgr for _, bgr in readable], hints)
             for (path, bgr), result in zip(readable, results):
-                target = output_path(path, output, f".{settings.image_format}", taken)
+                target = names[path] if names else output_path(path, output, f".{settings.image_format}", taken)
                 image = side_by_side(as_bgr(bgr), result, None if is_grey(bgr) else bgr) \
                     if settings.side_by_side else result
                 if settings.sheet:
@@ -165,9 +171,13 @@ def colorize_photos(photos, colorizer, output, settings, failures):
                 try:
                     write_image(target, image, settings.image_format)
                     written += 1
-                except OSError as error:
-                    failures.append(str(error))
+                    error = None
+                except OSError as failure:
+                    error = str(failure)
+                    failures.append(error)
                     log.error("%s", error)
+                if outcomes is not None:
+                    outcomes[path] = error
                 progress.update()
     if pairs:
         sheet = pathlib.Path(settings.sheet)

@@ -58,6 +58,10 @@ class Model:
         else:
             raise ModelError(f"{self.deploy}: not a colornet deploy net (need one Input layer, data_l or data_y; "
                              f"found {inputs or 'none'})")
+        card = self.deploy.parent / "model.json"
+        # A fine-tuned model's card carries the temperature chosen for it on its held-out photos.
+        self.temperature = json.loads(card.read_text()).get("temperature") \
+            if card.is_file() and self.deploy.name == "deploy.prototxt" else None
         dims = re.search(r'type:\s*"Input".*?shape\s*{([^}]*)}', text, re.S)
         sides = [int(d) for d in re.findall(r"dim:\s*(\d+)", dims.group(1))] if dims else []
         self.side = sides[-1] if len(sides) == 4 else 224
@@ -310,9 +314,12 @@ class Colorizer:
     refused (photo_io.PixelLimitExceeded) before any work is done on them.
     """
 
-    def __init__(self, model, backend=None, temperature=DEFAULT_TEMPERATURE, method="mean", guided=True,
+    def __init__(self, model, backend=None, temperature=None, method="mean", guided=True,
                  max_pixels=DEFAULT_MAX_PIXELS):
         self.model = model
+        # None: the model's own (its card's, for a fine-tuned one), else DEFAULT_TEMPERATURE.
+        if temperature is None:
+            temperature = model.temperature or DEFAULT_TEMPERATURE
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.runner = runner(model, backend)
@@ -336,6 +343,8 @@ class Colorizer:
         unknown = set(settings) - {"temperature", "method", "guided", "max_pixels", "hint_weight"}
         if unknown:
             raise ValueError(f"not a per-request setting: {', '.join(sorted(unknown))}")
+        if settings.get("temperature", 1) is None:
+            settings["temperature"] = self.model.temperature or DEFAULT_TEMPERATURE
         if "temperature" in settings and not settings["temperature"] > 0:
             raise ValueError(f"temperature must be positive, got {settings['temperature']}")
         other = copy.copy(self)

@@ -64,8 +64,10 @@ def probe(path):
 def classify(path):
     """'photo', 'video', or 'no video' (a media file FFmpeg reads with no video stream), by the
     file's content; anything else counts as a photo, for the photo reader to judge."""
-    from colornet.photo_io import looks_like_image
-    if looks_like_image(path):
+    from colornet.photo_io import IMAGE_SUFFIXES, looks_like_image
+    # A damaged file named as a photo is the photo reader's to report (FFmpeg reads almost any
+    # text as a "tty" video).
+    if looks_like_image(path) or pathlib.Path(path).suffix.lower() in IMAGE_SUFFIXES:
         return "photo"
     if probe(path) is not None:
         return "video"
@@ -149,7 +151,8 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
                 pipeline.stop()
                 raise
             written = pipeline.finish(pending)
-            _finish(writer, out_video, out_audio)
+            if written:  # an encoder that was given no frame cannot be flushed
+                _finish(writer, out_video, out_audio)
         if written == 0:
             raise VideoError(f"{source}: no frames to colorize (check --start and --duration)"
                              + (f" ({broken})" if broken else ""))

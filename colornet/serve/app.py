@@ -296,11 +296,11 @@ def validate(fields, settings, models):
     if name not in models:
         raise RequestError(404, f"no model {name!r}; models: {', '.join(models) or 'none'}")
     try:
-        temperature = float(fields["temperature"]) if fields.get("temperature") not in (None, "") else DEFAULT_TEMPERATURE
+        temperature = float(fields["temperature"]) if fields.get("temperature") not in (None, "") else None
     except ValueError:
         raise RequestError(422, f"temperature must be a number, got {fields['temperature']!r}") from None
     low, high = TEMPERATURE_RANGE
-    if not low <= temperature <= high:
+    if temperature is not None and not low <= temperature <= high:
         raise RequestError(422, f"temperature must be between {low} and {high}, got {temperature}")
     image_format = (fields.get("format") or "png").lower().replace("jpeg", "jpg")
     if image_format not in FORMATS:

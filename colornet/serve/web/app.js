@@ -58,9 +58,9 @@ async function post(path, query, file) {
 async function render(file, card, hints, isCurrent = () => true) {
   const format = $("format").value;
   const query = new URLSearchParams({
-    model: $("model").value, temperature: $("temperature").value, format,
-    upsampling: $("guided").checked ? "guided" : "cubic",
+    model: $("model").value, format, upsampling: $("guided").checked ? "guided" : "cubic",
   });
+  if ($("temperature").value) query.set("temperature", $("temperature").value);
   if (hints && hints.length) query.set("hints", JSON.stringify(hints));
   const answer = await post("/api/colorize", query, file);
   const blob = await answer.blob();

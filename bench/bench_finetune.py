@@ -1,0 +1,76 @@
+"""Does fine-tuning on your own photos pay? One photo source the default never trained on, split
+in two by photo (seeded): `make finetune` on one half with the default budget, then both models
+scored on the other half with tools/evaluate.py. Results go to bench/RESULTS.md.
+
+    python bench/bench_finetune.py SOURCE_LIST --name NAME [--minutes 30] [--label "docs photos"]
+
+SOURCE_LIST: a .txt list or folder of the source's photos. The halves are written beside the
+results in out/finetune-bench/NAME/ (tune.txt, score.txt).
+"""
+import argparse
+import hashlib
+import json
+import logging
+import pathlib
+import subprocess
+import sys
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from colornet.benchmark.results import publish
+from colornet.common import REPO_ROOT
+from colornet.photo_io import list_images
+
+log = logging.getLogger("bench_finetune")
+
+
+def halves(photos, seed):
+    ordered = sorted(photos, key=lambda path: hashlib.sha256(f"{seed}:{path.name}".encode()).hexdigest())
+    middle = len(ordered) // 2
+    return sorted(ordered[:middle]), sorted(ordered[middle:])
+
+
+def evaluate(score_list, model, output):
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "tools/evaluate.py"), str(score_list), "--model", model,
+                             "-o", str(output), "-q"], capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", help="the source's photos: a .txt list or a folder")
+    parser.add_argument("--name", required=True, help="the fine-tuned model's name")
+    parser.add_argument("--label", help="what the source is, for the table (default: its name)")
+    parser.add_argument("--minutes", type=float, default=30, help="fine-tuning budget (default 30, make finetune's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    folder = REPO_ROOT / "out" / "finetune-bench" / args.name
+    folder.mkdir(parents=True, exist_ok=True)
+    tune, score = halves(list_images([args.source]), args.seed)
+    (folder / "tune.txt").write_text("".join(f"{path.resolve()}\n" for path in tune))
+    (folder / "score.txt").write_text("".join(f"{path.resolve()}\n" for path in score))
+    log.info("%d photos to fine-tune on, %d to score on (%s)", len(tune), len(score), folder)
+    subprocess.run([sys.executable, str(REPO_ROOT / "tools/finetune.py"), str(folder / "tune.txt"), "--name", args.name,
+                    "--minutes", str(args.minutes), "-q"], check=True)
+    card = json.loads((REPO_ROOT / "models" / args.name / "model.json").read_text())
+    results = {model: evaluate(folder / "score.txt", model, folder / f"eval_{model}") for model in ("default", args.name)}
+    rows = [("grey", results["default"]["grey"]), ("default", results["default"]["model"]),
+            (f"{args.name} (fine-tuned, temperature {card['temperature']:g})", results[args.name]["model"])]
+    lines = [f"Source: {args.label or args.source} — {len(tune)} photos fine-tuned on ({card['photos']['train']} "
+             f"trained, {card['photos']['held_out']} held out for the choice), {len(score)} other photos scored "
+             f"(tools/evaluate.py, long side 512). Fine-tuning: {args.minutes:g} min, "
+             f"{card['training']['iterations_this_run']} iterations, {card['snapshot_chosen']} chosen.", "",
+             "| on the scored half | rebalanced AuC | AuC | PSNR | colourfulness |", "|---|---|---|---|---|"]
+    for label, summary in rows:
+        lines.append(f"| {label} | {summary['auc_rebalanced']:.2f} | {summary['auc']:.2f} | {summary['psnr']:.2f} | "
+                     f"{summary['cf']:.1f} |")
+    gain = results[args.name]["model"]["auc_rebalanced"] - results["default"]["model"]["auc_rebalanced"]
+    lines += ["", f"Fine-tuned − default: **{gain:+.2f}** rebalanced AuC."]
+    publish(f"bench_finetune: {args.label or args.name}", "\n".join(lines), args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Colouring an archive on Ray: the same photos, settings and output names as the plain command
+line, on actors that each load the model once, resumable from the outputs already written.
+
+The driver lists the inputs (paths only: no image is decoded on it), names every output exactly
+as colorize.files does, skips those already written (outputs are written beside their name and
+renamed, so one that exists is complete), and hands the rest to the actors in chunks. Each actor
+reads, colours and writes its chunk's photos through colorize.files, so results are byte for byte
+the command line's. Every outcome is appended to OUT/manifest.csv as it arrives (a killed driver
+keeps what was recorded), and the manifest is rewritten whole, one row per input, at the end.
+An actor that dies loses at most its chunk in flight: those photos are recorded as lost, and a
+rerun colours them.
+"""
+import csv
+import dataclasses
+import logging
+import os
+import pathlib
+import time
+
+from colornet.colorize.files import OutputSettings, output_path
+
+log = logging.getLogger("cluster")
+MANIFEST_FIELDS = ["input", "output", "status", "error"]
+CHUNK = 8  # photos per actor call: the batch the net takes them in
+
+
+@dataclasses.dataclass
+class ColorizerSettings:
+    """What every actor builds its colorizer from (the command line's options of these names)."""
+    model: str = None
+    weights: str = None
+    backend: str = None
+    temperature: float = None
+    decode: str = "mean"
+    guided: bool = True
+    max_pixels: int = None
+
+
+def plan(paths, output, image_format):
+    """[(input, output)] in the command line's order and naming, and those already written."""
+    taken, jobs, done = set(), [], []
+    for path in paths:
+        target = output_path(path, output, f".{image_format}", taken)
+        (done if target.is_file() else jobs).append((str(path), str(target)))
+    return jobs, done
+
+
+def colour_chunk(colorizer, chunk, output_settings):
+    """In an actor: colour [(input, output)] in one batch through colorize.files;
+    → [(input, output, status, error)]."""
+    from colornet.colorize.files import colorize_photos
+    outcomes, names = {}, {source: pathlib.Path(target) for source, target in chunk}
+    colorize_photos([source for source, _ in chunk], colorizer, None,
+                    dataclasses.replace(output_settings, quiet=True, batch=len(chunk)), [], names, outcomes)
+    return [(source, target, "failed" if outcomes.get(source, "not coloured") else "done",
+             outcomes.get(source, "not coloured") or "") for source, target in chunk]
+
+
+def make_actor_class(ray):
+    @ray.remote
+    class ColorizeActor:
+        """One loaded model, reused for every chunk this actor is given."""
+
+        def __init__(self, settings, output_settings):
+            os.environ.setdefault("GLOG_minloglevel", "2")
+            from colornet.colorize.pipeline import Colorizer, Model
+            from colornet.photo_io import DEFAULT_MAX_PIXELS
+            model = Model.resolve(settings.model, settings.weights)
+            self.colorizer = Colorizer(model, settings.backend, settings.temperature, settings.decode,
+                                       guided=settings.guided,
+                                       max_pixels=DEFAULT_MAX_PIXELS if settings.max_pixels is None else settings.max_pixels)
+            self.output_settings = output_settings
+
+        def colour(self, chunk):
+            return colour_chunk(self.colorizer, chunk, self.output_settings)
+
+        def pid(self):
+            return os.getpid()
+    return ColorizeActor
+
+
+class Manifest:
+    """OUT/manifest.csv: rows appended as results arrive; rewritten whole (one row per input, the
+    latest outcome) at the end."""
+
+    def __init__(self, output):
+        self.path = pathlib.Path(output) / "manifest.csv"
+        self.rows = {}
+        if self.path.is_file():
+            with open(self.path, newline="") as handle:
+                for row in csv.DictReader(handle):
+                    self.rows[row["input"]] = row
+        self.handle = open(self.path, "a", newline="")
+        self.writer = csv.DictWriter(self.handle, fieldnames=MANIFEST_FIELDS)
+        if self.handle.tell() == 0:
+            self.writer.writeheader()
+
+    def add(self, source, target, status, error=""):
+        row = {"input": source, "output": target, "status": status, "error": error}
+        self.rows[source] = row
+        self.writer.writerow(row)
+        self.handle.flush()
+
+    def close(self):
+        self.handle.close()
+        staging = self.path.with_name(f".{self.path.name}.partial")
+        with open(staging, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
+            writer.writeheader()
+            writer.writerows(self.rows.values())
+        os.replace(staging, self.path)
+
+
+def start_ray(cluster, workers):
+    """ray.init for --cluster local (an instance of our own, stopped at the end) or an address."""
+    import ray
+    if cluster == "local":
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    else:
+        ray.init(address=cluster, log_to_driver=False, configure_logging=False)
+    return ray
+
+
+def colorize_archive(paths, output, settings, output_settings=None, cluster="local", workers=2, progress=True):
+    """Colour `paths` (already listed) into `output` on Ray; returns the finished Manifest's rows
+    as {status: count}. workers: actors (each with one CPU; on a cluster, over all its machines)."""
+    from tqdm import tqdm
+    output_settings = output_settings or OutputSettings()
+    output = pathlib.Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    jobs, done = plan(paths, output, output_settings.image_format)
+    manifest = Manifest(output)
+    for source, target in done:
+        if manifest.rows.get(source, {}).get("status") != "done":
+            manifest.add(source, target, "done", "")
+    log.info("%d input(s): %d already coloured, %d to do, on %d actor(s) (%s)", len(jobs) + len(done), len(done),
+             len(jobs), workers, cluster)
+    if not jobs:
+        manifest.close()
+        return count_statuses(manifest)
+    ray = start_ray(cluster, workers)
+    try:
+        actor_class = make_actor_class(ray)
+        actors = [actor_class.options(num_cpus=1).remote(settings, output_settings) for _ in range(workers)]
+        chunks = [jobs[start:start + CHUNK] for start in range(0, len(jobs), CHUNK)]
+        pending, started = {}, time.monotonic()
+        free = list(actors)
+        with tqdm(total=len(jobs), unit="photo", disable=not progress, desc="colorize") as bar:
+            while chunks or pending:
+                while chunks and free:
+                    actor, chunk = free.pop(), chunks.pop(0)
+                    pending[actor.colour.remote(chunk)] = (actor, chunk)
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                actor, chunk = pending.pop(ready[0])
+                try:
+                    for row in ray.get(ready[0]):
+                        manifest.add(*row)
+                    free.append(actor)
+                except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
+                    for source, target in chunk:
+                        manifest.add(source, target, "lost", f"the actor died: {type(error).__name__}; rerun to colour it")
+                    log.error("an actor died with %d photo(s) in flight (rerun to colour them); starting another",
+                              len(chunk))
+                    free.append(actor_class.options(num_cpus=1).remote(settings, output_settings))
+                bar.update(len(chunk))
+                bar.set_postfix_str(f"{bar.n / max(time.monotonic() - started, 1e-9):.1f} photos/s")
+    finally:
+        manifest.close()
+        if cluster == "local":
+            ray.shutdown()
+    return count_statuses(manifest)
+
+
+def count_statuses(manifest):
+    counts = {}
+    for row in manifest.rows.values():
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    return counts

@@ -1,0 +1,153 @@
+"""Fine-tuning the shipped model on a user's own colour photos: records, training for a wall-clock
+budget, choosing a snapshot and a temperature on held-out photos, exporting models/NAME.
+
+Everything of one NAME lives in models/snapshots/finetune-NAME/ (ignored by git): the split, the
+records, the solver, the log and the snapshots. Running again with the same NAME continues from
+the newest snapshot for another budget; models/NAME is replaced only by a complete new export.
+
+The recipe, and why:
+- the default model's own net (the lite color net with the class-rebalanced loss, λ 0.2), from
+  its weights: the user's photos are few, so the net starts from all it knows;
+- Adam at 1e-4, fixed: a restart at 3e-4 undid earlier stages' progress (docs/training.md), and
+  on 18 nature photos 1e-4 moved rebalanced AuC by +2 in 600 iterations (issue 30's calibration);
+- 16 random crops of 224 per photo (the default's records have 8): fewer photos, more windows of
+  each; the net draws 128-pixel crops with mirroring from them, batch 16, as the default;
+- snapshots every SNAPSHOT_SECONDS of training, each scored on the held-out photos at a few
+  temperatures: the model card records the chosen temperature, which the colorizer then uses.
+"""
+import dataclasses
+import hashlib
+import json
+import logging
+import pathlib
+import re
+import shutil
+
+from colornet.common import REPO_ROOT
+
+log = logging.getLogger("finetune")
+MODELS = REPO_ROOT / "models"
+BASE_DEPLOY = REPO_ROOT / "prototxt" / "deploy_color_lite.prototxt"
+BASE_TRAIN_NET = REPO_ROOT / "prototxt" / "train_val_color_lite_rebalance.prototxt"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+CROPS_PER_PHOTO = 16
+LEARNING_RATE = 1e-4
+SNAPSHOT_SECONDS = 300
+# Grey photos teach no colour: mean |U| + |V| over the photo (8-bit offsets from grey) below this.
+GREY_CHROMA = 2.0
+RECORD_BYTES = 224 * 224 * 2 + 64
+SNAPSHOT_BYTES = 2 * 8 * 2 ** 20  # weights + solver state of the lite net, with room
+
+
+class FinetuneError(ValueError):
+    """Input the fine-tuning cannot use: its message is the one line the user sees."""
+
+
+@dataclasses.dataclass
+class FinetuneOptions:
+    photos: list                       # files, folders, .txt lists
+    name: str
+    minutes: float = 30.0
+    base_model: str = "default"
+    holdout_fraction: float = 0.1
+    min_holdout: int = 5
+    min_photos: int = 20
+    seed: int = 0
+    iterations: int = None             # stop after this many more iterations (tests); None: by time
+    workers: int = 2
+    quiet: bool = False
+
+    @property
+    def work(self):
+        return MODELS / "snapshots" / f"finetune-{self.name}"
+
+
+def shipped_models():
+    """Model folders git tracks: never overwritten by a fine-tuning."""
+    import subprocess
+    listed = subprocess.run(["git", "ls-files", "models"], cwd=REPO_ROOT, capture_output=True, text=True)
+    names = {pathlib.PurePosixPath(path).parts[1] for path in listed.stdout.split() if path.count("/") >= 2}
+    return names - {"snapshots"} | {"default"}
+
+
+def check_name(name):
+    if not NAME_PATTERN.match(name):
+        raise FinetuneError(f"NAME {name!r}: use letters, digits, '-' and '_' (e.g. NAME=family-archive)")
+    if name in shipped_models():
+        raise FinetuneError(f"models/{name} is a shipped model; choose another NAME (e.g. NAME=my-{name})")
+    existing = MODELS / name / "model.json"
+    if existing.is_file() and "finetuned_from" not in json.loads(existing.read_text()):
+        raise FinetuneError(f"models/{name} exists and was not made by fine-tuning; choose another NAME")
+
+
+def holdout_rank(path, seed):
+    """A photo's place in the seeded order: the first ones are held out. Depends on the file's name
+    and the seed only, so the split stays the same when photos are added or the run is repeated."""
+    return hashlib.sha256(f"{seed}:{pathlib.Path(path).name}:{path}".encode()).hexdigest()
+
+
+def split_photos(usable, fraction, minimum, seed):
+    """(train, held out): a seeded fraction of the photos (at least `minimum`) held out."""
+    ordered = sorted(usable, key=lambda path: holdout_rank(path, seed))
+    count = max(minimum, round(fraction * len(ordered)))
+    return sorted(ordered[count:]), sorted(ordered[:count])
+
+
+def usable_photos(inputs):
+    """(colour photos, grey ones, unreadable ones' errors): each photo read once, at low cost."""
+    import cv2
+    import numpy as np
+    from colornet.photo_io import UnreadableImage, list_images, read_bgr
+    colour, grey, unreadable = [], [], []
+    for path in list_images(inputs):
+        try:
+            image = read_bgr(path, min_side=64)
+        except UnreadableImage as error:
+            unreadable.append(str(error))
+            continue
+        chroma = cv2.cvtColor(image, cv2.COLOR_BGR2YUV)[..., 1:].astype(np.int16) - 128
+        (colour if np.abs(chroma).sum(axis=2).mean() >= GREY_CHROMA else grey).append(path)
+    return colour, grey, unreadable
+
+
+def check_disk(folder, train_photos, snapshots=8):
+    needed = train_photos * CROPS_PER_PHOTO * RECORD_BYTES * 2 + snapshots * SNAPSHOT_BYTES
+    folder.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(folder).free
+    if free < needed:
+        raise FinetuneError(f"{folder}: {free / 2**20:.0f} MB free, fine-tuning on {train_photos} photos needs about "
+                            f"{needed / 2**20:.0f} MB (free some space or use fewer photos)")
+
+
+def prepare(options):
+    """Check the input, split it (kept in split.json: a rerun uses the same split) and build the
+    records. Returns (split dict, notes)."""
+    check_name(options.name)
+    work = options.work
+    split_file = work / "split.json"
+    colour, grey, unreadable = usable_photos(options.photos)
+    for error in unreadable:
+        log.warning("skipped %s", error)
+    if grey:
+        log.warning("skipped %d grey photo(s) (no colour to learn from), e.g. %s", len(grey), grey[0])
+    if len(colour) < options.min_photos:
+        raise FinetuneError(f"{' '.join(map(str, options.photos))}: {len(colour)} usable colour photos "
+                            f"({len(grey)} grey, {len(unreadable)} unreadable skipped); fine-tuning needs at "
+                            f"least {options.min_photos}")
+    train, holdout = split_photos(colour, options.holdout_fraction, options.min_holdout, options.seed)
+    split = {"train": [str(p) for p in train], "holdout": [str(p) for p in holdout], "seed": options.seed,
+             "skipped_grey": len(grey), "skipped_unreadable": len(unreadable)}
+    if split_file.is_file():
+        earlier = json.loads(split_file.read_text())
+        if set(earlier["holdout"]) & set(split["train"]):
+            raise FinetuneError(f"{options.name}: some of its held-out photos would now be trained on; use another "
+                                f"NAME for another photo set")
+    check_disk(work, len(train))
+    records = work / "train_lmdb"
+    sidecar = records / "colornet.json"
+    if not (sidecar.is_file() and json.loads(sidecar.read_text())["inputs"] == split["train"]):
+        from colornet.data.lmdb_writer import RecordOptions, build, write_records
+        write_records(build, RecordOptions(train, records, size=224, crops_per_photo=CROPS_PER_PHOTO, force=True,
+                                           workers=options.workers, quiet=options.quiet, seed=options.seed))
+    split_file.write_text(json.dumps(split, indent=1))
+    return split

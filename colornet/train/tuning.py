@@ -1,0 +1,195 @@
+"""The training, choice and export steps of fine-tuning (colornet/train/finetune.py prepares the
+photos): pycaffe in this process, so that training stops at a wall-clock budget with a snapshot,
+resumes from the newest one, and shows one progress bar with the time left."""
+import json
+import logging
+import os
+import pathlib
+import time
+
+from colornet.train.finetune import BASE_DEPLOY, BASE_TRAIN_NET, LEARNING_RATE, MODELS, SNAPSHOT_SECONDS
+from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
+
+log = logging.getLogger("finetune")
+TEMPERATURES = (0.38, 0.6, 1.0)
+CANDIDATE_SNAPSHOTS = 6
+
+
+def write_solver(work, seed):
+    """The fine-tuning net (the default's rebalanced lite net on work/train_lmdb) and its solver."""
+    from caffe.proto import caffe_pb2
+    from google.protobuf import text_format
+    net = BASE_TRAIN_NET.read_text().replace('source: "data/train_lmdb"', f'source: "{work / "train_lmdb"}"')
+    (work / "train_net.prototxt").write_text(net)
+    solver = caffe_pb2.SolverParameter()
+    solver.net = str(work / "train_net.prototxt")
+    solver.type, solver.base_lr, solver.lr_policy = "Adam", LEARNING_RATE, "fixed"
+    solver.momentum, solver.momentum2, solver.weight_decay = 0.9, 0.99, 1e-5
+    solver.max_iter, solver.display, solver.average_loss = 10 ** 8, 0, 20
+    solver.snapshot_prefix = str(work / "snap" / "finetune")
+    solver.solver_mode, solver.random_seed = caffe_pb2.SolverParameter.CPU, seed
+    (work / "snap").mkdir(parents=True, exist_ok=True)
+    (work / "solver.prototxt").write_text(text_format.MessageToString(solver))
+    return work / "solver.prototxt"
+
+
+def train(work, base_weights, minutes, iterations=None, seed=0, quiet=False):
+    """Train for `minutes` of wall clock (or `iterations` more), snapshotting every
+    SNAPSHOT_SECONDS and at the end; resumes from the newest snapshot. Returns (first, last) iteration."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    import caffe
+    from tqdm import tqdm
+    caffe.set_mode_cpu()
+    solver = caffe.get_solver(str(write_solver(work, seed)))
+    state = latest_solverstate(work / "snap" / "finetune", root=work)
+    if state is not None:
+        solver.restore(str(state))
+        log.info("continuing from iteration %d (%s)", solver.iter, state.name)
+    else:
+        solver.net.copy_from(str(base_weights))
+        log.info("starting from %s", base_weights)
+    first = solver.iter
+    started = last_snapshot = time.monotonic()
+    budget = minutes * 60
+    with tqdm(total=round(budget), unit="s", disable=quiet, desc="train",
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total} s, {remaining} left{postfix}") as bar:
+        while time.monotonic() - started < budget and (iterations is None or solver.iter - first < iterations):
+            solver.step(1)
+            bar.n = min(round(time.monotonic() - started), bar.total)
+            bar.set_postfix_str(f" iteration {solver.iter}, loss {float(solver.net.blobs['loss'].data):.2f}")
+            if time.monotonic() - last_snapshot > SNAPSHOT_SECONDS:
+                solver.snapshot()
+                last_snapshot = time.monotonic()
+    if solver.iter > first:
+        solver.snapshot()
+    log.info("trained iterations %d-%d in %.1f min", first, solver.iter, (time.monotonic() - started) / 60)
+    return first, solver.iter
+
+
+def snapshots(work):
+    """[(iteration, weights)] of every snapshot of this fine-tuning, oldest first."""
+    found = []
+    for path in (work / "snap").glob("finetune_iter_*.caffemodel"):
+        match = SNAPSHOT_ITER.search(path.name.replace(".caffemodel", ".solverstate"))
+        if match:
+            found.append((int(match.group(1)), path))
+    return sorted(found)
+
+
+def score(weights, temperature, holdout):
+    """evaluate's summary of the deploy net with these weights on the held-out photos."""
+    from colornet.colorize.pipeline import Colorizer, Model
+    from colornet.evaluate.scoring import evaluate
+    colorizer = Colorizer(Model(BASE_DEPLOY, weights), "opencv", temperature)
+    summary, _, _ = evaluate(holdout, colorizer.colorize, max_side=512, progress=False)
+    return summary
+
+
+def choose(base_weights, candidates, holdout):
+    """The (label, weights, temperature, summary) to ship, and the base model's summary.
+
+    Rule: the best rebalanced AuC on the held-out photos among the candidates at or above grey on
+    plain AuC and PSNR there; if none is, the best rebalanced AuC (the card says so)."""
+    from colornet.colorize.pipeline import DEFAULT_TEMPERATURE
+    base = score(base_weights, DEFAULT_TEMPERATURE, holdout)
+    rows = []
+    for iteration, weights in candidates[-CANDIDATE_SNAPSHOTS:]:
+        for temperature in TEMPERATURES:
+            summary = score(weights, temperature, holdout)
+            rows.append((f"iteration {iteration}", weights, temperature, summary))
+            log.info("held out: iteration %d at temperature %g: rebalanced AuC %.2f, AuC %.2f, PSNR %.2f",
+                     iteration, temperature, summary["model"]["auc_rebalanced"], summary["model"]["auc"],
+                     summary["model"]["psnr"])
+
+    def at_least_grey(summary):
+        return summary["model"]["auc"] >= summary["grey"]["auc"] and summary["model"]["psnr"] >= summary["grey"]["psnr"]
+    eligible = [row for row in rows if at_least_grey(row[3])] or rows
+    best = max(eligible, key=lambda row: row[3]["model"]["auc_rebalanced"])
+    return best, base, bool([row for row in rows if at_least_grey(row[3])])
+
+
+def scores_table(base, best):
+    """Default and fine-tuned side by side on the held-out photos (and grey), as text."""
+    lines = ["| held-out photos | rebalanced AuC | AuC | PSNR | colourfulness |", "|---|---|---|---|---|"]
+    for label, summary in (("grey", base["grey"]), ("default", base["model"]), ("fine-tuned", best[3]["model"])):
+        lines.append(f"| {label} | {summary['auc_rebalanced']:.2f} | {summary['auc']:.2f} | {summary['psnr']:.2f} | "
+                     f"{summary['cf']:.1f} |")
+    return "\n".join(lines)
+
+
+def before_after_sheet(holdout, base_weights, weights, temperature, output, count=4):
+    """grey | default | fine-tuned | truth for a few held-out photos, as a JPEG."""
+    import cv2
+    import numpy as np
+    from colornet.colorize.pipeline import Colorizer, DEFAULT_TEMPERATURE, Model
+    from colornet.common import atomic_write_bytes
+    from colornet.evaluate.scoring import fit
+    from colornet.photo_io import read_bgr
+    default = Colorizer(Model(BASE_DEPLOY, base_weights), "opencv", DEFAULT_TEMPERATURE)
+    tuned = Colorizer(Model(BASE_DEPLOY, weights), "opencv", temperature)
+    rows = []
+    for path in holdout[:count]:
+        truth = fit(read_bgr(path), 320)
+        grey = cv2.cvtColor(cv2.cvtColor(truth, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        panels = [grey, default.colorize([grey])[0], tuned.colorize([grey])[0], truth]
+        height = 200
+        panels = [cv2.resize(p, (round(p.shape[1] * height / p.shape[0]), height), interpolation=cv2.INTER_AREA)
+                  for p in panels]
+        gap = np.full((height, 6, 3), 255, np.uint8)
+        rows.append(np.hstack([part for panel in panels for part in (panel, gap)][:-1]))
+    width = max(row.shape[1] for row in rows)
+    rows = [np.pad(row, ((0, 6), (0, width - row.shape[1]), (0, 0)), constant_values=255) for row in rows]
+    atomic_write_bytes(output, cv2.imencode(".jpg", np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])[1].tobytes())
+
+
+def export(name, best, base, split, trained, minutes, eligible):
+    """models/NAME (written beside it and renamed: an existing one stays until this is complete)."""
+    from colornet.train.export import export_model
+    label, weights, temperature, summary = best
+    card = {"finetuned_from": "default", "temperature": temperature, "snapshot_chosen": label,
+            "photos": {"train": len(split["train"]), "held_out": len(split["holdout"]),
+                       "skipped_grey": split["skipped_grey"], "skipped_unreadable": split["skipped_unreadable"]},
+            "training": {"iterations_this_run": trained[1] - trained[0], "iterations_total": trained[1],
+                         "minutes_this_run": minutes},
+            "chosen_by": "rebalanced AuC on the held-out photos among snapshots and temperatures "
+                         + ("at or above grey on plain AuC and PSNR" if eligible else
+                            "(none was at or above grey on plain AuC and PSNR there)"),
+            "held_out_scores": {"grey": _brief(base["grey"]), "default": _brief(base["model"]),
+                                "fine_tuned": _brief(summary["model"])}}
+    export_model(BASE_DEPLOY, pathlib.Path(weights), MODELS / name, info=card, force=True)
+    (MODELS / name / "held_out.txt").write_text("".join(f"{path}\n" for path in split["holdout"]))
+    return card
+
+
+def _brief(summary):
+    return {key: round(summary[key], 3) for key in ("auc_rebalanced", "auc", "psnr", "cf")}
+
+
+def record_run(work, entry):
+    history = work / "runs.json"
+    runs = json.loads(history.read_text()) if history.is_file() else []
+    history.write_text(json.dumps(runs + [entry], indent=1))
+
+
+def run(options):
+    """The whole fine-tuning of a finetune.FinetuneOptions: returns (model card, scores table,
+    before/after sheet path). Raises finetune.FinetuneError for input it cannot use."""
+    from colornet.colorize.pipeline import Model
+    from colornet.train.finetune import FinetuneError, prepare
+    split = prepare(options)
+    base_weights = Model.resolve(options.base_model).weights
+    log.info("%d photos to train on, %d held out (%s)", len(split["train"]), len(split["holdout"]),
+             options.work / "split.json")
+    trained = train(options.work, base_weights, options.minutes, options.iterations, options.seed, options.quiet)
+    candidates = snapshots(options.work)
+    if not candidates:
+        raise FinetuneError(f"{options.name}: no snapshot was written (the budget of {options.minutes} min ended "
+                            "before one iteration); give more MINUTES")
+    holdout = [pathlib.Path(path) for path in split["holdout"]]
+    best, base, eligible = choose(base_weights, candidates, holdout)
+    card = export(options.name, best, base, split, trained, options.minutes, eligible)
+    sheet = MODELS / options.name / "held_out_sheet.jpg"
+    before_after_sheet(holdout, base_weights, best[1], best[2], sheet)
+    record_run(options.work, {"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "iterations": list(trained),
+                              "minutes": options.minutes, "chosen": best[0], "temperature": best[2]})
+    return card, scores_table(base, best), sheet
