@@ -112,13 +112,16 @@ class Manifest:
 
 
 def start_ray(cluster, workers):
-    """ray.init for --cluster local (an instance of our own, stopped at the end) or an address."""
+    """(ray, whether we started it): --cluster local starts an instance of our own (stopped at
+    the end), an address joins a cluster; a process already connected to Ray keeps its connection."""
     import ray
+    if ray.is_initialized():
+        return ray, False
     if cluster == "local":
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
     else:
         ray.init(address=cluster, log_to_driver=False, configure_logging=False)
-    return ray
+    return ray, True
 
 
 def colorize_archive(paths, output, settings, output_settings=None, cluster="local", workers=2, progress=True):
@@ -138,7 +141,7 @@ def colorize_archive(paths, output, settings, output_settings=None, cluster="loc
     if not jobs:
         manifest.close()
         return count_statuses(manifest)
-    ray = start_ray(cluster, workers)
+    ray, started_here = start_ray(cluster, workers)
     try:
         actor_class = make_actor_class(ray)
         actors = [actor_class.options(num_cpus=1).remote(settings, output_settings) for _ in range(workers)]
@@ -166,7 +169,7 @@ def colorize_archive(paths, output, settings, output_settings=None, cluster="loc
                 bar.set_postfix_str(f"{bar.n / max(time.monotonic() - started, 1e-9):.1f} photos/s")
     finally:
         manifest.close()
-        if cluster == "local":
+        if started_here:
             ray.shutdown()
     return count_statuses(manifest)
 

@@ -56,10 +56,11 @@ class FinetuneOptions:
     iterations: int = None             # stop after this many more iterations (tests); None: by time
     workers: int = 2
     quiet: bool = False
+    models_dir: pathlib.Path = MODELS  # where models/NAME goes (tests: a temporary folder)
 
     @property
     def work(self):
-        return MODELS / "snapshots" / f"finetune-{self.name}"
+        return pathlib.Path(self.models_dir) / "snapshots" / f"finetune-{self.name}"
 
 
 def shipped_models():
@@ -70,12 +71,12 @@ def shipped_models():
     return names - {"snapshots"} | {"default"}
 
 
-def check_name(name):
+def check_name(name, models_dir=MODELS):
     if not NAME_PATTERN.match(name):
         raise FinetuneError(f"NAME {name!r}: use letters, digits, '-' and '_' (e.g. NAME=family-archive)")
     if name in shipped_models():
         raise FinetuneError(f"models/{name} is a shipped model; choose another NAME (e.g. NAME=my-{name})")
-    existing = MODELS / name / "model.json"
+    existing = pathlib.Path(models_dir) / name / "model.json"
     if existing.is_file() and "finetuned_from" not in json.loads(existing.read_text()):
         raise FinetuneError(f"models/{name} exists and was not made by fine-tuning; choose another NAME")
 
@@ -122,7 +123,7 @@ def check_disk(folder, train_photos, snapshots=8):
 def prepare(options):
     """Check the input, split it (kept in split.json: a rerun uses the same split) and build the
     records. Returns (split dict, notes)."""
-    check_name(options.name)
+    check_name(options.name, options.models_dir)
     work = options.work
     split_file = work / "split.json"
     colour, grey, unreadable = usable_photos(options.photos)

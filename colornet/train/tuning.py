@@ -7,7 +7,7 @@ import os
 import pathlib
 import time
 
-from colornet.train.finetune import BASE_DEPLOY, BASE_TRAIN_NET, LEARNING_RATE, MODELS, SNAPSHOT_SECONDS
+from colornet.train.finetune import BASE_DEPLOY, BASE_TRAIN_NET, LEARNING_RATE, SNAPSHOT_SECONDS
 from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
 
 log = logging.getLogger("finetune")
@@ -142,7 +142,7 @@ def before_after_sheet(holdout, base_weights, weights, temperature, output, coun
     atomic_write_bytes(output, cv2.imencode(".jpg", np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])[1].tobytes())
 
 
-def export(name, best, base, split, trained, minutes, eligible):
+def export(models_dir, name, best, base, split, trained, minutes, eligible):
     """models/NAME (written beside it and renamed: an existing one stays until this is complete)."""
     from colornet.train.export import export_model
     label, weights, temperature, summary = best
@@ -156,8 +156,8 @@ def export(name, best, base, split, trained, minutes, eligible):
                             "(none was at or above grey on plain AuC and PSNR there)"),
             "held_out_scores": {"grey": _brief(base["grey"]), "default": _brief(base["model"]),
                                 "fine_tuned": _brief(summary["model"])}}
-    export_model(BASE_DEPLOY, pathlib.Path(weights), MODELS / name, info=card, force=True)
-    (MODELS / name / "held_out.txt").write_text("".join(f"{path}\n" for path in split["holdout"]))
+    export_model(BASE_DEPLOY, pathlib.Path(weights), pathlib.Path(models_dir) / name, info=card, force=True)
+    (pathlib.Path(models_dir) / name / "held_out.txt").write_text("".join(f"{path}\n" for path in split["holdout"]))
     return card
 
 
@@ -187,8 +187,8 @@ def run(options):
                             "before one iteration); give more MINUTES")
     holdout = [pathlib.Path(path) for path in split["holdout"]]
     best, base, eligible = choose(base_weights, candidates, holdout)
-    card = export(options.name, best, base, split, trained, options.minutes, eligible)
-    sheet = MODELS / options.name / "held_out_sheet.jpg"
+    card = export(options.models_dir, options.name, best, base, split, trained, options.minutes, eligible)
+    sheet = pathlib.Path(options.models_dir) / options.name / "held_out_sheet.jpg"
     before_after_sheet(holdout, base_weights, best[1], best[2], sheet)
     record_run(options.work, {"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "iterations": list(trained),
                               "minutes": options.minutes, "chosen": best[0], "temperature": best[2]})

@@ -1,0 +1,114 @@
+"""Archives on Ray beside the plain command line, on one machine: the same photos coloured by
+`use_trained_model.py`, and by `use_trained_model.py --cluster local --workers N` for N = 1, 2,
+side by side in each round (photos/s from the command's start to its end, Ray's start-up included;
+peak resident memory of the command's whole process tree). Results go to bench/RESULTS.md.
+
+    python bench/bench_cluster.py [--photos 200] [--rounds 2] [--long-side 640]
+"""
+import argparse
+import logging
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+import cv2
+import numpy as np
+
+from colornet.benchmark.results import publish
+from colornet.common import REPO_ROOT
+from colornet.photo_io import list_images, read_bgr
+
+log = logging.getLogger("bench_cluster")
+
+
+def make_photos(folder, count, long_side):
+    sources = list_images([REPO_ROOT / "data/photos/train.txt"])[:count]
+    for number, source in enumerate(sources):
+        grey = cv2.cvtColor(read_bgr(source), cv2.COLOR_BGR2GRAY)
+        scale = long_side / max(grey.shape)
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        cv2.imwrite(str(folder / f"{number:04d}.jpg"), grey, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return len(sources)
+
+
+def tree_rss_mb(root):
+    parents = {}
+    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    members, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in members]
+        members.update(children)
+        frontier += children
+    total = 0
+    for pid in members:
+        try:
+            total += int(pathlib.Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 2 ** 20
+
+
+def timed_run(arguments, output):
+    """(seconds, photos written, peak MB of the process tree) of one command."""
+    shutil.rmtree(output, ignore_errors=True)
+    started = time.perf_counter()
+    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "tools/use_trained_model.py"), *arguments,
+                                "-o", str(output), "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_rss_mb(process.pid))
+        time.sleep(0.2)
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(arguments)} failed: {process.stderr.read().decode()[-500:]}")
+    return seconds, len(list(output.glob("*.png"))), peak
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", type=int, default=200, help="photos (default 200)")
+    parser.add_argument("--long-side", type=int, default=640, help="their long side (default 640)")
+    parser.add_argument("--rounds", type=int, default=2, help="rounds of the three side by side (default 2)")
+    parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    cases = {"command line": [], "Ray, 1 actor": ["--cluster", "local", "--workers", "1"],
+             "Ray, 2 actors": ["--cluster", "local", "--workers", "2"]}
+    results = {name: [] for name in cases}
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = pathlib.Path(scratch)
+        (scratch / "in").mkdir()
+        count = make_photos(scratch / "in", args.photos, args.long_side)
+        for round_number in range(args.rounds):
+            for name, extra in cases.items():
+                seconds, written, peak = timed_run([str(scratch / "in"), *extra], scratch / "out")
+                results[name].append((written / seconds, peak))
+                log.info("round %d, %s: %.2f photos/s (%d photos), peak %.0f MB", round_number + 1, name,
+                         written / seconds, written, peak)
+    baseline = [rate for rate, _ in results["command line"]]
+    lines = [f"{count} grey JPEGs (train photos, long side {args.long_side}); default model and settings; each "
+             f"command in a fresh process, from its start to its end (model loading, and Ray's start and stop, "
+             f"included); {args.rounds} rounds of the three side by side, medians; ÷ command line taken within "
+             "each round. Peak memory: the command's whole process tree (driver, Ray's services, actors).", "",
+             "| run | photos/s | ÷ command line | peak MB |", "|---|---|---|---|"]
+    for name, rows in results.items():
+        rates = [rate for rate, _ in rows]
+        ratio = np.median([rate / base for rate, base in zip(rates, baseline)])
+        lines.append(f"| {name} | {np.median(rates):.2f} | {ratio:.0%} | {max(peak for _, peak in rows):.0f} |")
+    publish("bench_cluster: archives on Ray beside the command line", "\n".join(lines), args.no_write)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Archives on Ray (colornet.cluster): a local Ray instance with 2 actors against the plain command
+line, reruns, a corrupt file, and an actor killed mid-run."""
+import csv
+import os
+import pathlib
+import shutil
+import signal
+import threading
+import time
+
+import cv2
+import pytest
+
+from colornet.cluster.archive import ColorizerSettings, colorize_archive
+from tests.conftest import run_tool
+
+ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.slow  # a Ray instance: 20-30 s a test here
+SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    yield
+    ray.shutdown()
+
+
+def photo_tree(folder, count=6, side=160):
+    """Grey photos in a folder with a subfolder, one name twice, and one corrupt file."""
+    names = ["astronaut.png", "coffee.png", "chelsea.png", "rocket.jpg", "camera.png", "motorcycle_left.png"]
+    (folder / "sub").mkdir(parents=True)
+    for number in range(count):
+        image = cv2.imread(str(SKIMAGE_DATA / names[number % len(names)]), cv2.IMREAD_GRAYSCALE)
+        scale = side / max(image.shape)
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        where = folder / "sub" if number % 3 == 0 else folder
+        cv2.imwrite(str(where / f"photo{number:03d}.jpg"), image)
+    shutil.copy(folder / "photo001.jpg", folder / "sub" / "photo001.jpg")  # the same name twice
+    (folder / "sub" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
+    return folder
+
+
+def actor_pids():
+    """The processes of the colorizing actors (Ray titles them ray::ColorizeActor…)."""
+    pids = []
+    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if cmdline.read_bytes().startswith(b"ray::ColorizeActor"):
+                pids.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return sorted(pids)
+
+
+def manifest(folder):
+    with open(folder / "manifest.csv", newline="") as handle:
+        return {pathlib.Path(row["input"]).relative_to(folder.parent / "in").as_posix(): row
+                for row in csv.DictReader(handle)}
+
+
+def test_two_actors_match_the_command_line_and_record_a_corrupt_file(local_ray, tmp_path):
+    photos = photo_tree(tmp_path / "in")
+    assert run_tool("use_trained_model", photos, "-o", tmp_path / "plain", "-q").returncode == 1  # the corrupt one
+    counts = colorize_archive([*sorted(map(str, photos.rglob("*.jpg")))], tmp_path / "ray",
+                              ColorizerSettings(), cluster="local", workers=2, progress=False)
+    assert counts == {"done": 7, "failed": 1}
+    plain = sorted(p.name for p in (tmp_path / "plain").iterdir())
+    assert plain == sorted(p.name for p in (tmp_path / "ray").iterdir() if p.suffix == ".png")
+    for name in plain:
+        assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
+    rows = manifest(tmp_path / "ray")
+    assert rows["sub/corrupt.jpg"]["status"] == "failed" and "not an image" in rows["sub/corrupt.jpg"]["error"]
+
+
+def test_the_command_line_on_ray_then_a_rerun_redoes_exactly_the_deleted_outputs(local_ray, tmp_path):
+    photos = photo_tree(tmp_path / "in")
+    out = tmp_path / "out"
+    result = run_tool("use_trained_model", photos, "-o", out, "-q", "--cluster", "local", "--workers", "2")
+    assert result.returncode == 1 and "7 done, 1 failed" in result.stderr, result.stderr
+    kept = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
+    deleted = sorted(kept)[:2]
+    for name in deleted:
+        (out / name).unlink()
+    counts = colorize_archive(sorted(map(str, photos.rglob("*.jpg"))), out, ColorizerSettings(), workers=2,
+                              progress=False)
+    assert counts == {"done": 7, "failed": 1}
+    for path in out.glob("*.png"):
+        assert (path.stat().st_mtime_ns == kept[path.name]) == (path.name not in deleted), path.name
+    assert len(manifest(out)) == 8  # one row per input, the latest outcome
+
+
+def test_an_actor_killed_mid_run_loses_only_its_photos_and_a_rerun_finishes(local_ray, tmp_path):
+    photos = photo_tree(tmp_path / "in", count=60, side=320)
+    out = tmp_path / "out"
+    paths = sorted(map(str, photos.rglob("*.jpg")))
+    finished = {}
+    run = threading.Thread(target=lambda: finished.update(counts=colorize_archive(
+        paths, out, ColorizerSettings(), workers=2, progress=False)))
+    run.start()
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*.png"))) < 8 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(actor_pids()[0], signal.SIGKILL)
+    run.join(timeout=300)
+    first = finished["counts"]
+    assert 1 <= first.get("lost", 0) <= 8, first  # the killed actor's chunk, at most
+    assert first.get("done", 0) + first["lost"] + first["failed"] == 62
+    second = colorize_archive(paths, out, ColorizerSettings(), workers=2, progress=False)
+    assert second == {"done": 61, "failed": 1}
+    assert len(list(out.glob("*.png"))) == 61
