@@ -24,9 +24,9 @@ from colornet.photo_io import list_images
 log = logging.getLogger("bench_finetune")
 
 
-def halves(photos, seed):
+def halves(photos, seed, tune_fraction=0.5):
     ordered = sorted(photos, key=lambda path: hashlib.sha256(f"{seed}:{path.name}".encode()).hexdigest())
-    middle = len(ordered) // 2
+    middle = round(len(ordered) * tune_fraction)
     return sorted(ordered[:middle]), sorted(ordered[middle:])
 
 
@@ -43,12 +43,14 @@ def main(argv=None):
     parser.add_argument("--label", help="what the source is, for the table (default: its name)")
     parser.add_argument("--minutes", type=float, default=30, help="fine-tuning budget (default 30, make finetune's)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--tune-fraction", type=float, default=0.5,
+                        help="share of the photos fine-tuned on (default 0.5: halves)")
     parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     folder = REPO_ROOT / "out" / "finetune-bench" / args.name
     folder.mkdir(parents=True, exist_ok=True)
-    tune, score = halves(list_images([args.source]), args.seed)
+    tune, score = halves(list_images([args.source]), args.seed, args.tune_fraction)
     (folder / "tune.txt").write_text("".join(f"{path.resolve()}\n" for path in tune))
     (folder / "score.txt").write_text("".join(f"{path.resolve()}\n" for path in score))
     log.info("%d photos to fine-tune on, %d to score on (%s)", len(tune), len(score), folder)
