@@ -1,5 +1,6 @@
 """The page in a real browser: headless Chromium (Debian's chromium + chromium-driver, through
 Selenium) uploads a photo through the file input and gets it back in colour."""
+import contextlib
 import shutil
 
 import pytest
@@ -24,8 +25,10 @@ return [image.naturalWidth, image.naturalHeight, chroma / (data.length / 4)];
 """
 
 
-@pytest.mark.slow  # Chromium
-def test_the_page_colours_an_uploaded_photo(tmp_path):
+@contextlib.contextmanager
+def page_with_a_photo(tmp_path):
+    """Headless Chromium on the page of a fresh server (1 worker), coffee.png uploaded and
+    coloured (or failed): yields the browser."""
     from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -43,6 +46,17 @@ def test_the_page_colours_an_uploaded_photo(tmp_path):
         WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#model option"))
         browser.find_element(By.ID, "files").send_keys(str(photo))
         WebDriverWait(browser, 90).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".card.done, .card.failed"))
+        yield browser
+    finally:
+        browser.quit()
+        server.terminate()
+        server.wait(timeout=60)
+
+
+@pytest.mark.slow  # Chromium
+def test_the_page_colours_an_uploaded_photo(tmp_path):
+    from selenium.webdriver.common.by import By
+    with page_with_a_photo(tmp_path) as browser:
         assert not browser.find_elements(By.CSS_SELECTOR, ".card.failed"), \
             browser.find_element(By.CSS_SELECTOR, ".card .state").text
         width, height, chroma = browser.execute_script(RESULT_PIXELS)
@@ -55,10 +69,6 @@ def test_the_page_colours_an_uploaded_photo(tmp_path):
         assert not errors, errors
         browser.save_screenshot(str(tmp_path / "serve-page.png"))
         assert (tmp_path / "serve-page.png").stat().st_size > 10_000
-    finally:
-        browser.quit()
-        server.terminate()
-        server.wait(timeout=60)
 
 
 # The result's mean U, V (BT.601, centred) in a small square around a photo pixel.
@@ -82,23 +92,10 @@ return [u / 49, v / 49];
 
 @pytest.mark.slow  # Chromium
 def test_a_hint_placed_on_the_page_changes_the_colour_near_it(tmp_path):
-    from selenium import webdriver
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    photo = grey_jpeg(tmp_path / "coffee.jpg")
-    port = free_port()
-    server = start_server(port, "--workers", "1")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,900"):
-        options.add_argument(argument)
-    browser = webdriver.Chrome(options=options, service=webdriver.ChromeService(shutil.which("chromedriver")))
-    try:
-        browser.get(f"http://127.0.0.1:{port}/")
-        WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#model option"))
-        browser.find_element(By.ID, "files").send_keys(str(photo))
-        WebDriverWait(browser, 90).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".card.done"))
+    with page_with_a_photo(tmp_path) as browser:
         before = browser.execute_script(CHROMA_NEAR, 300, 200)
         browser.find_element(By.CSS_SELECTOR, ".card .hint-mode").click()
         image = browser.find_element(By.CSS_SELECTOR, ".card.done .after")
@@ -122,7 +119,3 @@ def test_a_hint_placed_on_the_page_changes_the_colour_near_it(tmp_path):
         assert state.startswith("1 point(s)"), state
         assert "2050d0" in browser.execute_script(
             "return fetch(document.querySelector('.card .hints-json').href).then(r => r.text())")
-    finally:
-        browser.quit()
-        server.terminate()
-        server.wait(timeout=60)

@@ -1,13 +1,9 @@
 """Crops of colorized photos with cubic and with guided chroma upsampling, side by side, where
-guided gains most over cubic: the picture that shows what edge-aware upsampling changes.
 
     python tools/compare_upsampling.py data/photos/test.txt -o docs/upsampling.jpg
     python tools/compare_upsampling.py data/photos/test.txt --chroma model -o docs/upsampling-model.jpg
 
-Each row: the greyed photo's crop | cubic | guided | the true colours, at 2× so the edges show.
-With --chroma truth (default) the low-resolution chroma is the photo's own, brought down to the
-net's output size, so every difference from the truth is the upsampling's; with --chroma model it
-is the net's prediction. Also logs the mean colour error of each over all photos.
+What it does and why: colornet/evaluate/upsampling.py (shown below by --help).
 """
 import argparse
 import logging
@@ -19,12 +15,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a
 from colornet.colorize.pipeline import ModelError
 from colornet.common import setup_logging
 from colornet.evaluate.upsampling import compare_upsampling
+from colornet.evaluate import upsampling as upsampling_module
 
 log = logging.getLogger("compare_upsampling")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=upsampling_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photos", nargs="+", help="colour photos: files, folders or .txt lists")
     parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("docs/upsampling.jpg"))
     parser.add_argument("--model", help="model name in models/ (default: default)")

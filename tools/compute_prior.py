@@ -3,11 +3,7 @@
     python tools/compute_prior.py data/photos/train.txt -o data/prior_probs.npy
     python tools/compute_prior.py data/train_bgr_lmdb -o my_prior.npy
 
-Every pixel's ab (CIE Lab, D65) is assigned to its nearest bin centre (data/pts_in_hull.npy);
-the counts are smoothed over the ab plane with a Gaussian of σ = 5 (as Zhang et al. did) and
-normalised. Photos are read at about --side pixels on the short side (JPEGs are decoded at a
-reduced size), which changes nothing for a histogram but saves time. Unreadable photos are
-skipped and counted. A PNG of the prior over the ab plane is written beside the .npy.
+What it does and why: colornet/data/prior.py (shown below by --help).
 """
 import argparse
 import logging
@@ -19,12 +15,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a
 from colornet.common import setup_logging
 from colornet.data.prior import compute_prior
 from layers import lab313
+from colornet.data import prior as prior_module
 
 log = logging.getLogger("compute_prior")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=prior_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", help="photo files, folders, .txt lists, or one BGR LMDB folder")
     parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("data/prior_probs.npy"),
                         help="where to write the 313 probabilities (default data/prior_probs.npy)")

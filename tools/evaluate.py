@@ -2,14 +2,7 @@
 
     python tools/evaluate.py data/photos/val.txt --model default -o out/eval
 
-Reports, each beside the grey baseline (a = b = 0 with the true L):
-- AuC of the ab-error CDF for thresholds 0..150 (plain, and rebalanced so that every true ab
-  bin counts equally — greyscale output scores high on the first and low on the second);
-- PSNR (dB) of the RGB result; colourfulness CF (Hasler & Süsstrunk) and ΔCF = |CF − CF(truth)|.
-The rebalanced AuC is also split by the true colour's hue (45° sectors of the ab plane, and the
-near-grey bins): which colours a model gets right. Writes summary.json, per_photo.csv, cdf.png and
-by_hue.png into the output folder. Photos are scored with their long side brought down to
---max-side (default 512) to keep the run short.
+What it does and why: colornet/evaluate/scoring.py (shown below by --help).
 """
 import argparse
 import json
@@ -22,12 +15,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a
 from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer, Model, ModelError
 from colornet.common import setup_logging
 from colornet.evaluate.scoring import score_lists, side_by_side_table
+from colornet.evaluate import scoring as scoring_module
 
 log = logging.getLogger("evaluate")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=scoring_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("photos", nargs="+", help="colour photos: files, folders or .txt lists (e.g. data/photos/val.txt)")
     parser.add_argument("--splits", action="store_true",
                         help="score each .txt list on its own (e.g. val.txt test.txt) into OUTPUT/NAME/, and "

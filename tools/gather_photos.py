@@ -1,20 +1,6 @@
 """Gather colornet's training photos into data/photos/ with a manifest and a seeded train/val split.
 
-Sources (all from package registries, real photographs only):
-- the photographs in Debian's gcompris-qt-data, read out of its Qt .rcc archives
-  (data/sources/gcompris-photos.txt lists them, checked by eye);
-- the photos bundled in the scikit-image and scikit-learn wheels;
-- the extended sets: the photos in ~20 more Debian packages (data/sources/more-photos.txt) and in
-  16 more found by a second hunt (data/sources/more-photos-2.txt).
-
-Every photo of the held-out test packages (TEST_PACKAGES) goes to the cross-source test split
-(test.txt): never trained on, never used to pick a snapshot. The others are split train/val by a
-seeded hash of their name. PNGs whose sky is transparent (stellarium's panoramas) are cut to
-their widest fully opaque band of rows: compositing on white would teach the net white skies.
-
-Debian packages are downloaded with the ordinary apt client (download only, no install) and
-unpacked into the cache (see tools/common.cache_dir). A package that cannot be fetched is reported
-and skipped. Near-duplicates (the same picture at another size) are kept once, the largest.
+What it does and why: colornet/data/gather.py (shown below by --help).
 """
 import argparse
 import dataclasses
@@ -26,12 +12,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a
 
 from colornet.common import REPO_ROOT, setup_logging
 from colornet.data.gather import TEST_PACKAGES, GatherOptions, gather
+from colornet.data import gather as gather_module
 
 log = logging.getLogger("gather_photos")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=gather_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--output", type=pathlib.Path, default=REPO_ROOT / "data" / "photos",
                         help="photo folder to (re)create (default: data/photos)")
     parser.add_argument("--gcompris-list", type=pathlib.Path,

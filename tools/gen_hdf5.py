@@ -1,11 +1,6 @@
 """Build an HDF5 YUV-64 dataset that Caffe's HDF5Data layer reads.
 
-Each file holds ``/data`` (N×1×S×S float32 Y, 0..255; the nets subtract the mean themselves) and
-``/label`` (N×1×S×S uint8 class 0..63; Caffe converts it to float when reading). Files are kept
-under ``--max-file-mb``. ``list.txt`` beside them names the files, as HDF5Data's ``source`` wants;
-its paths are written as given by ``--output`` (run Caffe from the same directory, the repo root).
-Sampling options are those of gen_lmdb.py; the folder is built beside the target and renamed on
-success.
+What it does and why: colornet/data/hdf5_writer.py (shown below by --help).
 """
 import argparse
 import logging
@@ -17,12 +12,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a
 from colornet.common import OutputExists, setup_logging
 from colornet.data.hdf5_writer import build
 from colornet.data.lmdb_writer import RecordOptions, add_sampling_arguments, write_records
+from colornet.data import hdf5_writer as hdf5_writer_module
 
 log = logging.getLogger("gen_hdf5")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=hdf5_writer_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_sampling_arguments(parser)
     parser.add_argument("--max-file-mb", type=float, default=256, help="largest file size in MiB (default 256)")
     options = RecordOptions.from_args(parser.parse_args(argv))

@@ -1,17 +1,6 @@
 """Build an LMDB that Caffe's Data layer reads, from a folder or list file of photos.
 
-Formats:
-- ``yuv64`` (default): Datum 2×S×S uint8, channel 0 = Y, channel 1 = the packed 3+3-bit UV class
-  (μ-law codec of layers/yuv64.py; grey = 36);
-- ``bgr``: Datum 3×S×S uint8 BGR, as Caffe's convert_imageset writes, for the Lab/313 nets;
-- ``lab``: Datum 3×S×S uint8 8-bit Lab (L·255/100, a + 128, b + 128, rounded: within 0.2 in L
-  and 0.5 in a, b), for the stock Lab/313 nets, which then convert no colours while training.
-
-Keys are zero-padded record numbers (8 digits or more) in a seeded random order, so that
-Caffe's Data layer, which reads in key order, gets batches mixed across photos. The database is
-built in a temporary folder beside the target and renamed on success, so an interrupted build
-never replaces a good one; a sidecar ``colornet.json`` inside it records how it was made.
-Unreadable files are skipped, named in the log and counted.
+What it does and why: colornet/data/lmdb_writer.py (shown below by --help).
 """
 import argparse
 import logging
@@ -22,12 +11,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a
 
 from colornet.common import OutputExists, setup_logging
 from colornet.data.lmdb_writer import FORMATS, RecordOptions, add_sampling_arguments, build, write_records
+from colornet.data import lmdb_writer as lmdb_writer_module
 
 log = logging.getLogger("gen_lmdb")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=lmdb_writer_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_sampling_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="yuv64", help="record format (default yuv64)")
     parser.add_argument("--commit-every", type=int, default=100, help="records per transaction (default 100)")

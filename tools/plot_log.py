@@ -1,18 +1,9 @@
 """Turn a `caffe train` log into a loss-curve PNG and a JSON summary of the numbers.
 
     python tools/plot_log.py logs/color_lite.log -o docs/training/color_lite.png
-
-The training curve is Caffe's displayed loss (the solver's average_loss smoothing, e.g. a mean
-over 20 iterations); test outputs (loss, accuracy) go on the same figure at their iterations.
-A log that was resumed (tools/train.py appends) is read as one run: a later line for the same
-iteration replaces the earlier one.
-
-Several logs are read as consecutive stages of one training (a second stage that starts from the
-first's weights counts its iterations from 0 again): each is shifted to start where the previous
-one ended, the boundaries are marked, and the summary runs from the first stage's iteration 0
-to the last stage's tail.
-
     python tools/plot_log.py logs/color_lite.log logs/color_lite_rebalance.log -o docs/training/color_lite_two_stage.png
+
+What it does and why: colornet/train/log_plot.py (shown below by --help).
 """
 import argparse
 import json
@@ -24,12 +15,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a
 
 from colornet.common import setup_logging
 from colornet.train.log_plot import NotACaffeLog, compare_runs, plot_stages
+from colornet.train import log_plot as log_plot_module
 
 log = logging.getLogger("plot_log")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=log_plot_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("log_files", type=pathlib.Path, nargs="+",
                         help="output of `caffe train` (e.g. logs/color_lite.log); several: consecutive stages")
     parser.add_argument("-o", "--output", type=pathlib.Path, help="PNG to write (default: beside the log, .png)")

@@ -2,20 +2,13 @@
 
     python tools/serve.py                       # http://127.0.0.1:8000/ (make serve)
     python tools/serve.py --port 8080 --workers 2 --max-upload-mb 25 --max-pixels 50
-
     curl -F image=@old.jpg -o coloured.png http://127.0.0.1:8000/api/colorize
     curl --data-binary @old.jpg -H 'Content-Type: image/jpeg' \\
          'http://127.0.0.1:8000/api/colorize?format=jpg&temperature=0.3' -o coloured.jpg
     curl http://127.0.0.1:8000/api/models       # the models and their cards' key facts
     curl http://127.0.0.1:8000/healthz          # 200 when the nets are loaded
 
-A thin layer over colornet/colorize/pipeline.py, like the command line: the same photo and settings give the
-same bytes as `use_trained_model.py`. Caffe nets are not thread-safe and a forward pass takes tens
-of milliseconds, so nets run in worker processes, each with its own loaded nets, never on the event
-loop; requests beyond the workers wait in a bounded queue, and past it get 503 with Retry-After.
-Uploads are read into memory up to --max-upload-mb (multipart parts past 1 MB spool to a private
-temporary folder, removed at exit); nothing is kept after an answer. FastAPI + uvicorn: a
-maintained ASGI stack, OpenAPI docs at /docs for free.
+What it does and why: colornet/serve/server.py (shown below by --help).
 """
 import argparse
 import logging
@@ -29,12 +22,14 @@ from colornet.common import setup_logging
 from colornet.photo_io import DEFAULT_MAX_PIXELS
 from colornet.serve.app import ServerSettings
 from colornet.serve.server import DEFAULT_MAX_UPLOAD_MB, run_server
+from colornet.serve import server as server_module
 
 log = logging.getLogger("serve")
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=server_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the network)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")

@@ -1,17 +1,10 @@
 """Run `caffe train` on a solver, logging to a file and resuming from the newest snapshot.
 
     python tools/train.py prototxt/solver_color_lite.prototxt --log logs/color_lite.log
-
-If the solver's snapshot_prefix already has `.solverstate` files, training resumes from the one
-with the highest iteration (so an interrupted run loses at most one snapshot interval); the log
-is appended to, with a marker line, so tools/plot_log.py sees one continuous curve.
-
-A second training stage starts from the first one's weights:
-
     python tools/train.py prototxt/solver_color_lite_rebalance.prototxt --log logs/color_lite_rebalance.log \
         --weights models/snapshots/color_lite_iter_2500.caffemodel
 
---weights is used only when the stage has no snapshot of its own yet; after that it resumes.
+What it does and why: colornet/train/runner.py (shown below by --help).
 """
 import argparse
 import logging
@@ -22,12 +15,14 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a
 
 from colornet.common import setup_logging
 from colornet.train.runner import TrainError, train
+from colornet.train import runner as runner_module
 
 log = logging.getLogger("train")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=runner_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("solver", type=pathlib.Path, help="solver .prototxt (paths inside are relative to the repo root)")
     parser.add_argument("--log", type=pathlib.Path, required=True, help="Caffe's output is appended here")
     parser.add_argument("--fresh", action="store_true", help="ignore existing snapshots and start at iteration 0")

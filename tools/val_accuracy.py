@@ -2,19 +2,10 @@
 
     python tools/val_accuracy.py data/val_lmdb --deploy prototxt/deploy_color_lite.prototxt \\
         --weights models/snapshots/color_lite_iter_1500.caffemodel
-
-For every record the net sees Y (224×224) and predicts one of the 64 classes per output pixel
-(argmax); the label is subsampled to the output's size the way the training net does (every
-2nd pixel for the color net, none for the FCN). Pixels of the grey class 36 are left out, as the
-loss and Caffe's Accuracy layer leave them out. Reports accuracy, the accuracy of always predicting
-the class most frequent among the scored pixels, how many distinct classes were predicted (a
-collapsed net predicts one or two) and how many pixels each, and the mean cross-entropy of the
-true class: the loss SoftmaxWithLoss computes in training. With --boost-lambda it also reports the
-class-rebalanced loss a net with that λ minimises (each pixel's loss times its class's prior
-boost, data/yuv64_prior_probs.npy), which Caffe's log does not show. JSON on stdout.
-
     python tools/val_accuracy.py data/train_lmdb --limit 400 --boost-lambda 0.2 \
         --deploy prototxt/deploy_color_lite.prototxt --weights models/snapshots/color_lite_rebalance_iter_500.caffemodel
+
+What it does and why: colornet/evaluate/val_accuracy.py (shown below by --help).
 """
 import argparse
 import json
@@ -28,12 +19,14 @@ from colornet.colorize.pipeline import ModelError
 from colornet.common import setup_logging
 from colornet.evaluate.val_accuracy import val_accuracy
 from layers import yuv64
+from colornet.evaluate import val_accuracy as val_accuracy_module
 
 log = logging.getLogger("val_accuracy")
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, epilog=val_accuracy_module.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("lmdb", type=pathlib.Path, help="YUV-64 LMDB (e.g. data/val_lmdb)")
     parser.add_argument("--deploy", type=pathlib.Path, required=True, help="deploy_color*.prototxt or deploy_fcn*.prototxt")
     parser.add_argument("--weights", type=pathlib.Path, required=True, help="trained .caffemodel")

@@ -1,13 +1,12 @@
 """Measure the empirical prior over the 313 ab bins on your photos, for class rebalancing.
 
-    python tools/compute_prior.py data/photos/train.txt -o data/prior_probs.npy
-    python tools/compute_prior.py data/train_bgr_lmdb -o my_prior.npy
-
 Every pixel's ab (CIE Lab, D65) is assigned to its nearest bin centre (data/pts_in_hull.npy);
 the counts are smoothed over the ab plane with a Gaussian of σ = 5 (as Zhang et al. did) and
 normalised. Photos are read at about --side pixels on the short side (JPEGs are decoded at a
 reduced size), which changes nothing for a histogram but saves time. Unreadable photos are
 skipped and counted. A PNG of the prior over the ab plane is written beside the .npy.
+
+The command line: tools/compute_prior.py.
 """
 import logging
 import pathlib

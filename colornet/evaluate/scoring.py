@@ -1,7 +1,5 @@
 """Score a colornet model on colour photos: grey each one, colorize it, compare with the original.
 
-    python tools/evaluate.py data/photos/val.txt --model default -o out/eval
-
 Reports, each beside the grey baseline (a = b = 0 with the true L):
 - AuC of the ab-error CDF for thresholds 0..150 (plain, and rebalanced so that every true ab
   bin counts equally — greyscale output scores high on the first and low on the second);
@@ -10,6 +8,8 @@ The rebalanced AuC is also split by the true colour's hue (45° sectors of the a
 near-grey bins): which colours a model gets right. Writes summary.json, per_photo.csv, cdf.png and
 by_hue.png into the output folder. Photos are scored with their long side brought down to
 --max-side (default 512) to keep the run short.
+
+The command line: tools/evaluate.py.
 """
 import csv
 import io

@@ -1,13 +1,12 @@
 """Crops of colorized photos with cubic and with guided chroma upsampling, side by side, where
 guided gains most over cubic: the picture that shows what edge-aware upsampling changes.
 
-    python tools/compare_upsampling.py data/photos/test.txt -o docs/upsampling.jpg
-    python tools/compare_upsampling.py data/photos/test.txt --chroma model -o docs/upsampling-model.jpg
-
 Each row: the greyed photo's crop | cubic | guided | the true colours, at 2× so the edges show.
 With --chroma truth (default) the low-resolution chroma is the photo's own, brought down to the
 net's output size, so every difference from the truth is the upsampling's; with --chroma model it
 is the net's prediction. Also logs the mean colour error of each over all photos.
+
+The command line: tools/compare_upsampling.py.
 """
 import logging
 

@@ -1,8 +1,5 @@
 """Pixel accuracy of a YUV-64 net on a YUV-64 LMDB, beside the most-frequent-class baseline.
 
-    python tools/val_accuracy.py data/val_lmdb --deploy prototxt/deploy_color_lite.prototxt \\
-        --weights models/snapshots/color_lite_iter_1500.caffemodel
-
 For every record the net sees Y (224×224) and predicts one of the 64 classes per output pixel
 (argmax); the label is subsampled to the output's size the way the training net does (every
 2nd pixel for the color net, none for the FCN). Pixels of the grey class 36 are left out, as the
@@ -13,8 +10,7 @@ true class: the loss SoftmaxWithLoss computes in training. With --boost-lambda i
 class-rebalanced loss a net with that λ minimises (each pixel's loss times its class's prior
 boost, data/yuv64_prior_probs.npy), which Caffe's log does not show. JSON on stdout.
 
-    python tools/val_accuracy.py data/train_lmdb --limit 400 --boost-lambda 0.2 \
-        --deploy prototxt/deploy_color_lite.prototxt --weights models/snapshots/color_lite_rebalance_iter_500.caffemodel
+The command line: tools/val_accuracy.py.
 """
 import itertools
 import logging

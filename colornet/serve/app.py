@@ -61,18 +61,25 @@ def _worker_colorizer(models_dir, model_name):
     return colorizer
 
 
+def _decode_upload(payload, max_pixels):
+    """(photo, None), or (None, (status, reason)) for an upload that is not a photo or too large."""
+    from colornet.photo_io import PixelLimitExceeded, UnreadableImage, decode_bgr
+    try:
+        return decode_bgr(payload, "upload", max_pixels=max_pixels, keep_grey=True), None
+    except PixelLimitExceeded as error:
+        return None, (413, str(error))
+    except UnreadableImage as error:
+        return None, (415, str(error))
+
+
 def _colorize_in_worker(models_dir, model_name, temperature, guided, image_format, payload, max_pixels,
                         hints_text=None):
     """In a worker: bytes in → (status, bytes or reason). The same calls as use_trained_model."""
     from colornet.colorize.hints import HintError, parse_hints
     from colornet.colorize.pipeline import ModelError, encode
-    from colornet.photo_io import PixelLimitExceeded, UnreadableImage, decode_bgr
-    try:
-        photo = decode_bgr(payload, "upload", max_pixels=max_pixels, keep_grey=True)
-    except PixelLimitExceeded as error:
-        return 413, str(error)
-    except UnreadableImage as error:
-        return 415, str(error)
+    photo, refusal = _decode_upload(payload, max_pixels)
+    if refusal:
+        return refusal
     try:
         colorizer = _worker_colorizer(models_dir, model_name).with_settings(temperature=temperature, guided=guided)
         hints = parse_hints(hints_text, photo.shape[1], photo.shape[0], colorizer.model.family) \
@@ -88,13 +95,9 @@ def _colorize_in_worker(models_dir, model_name, temperature, guided, image_forma
 def _palette_in_worker(models_dir, model_name, payload, max_pixels, x, y):
     """In a worker: the net's likeliest colours at photo pixel (x, y) → (status, colours or reason)."""
     from colornet.colorize.pipeline import ModelError
-    from colornet.photo_io import PixelLimitExceeded, UnreadableImage, decode_bgr
-    try:
-        photo = decode_bgr(payload, "upload", max_pixels=max_pixels, keep_grey=True)
-    except PixelLimitExceeded as error:
-        return 413, str(error)
-    except UnreadableImage as error:
-        return 415, str(error)
+    photo, refusal = _decode_upload(payload, max_pixels)
+    if refusal:
+        return refusal
     if not (0 <= x < photo.shape[1] and 0 <= y < photo.shape[0]):
         return 422, f"({x}, {y}) is outside the {photo.shape[1]}×{photo.shape[0]} photo"
     try:

@@ -1,14 +1,5 @@
 """colornet in the browser and over HTTP: a page to drop photos on, and an API.
 
-    python tools/serve.py                       # http://127.0.0.1:8000/ (make serve)
-    python tools/serve.py --port 8080 --workers 2 --max-upload-mb 25 --max-pixels 50
-
-    curl -F image=@old.jpg -o coloured.png http://127.0.0.1:8000/api/colorize
-    curl --data-binary @old.jpg -H 'Content-Type: image/jpeg' \\
-         'http://127.0.0.1:8000/api/colorize?format=jpg&temperature=0.3' -o coloured.jpg
-    curl http://127.0.0.1:8000/api/models       # the models and their cards' key facts
-    curl http://127.0.0.1:8000/healthz          # 200 when the nets are loaded
-
 A thin layer over colornet.colorize.pipeline, like the command line: the same photo and settings give the
 same bytes as `use_trained_model.py`. Caffe nets are not thread-safe and a forward pass takes tens
 of milliseconds, so nets run in worker processes, each with its own loaded nets, never on the event
@@ -16,6 +7,8 @@ loop; requests beyond the workers wait in a bounded queue, and past it get 503 w
 Uploads are read into memory up to --max-upload-mb (multipart parts past 1 MB spool to a private
 temporary folder, removed at exit); nothing is kept after an answer. FastAPI + uvicorn: a
 maintained ASGI stack, OpenAPI docs at /docs for free.
+
+The command line: tools/serve.py.
 """
 import contextlib
 import logging

@@ -1,7 +1,5 @@
 """Turn a `caffe train` log into a loss-curve PNG and a JSON summary of the numbers.
 
-    python tools/plot_log.py logs/color_lite.log -o docs/training/color_lite.png
-
 The training curve is Caffe's displayed loss (the solver's average_loss smoothing, e.g. a mean
 over 20 iterations); test outputs (loss, accuracy) go on the same figure at their iterations.
 A log that was resumed (tools/train.py appends) is read as one run: a later line for the same
@@ -12,7 +10,7 @@ first's weights counts its iterations from 0 again): each is shifted to start wh
 one ended, the boundaries are marked, and the summary runs from the first stage's iteration 0
 to the last stage's tail.
 
-    python tools/plot_log.py logs/color_lite.log logs/color_lite_rebalance.log -o docs/training/color_lite_two_stage.png
+The command line: tools/plot_log.py.
 """
 import logging
 import pathlib

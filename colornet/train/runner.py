@@ -1,17 +1,14 @@
 """Run `caffe train` on a solver, logging to a file and resuming from the newest snapshot.
 
-    python tools/train.py prototxt/solver_color_lite.prototxt --log logs/color_lite.log
-
 If the solver's snapshot_prefix already has `.solverstate` files, training resumes from the one
 with the highest iteration (so an interrupted run loses at most one snapshot interval); the log
 is appended to, with a marker line, so tools/plot_log.py sees one continuous curve.
 
 A second training stage starts from the first one's weights:
 
-    python tools/train.py prototxt/solver_color_lite_rebalance.prototxt --log logs/color_lite_rebalance.log \
-        --weights models/snapshots/color_lite_iter_2500.caffemodel
-
 --weights is used only when the stage has no snapshot of its own yet; after that it resumes.
+
+The command line: tools/train.py.
 """
 import logging
 import os
