@@ -230,9 +230,12 @@ def main(argv=None):
     parser.add_argument("--model", default="default", help="model name in models/ (default: default)")
     parser.add_argument("--splits", nargs="+", default=["val", "test"], help="photo splits (default: val test)")
     parser.add_argument("--limit", type=int, default=0, help="photos per split (default 0: all)")
+    parser.add_argument("--val-limit", type=int, default=20,
+                        help="val photos (default 20: val reports the chosen weight; the choice itself was on 12)")
     parser.add_argument("--prior-weights", default=str(hint_module.DEFAULT_PRIOR_WEIGHT),
                         help="comma-separated prior weights for colornet's curve on val (default: the shipped one)")
-    parser.add_argument("--own-side", type=int, default=512, help="long side of the own-size sweep (default 512)")
+    parser.add_argument("--own-side", type=int, default=320,
+                        help="long side of the own-size sweep (default 320: Levin's exact solve at full size is the slow part)")
     parser.add_argument("--sizes", nargs="+", default=["256", "own"], choices=("256", "own"))
     parser.add_argument("--own-size-splits", nargs="+", default=["test"],
                         help="splits also swept at their own size (default: test; val chooses at 256²)")
@@ -255,7 +258,7 @@ def main(argv=None):
     weights = [float(w) for w in args.prior_weights.split(",")]
     sections, curves = [], {}
     for split in args.splits:
-        paths = photos_of(split, args.limit)
+        paths = photos_of(split, args.val_limit if split == "val" else args.limit)
         for size in args.sizes:
             if size == "own" and split not in args.own_size_splits:
                 continue
