@@ -167,6 +167,8 @@ def colorize_archive(paths, output, settings, output_settings=None, cluster="loc
                     free.append(actor_class.options(num_cpus=1).remote(settings, output_settings))
                 bar.update(len(chunk))
                 bar.set_postfix_str(f"{bar.n / max(time.monotonic() - started, 1e-9):.1f} photos/s")
+        log.info("coloured %d photo(s) in %.2f s on the actors: %.2f photos/s once Ray was up", len(jobs),
+                 time.monotonic() - started, len(jobs) / max(time.monotonic() - started, 1e-9))
     finally:
         manifest.close()
         if started_here:
