@@ -31,7 +31,8 @@ import numpy as np
 from colornet.benchmark.results import publish
 from colornet.benchmark.serving import free_port, start_server
 from colornet.colorize import hints as hint_module
-from colornet.colorize.pipeline import Colorizer, Model, compose, luminance
+from colornet.colorize.pipeline import Colorizer, compose, luminance
+from colornet.colorize.models import Model
 from colornet.common import REPO_ROOT, atomic_write_bytes
 from colornet.evaluate.scoring import ErrorHistogram
 from colornet.photo_io import UnreadableImage, list_images, read_bgr

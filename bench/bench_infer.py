@@ -27,7 +27,8 @@ import numpy as np
 from colornet.benchmark.float_path import float_path
 from colornet.benchmark.rates import command_line_rate
 from colornet.benchmark.results import best_time, publish
-from colornet.colorize.pipeline import Colorizer, Model, compose, decode, luminance, net_input
+from colornet.colorize.pipeline import Colorizer, compose, decode, luminance, net_input
+from colornet.colorize.models import Model
 from colornet.common import REPO_ROOT
 from colornet.photo_io import list_images, read_bgr
 

@@ -27,7 +27,8 @@ import numpy as np
 from colornet.benchmark.results import publish
 from layers import lab313
 from colornet.evaluate import clips
-from colornet.colorize.pipeline import Colorizer, Model
+from colornet.colorize.pipeline import Colorizer
+from colornet.colorize.models import Model
 from colornet.evaluate.scoring import ErrorHistogram
 from colornet.colorize.temporal import flicker
 from colornet.colorize.video import ENCODER_OPTIONS, colorize_video

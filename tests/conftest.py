@@ -82,7 +82,8 @@ def colorize_paths(inputs, output, model=None, weights=None, backend=None, tempe
     """What tools/use_trained_model.py does, through the package: the Report (missing inputs
     counted among its failures)."""
     from colornet.colorize.files import OutputSettings, colorize_files, expand_inputs
-    from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer, Model
+    from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer
+    from colornet.colorize.models import Model
     from colornet.photo_io import DEFAULT_MAX_PIXELS
     paths, missing = expand_inputs(inputs)
     colorizer = Colorizer(Model.resolve(model and str(model), weights), backend, temperature or DEFAULT_TEMPERATURE,

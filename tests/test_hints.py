@@ -9,7 +9,8 @@ import pytest
 
 from colornet.colorize import hints as hint_module
 from colornet.colorize.hints import Hint, HintError, parse_hints, propagate
-from colornet.colorize.pipeline import Colorizer, Model
+from colornet.colorize.pipeline import Colorizer
+from colornet.colorize.models import Model
 from tests.conftest import run_tool
 
 SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"

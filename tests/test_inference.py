@@ -11,7 +11,7 @@ import pytest
 from layers import lab313, yuv64
 from layers.yuv64 import Codec
 from tests.conftest import REPO_ROOT, colorize_paths, run_tool
-from colornet.colorize import pipeline as colorize
+from colornet.colorize import models
 from colornet.evaluate import scoring as evaluate
 from colornet.photo_io import read_bgr
 
@@ -211,8 +211,8 @@ def released_like_weights(caffe, tmp_path):
 @pytest.mark.slow  # the full-size Lab/313 net (128 MB of weights)
 def test_released_layout_loads_by_name_and_runs_in_opencv_too(caffe, tmp_path):
     reference, weights = released_like_weights(caffe, tmp_path)
-    model = colorize.Model(REPO_ROOT / "prototxt/deploy_lab313.prototxt", weights)
-    by_caffe = colorize.CaffeRunner(model)
+    model = models.Model(REPO_ROOT / "prototxt/deploy_lab313.prototxt", weights)
+    by_caffe = models.CaffeRunner(model)
     net = by_caffe.net
     for name in net.params:  # every layer initialised: from the file, or the method's constants
         if name not in ("data_l_centred", "conv8_313_rh", "class8_ab"):
@@ -223,7 +223,7 @@ def test_released_layout_loads_by_name_and_runs_in_opencv_too(caffe, tmp_path):
     assert net.params["data_l_centred"][1].data[0] == -50
     light = np.random.default_rng(8).uniform(0, 100, (1, 1, 224, 224)).astype(np.float32)
     ab_caffe = by_caffe.forward(light, ["class8_ab"])["class8_ab"]
-    ab_opencv = colorize.OpenCVRunner(model).forward(light, ["class8_ab"])["class8_ab"]
+    ab_opencv = models.OpenCVRunner(model).forward(light, ["class8_ab"])["class8_ab"]
     assert ab_caffe.shape == ab_opencv.shape == (1, 2, 56, 56)
     assert np.abs(ab_caffe - ab_opencv).max() < 0.5
 
@@ -348,11 +348,11 @@ def test_no_arguments_colorizes_the_shipped_samples_with_the_default_model(tmp_p
 
 def test_constant_blobs_come_from_each_deploy_files_own_fillers(yuv_model):
     weights = yuv_model / "weights.caffemodel"  # any existing file: only the deploy is read here
-    fcn = colorize.constant_blobs(colorize.Model(REPO_ROOT / "prototxt/deploy_fcn_lite.prototxt", weights))
+    fcn = models.constant_blobs(models.Model(REPO_ROOT / "prototxt/deploy_fcn_lite.prototxt", weights))
     assert [float(b[0]) for b in fcn["data_y_centred"]] == [1 / 64, -127 / 64]
-    color = colorize.constant_blobs(colorize.Model(REPO_ROOT / "prototxt/deploy_color.prototxt", weights))
+    color = models.constant_blobs(models.Model(REPO_ROOT / "prototxt/deploy_color.prototxt", weights))
     assert [float(b[0]) for b in color["data_y_centred"]] == [1.0, -127.0]
-    lab = colorize.constant_blobs(colorize.Model(REPO_ROOT / "prototxt/deploy_lab313.prototxt", weights))
+    lab = models.constant_blobs(models.Model(REPO_ROOT / "prototxt/deploy_lab313.prototxt", weights))
     assert lab["conv8_313_rh"][0].shape == (313,) and lab["conv8_313_rh"][0][0] == np.float32(2.606)
     assert [float(b[0]) for b in lab["data_l_centred"]] == [1.0, -50.0]
     np.testing.assert_array_equal(lab["class8_ab"][0].reshape(2, 313), lab313.load_centres().T)

@@ -203,7 +203,8 @@ def test_distinct_temperatures_leave_a_workers_memory_as_it_was(tmp_path):
     """A client sweeping ?temperature= must not load a net per value: the worker's cache holds one
     net per model, and each request's settings apply to it."""
     import gc
-    from colornet.colorize.pipeline import Colorizer, Model, encode
+    from colornet.colorize.pipeline import Colorizer, encode
+    from colornet.colorize.models import Model
     from colornet.serve import app
     payload = grey_jpeg(tmp_path / "a.jpg", size=(96, 64)).read_bytes()
     app._worker_colorizers.clear()

@@ -6,7 +6,8 @@ import pytest
 
 from colornet.evaluate import clips
 from colornet.colorize.files import VideoSettings
-from colornet.colorize.pipeline import Colorizer, Model
+from colornet.colorize.pipeline import Colorizer
+from colornet.colorize.models import Model
 from colornet.colorize.temporal import ChromaSmoother, flicker, is_cut, luminance_histogram
 from tests.conftest import colorize_paths, run_tool
 
@@ -234,7 +235,7 @@ def test_memory_stays_flat_over_a_long_video(colorizer, tmp_path):
 
 
 def test_a_model_the_net_process_cannot_load_is_one_clear_error(clip_folder, colorizer, tmp_path, monkeypatch):
-    from colornet.colorize.pipeline import ModelError
+    from colornet.colorize.models import ModelError
     from colornet.colorize.video import colorize_video
     broken = Colorizer(Model.resolve("default"))
     settings = broken.settings()

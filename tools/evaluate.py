@@ -12,7 +12,8 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer, Model, ModelError
+from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer
+from colornet.colorize.models import Model, ModelError
 from colornet.common import setup_logging
 from colornet.evaluate.scoring import score_lists, side_by_side_table
 from colornet.evaluate import scoring as scoring_module

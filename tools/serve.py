@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
-from colornet.colorize.pipeline import ModelError
+from colornet.colorize.models import ModelError
 from colornet.common import setup_logging
 from colornet.photo_io import DEFAULT_MAX_PIXELS
 from colornet.serve.app import ServerSettings

@@ -19,7 +19,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a
 
 from colornet.colorize.files import SAMPLES, OutputSettings, VideoSettings, colorize_files, expand_inputs
 from colornet.colorize.video import VIDEO_SUFFIXES
-from colornet.colorize.pipeline import DEFAULT_MODEL, DEFAULT_TEMPERATURE, Colorizer, Model, ModelError
+from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer
+from colornet.colorize.models import DEFAULT_MODEL, Model, ModelError
 from colornet.common import setup_logging
 from colornet.photo_io import DEFAULT_MAX_PIXELS
 

@@ -63,7 +63,8 @@ def make_actor_class(ray):
 
         def __init__(self, settings, output_settings):
             os.environ.setdefault("GLOG_minloglevel", "2")
-            from colornet.colorize.pipeline import Colorizer, Model
+            from colornet.colorize.pipeline import Colorizer
+            from colornet.colorize.models import Model
             from colornet.photo_io import DEFAULT_MAX_PIXELS
             model = Model.resolve(settings.model, settings.weights)
             self.colorizer = Colorizer(model, settings.backend, settings.temperature, settings.decode,

@@ -7,7 +7,8 @@ runs the same Colorizer.chroma_of, so the chroma is the same as in the caller's 
 """
 import multiprocessing
 
-from colornet.colorize.pipeline import Colorizer, ModelError
+from colornet.colorize.pipeline import Colorizer
+from colornet.colorize.models import ModelError
 
 
 def _serve(connection, settings):

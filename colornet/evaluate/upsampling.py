@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from layers import lab313
-from colornet.colorize.pipeline import Colorizer, Model, compose, luminance
+from colornet.colorize.pipeline import Colorizer, compose, luminance
+from colornet.colorize.models import Model
 from colornet.common import atomic_write_bytes
 from colornet.photo_io import UnreadableImage, list_images, read_bgr
 
@@ -62,7 +63,7 @@ def rows_for(photo, colorizer, crop, zoom, source, errors):
 
 def compare_upsampling(photos, output, model=None, count=4, crop=96, max_side=768, chroma="truth"):
     """Write a JPEG of `count` rows grey | cubic | guided | truth, the crops where guided chroma
-    upsampling differs most from cubic. Raises colorize.pipeline.ModelError or ValueError."""
+    upsampling differs most from cubic. Raises colorize.models.ModelError or ValueError."""
     colorizer = Colorizer(Model.resolve(model))
     candidates, errors = [], {}
     for path in list_images(photos):

@@ -52,13 +52,13 @@ def score(net, records, batch=8):
 def val_accuracy(lmdb, deploy, weights, limit=None, boost_lambda=None, prior=yuv64.DEFAULT_PRIOR):
     """Per-pixel class accuracy and loss of a YUV-64 deploy net on the records of an LMDB (the
     first `limit`); with boost_lambda also the loss rebalanced as ClassBoostLayer weights it.
-    Returns a dict. Raises FileNotFoundError, colorize.pipeline.ModelError or ValueError."""
+    Returns a dict. Raises FileNotFoundError, colorize.models.ModelError or ValueError."""
     lmdb, deploy, weights, prior = map(pathlib.Path, (lmdb, deploy, weights, prior))
     paths = (lmdb, deploy, weights) + ((prior,) if boost_lambda is not None else ())
     for path in paths:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
-    from colornet.colorize.pipeline import CaffeRunner, Model
+    from colornet.colorize.models import CaffeRunner, Model
     runner = CaffeRunner(Model(deploy, weights))
     class_weights = None
     if boost_lambda is not None:

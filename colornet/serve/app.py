@@ -10,7 +10,8 @@ import os
 import pathlib
 import tempfile
 
-from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, available_models
+from colornet.colorize.pipeline import DEFAULT_TEMPERATURE
+from colornet.colorize.models import available_models
 
 log = logging.getLogger("serve")
 WEB = pathlib.Path(__file__).resolve().parent / "web"
@@ -48,7 +49,8 @@ _worker_colorizers = collections.OrderedDict()
 
 
 def _worker_colorizer(models_dir, model_name):
-    from colornet.colorize.pipeline import Colorizer, Model
+    from colornet.colorize.pipeline import Colorizer
+    from colornet.colorize.models import Model
     if model_name in _worker_colorizers:
         _worker_colorizers.move_to_end(model_name)
         return _worker_colorizers[model_name]
@@ -76,7 +78,8 @@ def _colorize_in_worker(models_dir, model_name, temperature, guided, image_forma
                         hints_text=None):
     """In a worker: bytes in → (status, bytes or reason). The same calls as use_trained_model."""
     from colornet.colorize.hints import HintError, parse_hints
-    from colornet.colorize.pipeline import ModelError, encode
+    from colornet.colorize.pipeline import encode
+    from colornet.colorize.models import ModelError
     photo, refusal = _decode_upload(payload, max_pixels)
     if refusal:
         return refusal
@@ -94,7 +97,7 @@ def _colorize_in_worker(models_dir, model_name, temperature, guided, image_forma
 
 def _palette_in_worker(models_dir, model_name, payload, max_pixels, x, y):
     """In a worker: the net's likeliest colours at photo pixel (x, y) → (status, colours or reason)."""
-    from colornet.colorize.pipeline import ModelError
+    from colornet.colorize.models import ModelError
     photo, refusal = _decode_upload(payload, max_pixels)
     if refusal:
         return refusal
@@ -166,7 +169,7 @@ def create_app(settings):
     """The FastAPI app; raises ModelError if the default model cannot be found."""
     from fastapi import FastAPI, Request
     from fastapi.responses import FileResponse, JSONResponse, Response
-    from colornet.colorize.pipeline import Model
+    from colornet.colorize.models import Model
     models_dir = settings.models_dir
     Model.resolve(str(pathlib.Path(models_dir) / settings.default_model) if models_dir else settings.default_model)
 

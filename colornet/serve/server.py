@@ -22,7 +22,7 @@ DEFAULT_MAX_UPLOAD_MB = 25
 
 def run_server(host, port, settings):
     """Serve `settings` (app.ServerSettings, its scratch folder made here) until stopped.
-    Raises colorize.pipeline.ModelError if the default model cannot be loaded."""
+    Raises colorize.models.ModelError if the default model cannot be loaded."""
     import uvicorn
     from colornet.serve.app import create_app
     if host not in ("127.0.0.1", "localhost", "::1"):

@@ -10,7 +10,7 @@ import re
 import shutil
 import time
 
-from colornet.colorize.pipeline import CaffeRunner, Model, ModelError
+from colornet.colorize.models import CaffeRunner, Model, ModelError
 from colornet.common import atomic_output_dir
 
 log = logging.getLogger("export_model")

@@ -12,7 +12,7 @@ from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
 
 log = logging.getLogger("finetune")
 TEMPERATURES = (0.38, 0.6, 1.0)
-CANDIDATE_SNAPSHOTS = 6
+CANDIDATE_SNAPSHOTS = 40  # the newest ones scored: 30 minutes of snapshots every minute
 
 
 def write_solver(work, seed):
@@ -78,7 +78,8 @@ def snapshots(work):
 
 def score(weights, temperature, holdout):
     """evaluate's summary of the deploy net with these weights on the held-out photos."""
-    from colornet.colorize.pipeline import Colorizer, Model
+    from colornet.colorize.pipeline import Colorizer
+    from colornet.colorize.models import Model
     from colornet.evaluate.scoring import evaluate
     colorizer = Colorizer(Model(BASE_DEPLOY, weights), "opencv", temperature)
     summary, _, _ = evaluate(holdout, colorizer.colorize, max_side=512, progress=False)
@@ -125,7 +126,8 @@ def before_after_sheet(holdout, base_weights, weights, temperature, output, coun
     """grey | default | fine-tuned | truth for a few held-out photos, as a JPEG."""
     import cv2
     import numpy as np
-    from colornet.colorize.pipeline import Colorizer, DEFAULT_TEMPERATURE, Model
+    from colornet.colorize.pipeline import Colorizer, DEFAULT_TEMPERATURE
+    from colornet.colorize.models import Model
     from colornet.common import atomic_write_bytes
     from colornet.evaluate.scoring import fit
     from colornet.photo_io import read_bgr
@@ -178,7 +180,7 @@ def record_run(work, entry):
 def run(options):
     """The whole fine-tuning of a finetune.FinetuneOptions: returns (model card, scores table,
     before/after sheet path). Raises finetune.FinetuneError for input it cannot use."""
-    from colornet.colorize.pipeline import Model
+    from colornet.colorize.models import Model
     from colornet.train.finetune import FinetuneError, prepare
     split = prepare(options)
     base_weights = Model.resolve(options.base_model).weights
