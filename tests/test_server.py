@@ -47,7 +47,7 @@ def test_round_trip_equals_the_command_line_byte_for_byte(client, tmp_path):
     payload = photo.read_bytes()
     answer = client.post("/api/colorize", files={"image": ("whatever/../name.jpg", payload, "image/jpeg")})
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
-    assert run_tool("use_trained_model", photo, "-o", tmp_path / "cli", "-q").returncode == 0
+    assert run_tool("use_trained_model", photo, "-o", tmp_path / "cli", "-q", "--backend", "opencv").returncode == 0
     assert answer.content == (tmp_path / "cli" / "coffee.png").read_bytes()
     result = cv2.imdecode(np.frombuffer(answer.content, np.uint8), cv2.IMREAD_COLOR)
     grey = cv2.imread(str(photo), cv2.IMREAD_GRAYSCALE)
@@ -59,7 +59,7 @@ def test_round_trip_equals_the_command_line_byte_for_byte(client, tmp_path):
     raw = client.post("/api/colorize?format=jpg&temperature=0.6&upsampling=cubic", content=payload,
                       headers={"content-type": "image/jpeg"})
     assert raw.status_code == 200 and raw.headers["content-type"] == "image/jpeg"
-    assert run_tool("use_trained_model", photo, "-o", tmp_path / "cli2", "-q", "--format", "jpg",
+    assert run_tool("use_trained_model", photo, "-o", tmp_path / "cli2", "-q", "--backend", "opencv", "--format", "jpg",
                     "--temperature", "0.6", "--upsampling", "cubic").returncode == 0
     assert raw.content == (tmp_path / "cli2" / "coffee.jpg").read_bytes()
     assert not list(client.scratch.iterdir())  # nothing kept after answering
@@ -241,7 +241,7 @@ def test_hints_through_the_api_equal_the_command_line_byte_for_byte(client, tmp_
                          data={"hints": (tmp_path / "hints.json").read_text()})
     assert answer.status_code == 200
     assert run_tool("use_trained_model", photo, "--hints", tmp_path / "hints.json", "-o", tmp_path / "cli",
-                    "-q").returncode == 0
+                    "--backend", "opencv", "-q").returncode == 0  # the server's workers run the default: OpenCV
     assert answer.content == (tmp_path / "cli" / "coffee.png").read_bytes()
     bad = client.post("/api/colorize?hints=" + urllib.parse.quote('[{"x": 1000, "y": 1, "color": "#000000"}]'),
                       content=photo.read_bytes(), headers={"content-type": "image/jpeg"})
