@@ -12,7 +12,7 @@ from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
 
 log = logging.getLogger("finetune")
 TEMPERATURES = (0.38, 0.6, 1.0)
-CANDIDATE_SNAPSHOTS = 40  # the newest ones scored: 30 minutes of snapshots every minute
+CANDIDATE_SNAPSHOTS = 8  # the newest ones scored (40 minutes of 5-minute snapshots)
 
 
 def write_solver(work, seed):
