@@ -7,7 +7,6 @@ peak resident memory of the command's whole process tree). Results go to bench/R
 """
 import argparse
 import logging
-import os
 import pathlib
 import re
 import shutil
@@ -21,6 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import cv2
 import numpy as np
 
+from colornet.benchmark.memory import tree_rss_mb
 from colornet.benchmark.results import publish
 from colornet.common import REPO_ROOT
 from colornet.photo_io import list_images, read_bgr
@@ -36,28 +36,6 @@ def make_photos(folder, count, long_side):
         grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         cv2.imwrite(str(folder / f"{number:04d}.jpg"), grey, [cv2.IMWRITE_JPEG_QUALITY, 90])
     return len(sources)
-
-
-def tree_rss_mb(root):
-    parents = {}
-    for stat in pathlib.Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-    members, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in members]
-        members.update(children)
-        frontier += children
-    total = 0
-    for pid in members:
-        try:
-            total += int(pathlib.Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except (OSError, IndexError, ValueError):
-            pass
-    return total / 2 ** 20
 
 
 def timed_run(arguments, output):

@@ -75,13 +75,7 @@ def levin_from_grey(grey_bgr, hints, family):
     lum = luminance(grey_bgr, family)
     shape = lum.shape
     guide = lum.astype(np.float32) / (100.0 if family == "lab313" else 255.0)
-    fixed_mask = np.zeros(shape, bool)
-    fixed_chroma = np.zeros((2,) + shape, np.float32)
-    for hint in hints:
-        rows, cols = hint_module.patch_on_grid(hint, shape, shape)
-        fixed_mask[rows, cols] = True
-        fixed_chroma[:, rows, cols] = np.float32(hint.chroma)[:, None, None]
-    chroma = hint_module.propagate(guide, fixed_mask, fixed_chroma)
+    chroma = hint_module.propagate(guide, *hint_module.fixed_patches(hints, shape, shape))
     return compose(lum, chroma, family, guided=False)
 
 

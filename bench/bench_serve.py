@@ -10,7 +10,6 @@ Every loop is bounded in requests and in time; only 127.0.0.1 is contacted.
 import argparse
 import concurrent.futures
 import logging
-import os
 import pathlib
 import shutil
 import sys
@@ -26,6 +25,7 @@ import cv2
 import numpy as np
 
 from colornet.benchmark.rates import command_line_rate
+from colornet.benchmark.memory import tree_rss_mb
 from colornet.benchmark.results import publish
 from colornet.benchmark.serving import free_port, start_server
 from colornet.common import REPO_ROOT
@@ -47,26 +47,6 @@ def make_photos(folder, count, long_side):
         cv2.imwrite(str(path), grey, [cv2.IMWRITE_JPEG_QUALITY, 90])
         paths.append(path)
     return paths
-
-
-def tree_rss_mb(pid):
-    """Resident memory of a process and its children, in MB."""
-    total = 0
-    pids = [pid] + [int(p.parent.name) for p in pathlib.Path("/proc").glob("[0-9]*/stat")
-                    if _parent(p) == pid]
-    for member in pids:
-        try:
-            total += int(pathlib.Path(f"/proc/{member}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            pass
-    return total / 2 ** 20
-
-
-def _parent(stat):
-    try:
-        return int(stat.read_text().rsplit(")", 1)[1].split()[1])
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def post(port, payload):

@@ -109,6 +109,17 @@ def _span(low, high, scale, limit):
     return slice(start, min(stop, limit))
 
 
+def fixed_patches(hints, photo_shape, grid):
+    """(mask, chroma) on a grid of shape `grid`: where the hints' patches fall, and their chroma."""
+    mask = np.zeros(grid, bool)
+    chroma = np.zeros((2,) + tuple(grid), np.float32)
+    for hint in hints:
+        rows, cols = patch_on_grid(hint, photo_shape, grid)
+        mask[rows, cols] = True
+        chroma[:, rows, cols] = np.float32(hint.chroma)[:, None, None]
+    return mask, chroma
+
+
 def grid_shape(photo_shape, side=HINT_GRID_SIDE):
     """The solve's grid: the photo's shape brought down to at most `side` a side (never up)."""
     height, width = photo_shape
@@ -167,7 +178,8 @@ def propagate(guide, fixed_mask, fixed_chroma, prior=None, prior_weight=0.0):
         # Every free row is diagonally dominant by λ: BiCGSTAB from the net's colours converges in
         # tens of iterations (0.05 s at 256², against 0.4–0.6 s for the LU factorisation).
         start = np.where(free, prior.reshape(2, -1), fixed_chroma.reshape(2, -1))
-        solved = [bicgstab(matrix.tocsr(), right[channel], x0=start[channel], rtol=SOLVE_TOLERANCE, maxiter=2000)
+        rows_first = matrix.tocsr()
+        solved = [bicgstab(rows_first, right[channel], x0=start[channel], rtol=SOLVE_TOLERANCE, maxiter=2000)
                   for channel in range(2)]
         if all(info == 0 for _, info in solved):
             return np.stack([x for x, _ in solved]).reshape(2, height, width).astype(np.float32)
@@ -184,10 +196,4 @@ def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_PRIOR_WEIGHT,
     lum_range = 100.0 if family == "lab313" else 255.0
     guide = cv2.resize(lum, shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32) / lum_range
     prior = np.stack([cv2.resize(c, shape[::-1], interpolation=cv2.INTER_CUBIC) for c in chroma.astype(np.float32)])
-    fixed_mask = np.zeros(shape, bool)
-    fixed_chroma = np.zeros((2,) + shape, np.float32)
-    for hint in hints:
-        rows, cols = patch_on_grid(hint, lum.shape, shape)
-        fixed_mask[rows, cols] = True
-        fixed_chroma[:, rows, cols] = np.float32(hint.chroma)[:, None, None]
-    return propagate(guide, fixed_mask, fixed_chroma, prior, prior_weight)
+    return propagate(guide, *fixed_patches(hints, lum.shape, shape), prior, prior_weight)

@@ -121,7 +121,7 @@ class Colorizer:
         unknown = set(settings) - {"temperature", "method", "guided", "max_pixels", "hint_weight"}
         if unknown:
             raise ValueError(f"not a per-request setting: {', '.join(sorted(unknown))}")
-        if settings.get("temperature", 1) is None:
+        if "temperature" in settings and settings["temperature"] is None:  # the model's own, as in __init__
             settings["temperature"] = self.model.temperature or DEFAULT_TEMPERATURE
         if "temperature" in settings and not settings["temperature"] > 0:
             raise ValueError(f"temperature must be positive, got {settings['temperature']}")

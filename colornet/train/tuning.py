@@ -11,7 +11,7 @@ from colornet.train.finetune import BASE_DEPLOY, BASE_TRAIN_NET, LEARNING_RATE, 
 from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
 
 log = logging.getLogger("finetune")
-TEMPERATURES = (0.38, 0.6, 1.0)
+TEMPERATURES = (0.38, 0.6, 1.0)  # the first is the default's (pipeline.DEFAULT_TEMPERATURE)
 CANDIDATE_SNAPSHOTS = 8  # the newest ones scored (40 minutes of 5-minute snapshots)
 
 
@@ -92,7 +92,6 @@ def choose(base_weights, candidates, holdout):
     Rule: the best rebalanced AuC on the held-out photos among the candidates at or above grey on
     plain AuC and PSNR there; if none is, the best rebalanced AuC (the card says so)."""
     from colornet.colorize.pipeline import DEFAULT_TEMPERATURE
-    base = score(base_weights, DEFAULT_TEMPERATURE, holdout)
     rows = []
     # The shipped weights compete too: on photos the default already colours well, fine-tuning
     # can lose (the test split's documentation photos lost 2.5 rebalanced AuC on their held-out
@@ -105,6 +104,9 @@ def choose(base_weights, candidates, holdout):
             rows.append((label, weights, temperature, summary))
             log.info("held out: %s at temperature %g: rebalanced AuC %.2f, AuC %.2f, PSNR %.2f", label,
                      temperature, summary["model"]["auc_rebalanced"], summary["model"]["auc"], summary["model"]["psnr"])
+
+    # The default as shipped: its weights at its temperature, one of the rows above.
+    base = next(row[3] for row in rows if row[1] == base_weights and row[2] == DEFAULT_TEMPERATURE)
 
     def at_least_grey(summary):
         return summary["model"]["auc"] >= summary["grey"]["auc"] and summary["model"]["psnr"] >= summary["grey"]["psnr"]
