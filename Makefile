@@ -69,7 +69,7 @@ photo-report: photos  ## rewrite docs/data.md and its contact sheets from the ph
 lmdb: photos  ## YUV-64 LMDBs data/train_lmdb, data/val_lmdb and their class prior (SIZE, CROPS, WORKERS)
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_lmdb --size $(SIZE) --crops-per-photo $(CROPS) --workers $(WORKERS) --force
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_lmdb --size $(SIZE) --resize crop --workers $(WORKERS) --force
-	$(PYTHON) tools/inspect_lmdb.py data/train_lmdb --prior data/yuv64_prior_probs.npy
+	$(PYTHON) tools/inspect_lmdb.py data/train_lmdb --prior data/yuv64_prior_probs.npy --prior-with-grey data/yuv64_prior_probs_grey.npy
 
 lmdb-bgr: photos  ## plain BGR LMDBs for the Lab/313 nets: data/train_bgr_lmdb, data/val_bgr_lmdb
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_bgr_lmdb --format bgr --size 256 --crops-per-photo $(CROPS) --workers $(WORKERS) --force

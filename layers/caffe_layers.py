@@ -158,7 +158,7 @@ class ClassBoostLayer(caffe.Layer):
 
     param_str: {"prior": class prior .npy (data/yuv64_prior_probs.npy, from
                 tools/inspect_lmdb.py --prior), "lambda": mix with the uniform distribution (0.5),
-                "ignore_label": the class the loss skips (36)}. No backward.
+                "ignore_label": the class the loss skips (36; −1: none)}. No backward.
     """
     defaults = {"prior": yuv64.DEFAULT_PRIOR, "lambda": 0.5, "ignore_label": yuv64.grey_class()}
 

@@ -123,15 +123,18 @@ class Codec:
 
 
 DEFAULT_PRIOR = "data/yuv64_prior_probs.npy"
+# The prior over all 64 classes, grey included, for nets whose loss counts grey pixels.
+PRIOR_WITH_GREY = "data/yuv64_prior_probs_grey.npy"
 
 
 def class_prior(counts, ignore_class):
     """Per-class pixel counts → the empirical distribution over the classes the loss sees
-    (``ignore_class``, the grey class the loss skips, gets probability 0)."""
+    (``ignore_class``, the grey class the loss skips, gets probability 0; None: none skipped)."""
     counts = np.asarray(counts, dtype=np.float64).copy()
     if counts.ndim != 1 or np.any(counts < 0):
         raise ValueError("class counts must be a 1-D array of non-negative counts")
-    counts[ignore_class] = 0
+    if ignore_class is not None:
+        counts[ignore_class] = 0
     if counts.sum() == 0:
         raise ValueError("no pixel outside the ignored class: nothing to measure a prior on")
     return counts / counts.sum()
@@ -140,13 +143,14 @@ def class_prior(counts, ignore_class):
 def class_boost_weights(prior, lam=0.5, ignore_class=None):
     """Per-class loss weights w ∝ ((1 − λ)p + λ/Q)^−1 with Σ p·w = 1, as Zhang et al.'s prior
     boost. Q counts the classes present in the prior only: μ-law UV has classes no 8-bit colour
-    reaches, and counting them would dilute the uniform share. The ignored class gets weight 0."""
+    reaches, and counting them would dilute the uniform share. The ignored class gets weight 0
+    (None or a negative class: none is ignored)."""
     # Zhang's boost, shared with the 313-bin nets; imported here because lab313 loads numba,
     # which the codec's other users (the dataset tools) do not need.
     from layers.lab313 import prior_boost_weights
     prior = np.asarray(prior, dtype=np.float64)
     weights = prior_boost_weights(prior, lam, classes=int((prior > 0).sum()))
-    if ignore_class is not None:
+    if ignore_class is not None and ignore_class >= 0:
         weights[ignore_class] = 0.0
     return weights
 

@@ -234,3 +234,43 @@ def test_inspect_lmdb_writes_the_class_prior_the_yuv64_nets_rebalance_with(tmp_p
     counts[36] = 0
     np.testing.assert_allclose(prior, counts / counts.sum())
     assert prior[36] == 0 and prior.sum() == pytest.approx(1.0)
+
+
+def test_whole_photo_scales_keep_aspect_and_feed_caffe_random_crops(caffe, write_net, photo_dir, tmp_path):
+    """--scales: each photo whole at each short side (aspect kept up to 2:1), records of different
+    sizes in one LMDB, which Caffe's Data layer crops and mirrors anew on every pass."""
+    output = tmp_path / "scales_lmdb"
+    assert run_gen_lmdb(photo_dir, output, scales=(16, 24)) == 0
+    sidecar = json.loads((output / "colornet.json").read_text())
+    assert sidecar["records"] == 10 and sidecar["resize"] == "whole-at-scales" and sidecar["skipped"] == 2
+    samples = photo_samples(photo_dir / "photo3.png", 3, SIZE, "stretch", 0, 0, scales=(16, 24))
+    # photo3 is 33×80: cropped to 33×66 (2:1), then 16×32 and 24×48.
+    assert [sample.shape[:2] for sample in samples] == [(16, 32), (24, 48)]
+    samples = photo_samples(photo_dir / "photo1.png", 1, SIZE, "stretch", 0, 0, scales=(16, 24))
+    assert [sample.shape[:2] for sample in samples] == [(21, 16), (32, 24)]  # 64×48 portrait
+    prototxt = write_net(f"""
+layer {{ name: "data" type: "Data" top: "data" include {{ phase: TRAIN }}
+  transform_param {{ crop_size: 12 mirror: true }}
+  data_param {{ source: "{output}" backend: LMDB batch_size: 10 }} }}
+layer {{ name: "slice" type: "Slice" bottom: "data" top: "data_y" top: "label_uv"
+  slice_param {{ axis: 1 slice_point: 1 }} }}
+""")
+    net = caffe.Net(prototxt, caffe.TRAIN)
+    batches = []
+    for _ in range(3):
+        net.forward()
+        batches.append(net.blobs["data"].data.copy())
+    assert batches[0].shape == (10, 2, 12, 12)
+    labels = np.concatenate([batch[:, 1] for batch in batches])
+    assert set(np.unique(labels)) <= set(range(64))  # crops of the class channel stay classes
+    # Same records every pass (10 a pass), different windows: the Data layer's random crop.
+    assert not np.array_equal(batches[0], batches[1])
+
+
+def test_scales_and_crops_exclude_each_other_and_hdf5_refuses_scales(photo_dir, tmp_path):
+    assert run_gen_lmdb(photo_dir, tmp_path / "both", scales=(16,), crops_per_photo=2) == 1
+    assert not (tmp_path / "both").exists()
+    with pytest.raises(ValueError, match="HDF5Data"):
+        gen_lmdb.write_records(gen_hdf5.build, gen_lmdb.RecordOptions([photo_dir], tmp_path / "h5", size=SIZE,
+                                                                     scales=(16,), quiet=True))
+    assert run_tool("gen_lmdb.py", str(photo_dir), "-o", str(tmp_path / "bad"), "--scales", "16,x").returncode == 2

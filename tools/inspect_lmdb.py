@@ -22,10 +22,13 @@ def main(argv=None):
     parser.add_argument("--prior", type=pathlib.Path,
                         help="write the class prior (grey class excluded) as .npy here, for the YUV-64 nets' "
                              "class rebalancing (make lmdb writes data/yuv64_prior_probs.npy)")
+    parser.add_argument("--prior-with-grey", type=pathlib.Path,
+                        help="write the class prior over all 64 classes (grey counted) here, for nets whose loss "
+                             "counts grey (make lmdb writes data/yuv64_prior_probs_grey.npy)")
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        inspect_records(args.lmdb, args.sheet, args.count, args.json, args.prior)
+        inspect_records(args.lmdb, args.sheet, args.count, args.json, args.prior, args.prior_with_grey)
     except ValueError as error:
         log.error("%s", error)
         return 1

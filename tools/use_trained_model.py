@@ -55,7 +55,7 @@ def main(argv=None):
     parser.add_argument("--backend", choices=("opencv", "caffe"), default=None,
                         help="OpenCV's dnn (default: 2.6x faster a photo; pycaffe, with a note, for nets it cannot "
                              "load) or pycaffe")
-    parser.add_argument("--decode", choices=("mean", "argmax"), default="mean",
+    parser.add_argument("--decode", choices=("mean", "median", "argmax"), default="mean",
                         help="YUV-64: annealed mean over the classes' colours (default) or argmax (the original's)")
     parser.add_argument("--temperature", type=float, default=None,
                         help="annealed-mean temperature: lower is more vivid, 1 is the plain mean (default: the "

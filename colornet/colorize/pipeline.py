@@ -6,7 +6,7 @@ Both families keep the photo's own full-resolution luminance and add predicted c
 from the net's output guided by that luminance (colorize/upsample.py) or plain cubic:
 - lab313 (input blob ``data_l``): L 0..100 in, ab by annealed mean over the 313 bins;
 - yuv64 (input blob ``data_y``): Y 0..255 in, UV by annealed mean over the decoded UV of the 64
-  classes (or argmax, the original's decoding).
+  classes, or their geometric median (colorize/decoding.py), or argmax (the original's decoding).
 """
 import copy
 import logging
@@ -16,7 +16,7 @@ import numpy as np
 
 from layers import lab313
 from layers.yuv64 import Codec
-from colornet.colorize import upsample as chroma_upsample
+from colornet.colorize import decoding, upsample as chroma_upsample
 from colornet.colorize.hints import DEFAULT_PRIOR_WEIGHT, hinted_chroma
 from colornet.colorize.models import runner
 from colornet.photo_io import DEFAULT_MAX_PIXELS, check_pixels
@@ -54,6 +54,8 @@ def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", code
     if method == "argmax":
         return offsets[probabilities.argmax(axis=1)].transpose(0, 3, 1, 2)
     log_p = np.log(np.clip(probabilities, 1e-12, None))
+    if method == "median":
+        return decoding.geometric_median(decoding.annealed_weights(log_p, temperature), offsets)
     return lab313.annealed_expectation(log_p, offsets, temperature)
 
 

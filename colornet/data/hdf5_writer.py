@@ -54,6 +54,8 @@ class ChunkedHdf5Writer:
 
 def build(photos, output, options):
     """Write the HDF5 folder `output` of every readable photo; returns the sidecar (a dict)."""
+    if options.scales:
+        raise ValueError("--scales needs records of varying size, which HDF5Data cannot read: use tools/gen_lmdb.py")
     settings = {"size": options.size, "resize": options.resize, "crops_per_photo": options.crops_per_photo,
                 "seed": options.seed, "mu": options.mu, "bits": options.bits, "format": "yuv64", "serialize": False}
     jobs = [(index, str(path), settings) for index, path in enumerate(photos)]

@@ -71,9 +71,10 @@ def contact_sheet(folder, codec, count, columns=4, tile=128):
     return np.vstack(rows)
 
 
-def inspect_records(folder, sheet=None, count=16, json_path=None, prior_path=None):
+def inspect_records(folder, sheet=None, count=16, json_path=None, prior_path=None, prior_grey_path=None):
     """Log the class histogram of a YUV-64 LMDB; optionally write a contact sheet of `count`
-    records, the histogram as JSON and the class prior (grey excluded) as .npy. Raises ValueError."""
+    records, the histogram as JSON and the class prior as .npy, grey excluded (``prior_path``, for
+    nets that skip grey) or counted (``prior_grey_path``). Raises ValueError."""
     folder = pathlib.Path(folder)
     if not (folder / "data.mdb").exists():
         raise ValueError(f"{folder}: not an LMDB folder (no data.mdb)")
@@ -92,13 +93,15 @@ def inspect_records(folder, sheet=None, count=16, json_path=None, prior_path=Non
     if json_path:
         json_path.write_text(json.dumps({"records": records, "pixels": int(total),
                                          "grey_class": codec.grey_class, "counts": counts.tolist()}))
-    if prior_path:
+    for path, ignored in ((prior_path, codec.grey_class), (prior_grey_path, None)):
+        if not path:
+            continue
         try:
-            prior = class_prior(counts, codec.grey_class)
+            prior = class_prior(counts, ignored)
         except ValueError as err:
             raise ValueError(f"{folder}: {err}") from None
         payload = io.BytesIO()
         np.save(payload, prior)
-        atomic_write_bytes(prior_path, payload.getvalue())
-        log.info("class prior over %d classes: %s", int((prior > 0).sum()), prior_path)
+        atomic_write_bytes(path, payload.getvalue())
+        log.info("class prior over %d classes: %s", int((prior > 0).sum()), path)
     return counts

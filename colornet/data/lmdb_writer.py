@@ -7,12 +7,18 @@ Formats:
 - ``lab``: Datum 3×S×S uint8 8-bit Lab (L·255/100, a + 128, b + 128, rounded: within 0.2 in L
   and 0.5 in a, b), for the stock Lab/313 nets, which then convert no colours while training.
 
+With ``--scales`` each photo is stored whole (aspect kept) at each short side, so records differ
+in size; Caffe's Data layer accepts that when its transform_param has a crop_size no larger than
+the smallest scale, and then every epoch sees new windows, mirrors and object sizes instead of
+the same fixed crops.
+
 Keys are zero-padded record numbers (8 digits or more) in a seeded random order, so that
 Caffe's Data layer, which reads in key order, gets batches mixed across photos. The database is
 built in a temporary folder beside the target and renamed on success, so an interrupted build
 never replaces a good one; a sidecar ``colornet.json`` inside it records how it was made.
 Unreadable files are skipped, named in the log and counted.
 """
+import argparse
 import dataclasses
 import json
 import logging
@@ -28,7 +34,7 @@ from layers import lab313
 from layers.yuv64 import DEFAULT_BITS, DEFAULT_MU, Codec
 from colornet.common import atomic_output_dir
 from colornet.photo_io import UnreadableImage, list_images
-from colornet.data.samples import RESIZE_MODES, photo_samples
+from colornet.data.samples import MAX_ASPECT, RESIZE_MODES, photo_samples
 
 log = logging.getLogger("gen_lmdb")
 
@@ -45,6 +51,7 @@ class RecordOptions:
     size: int = 224
     resize: str = "stretch"
     crops_per_photo: int = 0
+    scales: tuple = ()
     mu: float = DEFAULT_MU
     bits: int = DEFAULT_BITS
     seed: int = 0
@@ -99,6 +106,7 @@ def record_job(job):
     """
     index, path, settings = job
     sampling = {k: settings[k] for k in ("size", "resize", "crops_per_photo", "seed")}
+    sampling["scales"] = settings.get("scales", ())
     codec = Codec(settings["mu"], settings["bits"])
     try:
         samples = photo_samples(path, index, **sampling)
@@ -184,13 +192,14 @@ class GrowingLmdbWriter:
 def build(photos, output, options):
     """Write the LMDB `output` of every readable photo; returns the sidecar (a dict)."""
     settings = {"size": options.size, "resize": options.resize, "crops_per_photo": options.crops_per_photo,
-                "seed": options.seed, "mu": options.mu, "bits": options.bits, "format": options.format}
+                "seed": options.seed, "mu": options.mu, "bits": options.bits, "format": options.format,
+                "scales": tuple(options.scales)}
     jobs = [(index, str(path), settings) for index, path in enumerate(photos)]
     skipped = []
     started = time.time()
     with atomic_output_dir(output, force=options.force) as staging:
         writer = GrowingLmdbWriter(staging, options.commit_every)
-        key = shuffled_keys(len(photos), max(options.crops_per_photo, 1), options.seed)
+        key = shuffled_keys(len(photos), records_per_photo(options), options.seed)
         try:
             for photo, number, payload in readable_records(jobs, options, output.name, skipped):
                 writer.add(key(photo, number), payload)
@@ -201,10 +210,9 @@ def build(photos, output, options):
         codec = Codec(options.mu, options.bits)
         sidecar = {
             "tool": "tools/gen_lmdb.py", "format": options.format,
-            "datum": {"channels": len(CHANNEL_MEANING[options.format]), "height": options.size, "width": options.size,
-                      "channel_meaning": CHANNEL_MEANING[options.format]},
+            "datum": datum_description(options),
             "codec": codec.describe() if options.format == "yuv64" else None,
-            "size": options.size, "resize": options.resize if options.crops_per_photo == 0 else "random-crops",
+            "size": options.size, "resize": sampling_name(options), "scales": list(options.scales),
             "crops_per_photo": options.crops_per_photo, "seed": options.seed, "record_order": "shuffled by seed",
             "inputs": [str(i) for i in options.inputs], "photos": len(photos),
             "photos_used": len(photos) - len(skipped), "records": writer.count,
@@ -217,6 +225,34 @@ def build(photos, output, options):
     return sidecar
 
 
+def records_per_photo(options):
+    return len(options.scales) or max(options.crops_per_photo, 1)
+
+
+def sampling_name(options):
+    if options.scales:
+        return "whole-at-scales"
+    return options.resize if options.crops_per_photo == 0 else "random-crops"
+
+
+def datum_description(options):
+    channels = {"channels": len(CHANNEL_MEANING[options.format]), "channel_meaning": CHANNEL_MEANING[options.format]}
+    if options.scales:
+        return {**channels, "short_side": list(options.scales), "long_side_max": f"{MAX_ASPECT} × short side"}
+    return {**channels, "height": options.size, "width": options.size}
+
+
+def parse_scales(text):
+    """'160,224,320' → (160, 224, 320); argparse's type for --scales."""
+    try:
+        scales = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--scales takes short sides separated by commas, e.g. 160,224,320; got '{text}'")
+    if not scales or min(scales) < 8:
+        raise argparse.ArgumentTypeError(f"--scales: each short side must be at least 8 pixels; got '{text}'")
+    return scales
+
+
 def add_sampling_arguments(parser):
     parser.add_argument("inputs", nargs="+", type=pathlib.Path,
                         help="photo folders, image files, or list files (.txt, paths relative to the list)")
@@ -226,6 +262,9 @@ def add_sampling_arguments(parser):
                         help="whole-photo mode when --crops-per-photo is 0: stretch (the original's) or centre crop")
     parser.add_argument("--crops-per-photo", type=int, default=0, metavar="N",
                         help="N random square crops per photo (scale 0.35-1, random flips) instead of one resize")
+    parser.add_argument("--scales", type=parse_scales, default=(), metavar="S1,S2,…",
+                        help="store each photo whole at these short sides (e.g. 160,224,320) instead of crops; "
+                             "the Data layer's crop_size must be at most the smallest")
     parser.add_argument("--mu", type=float, default=DEFAULT_MU, help="μ-law constant (default 10)")
     parser.add_argument("--bits", type=int, default=DEFAULT_BITS, help="bits per U/V component (default 3: 64 classes)")
     parser.add_argument("--seed", type=int, default=0, help="seed of crops and flips (default 0)")
@@ -242,6 +281,8 @@ def write_records(build_function, options):
     """List the photos of ``options.inputs`` and build ``options.output`` with ``build_function``
     (this module's build, or hdf5_writer's). Raises NoPhotos, common.OutputExists, OSError,
     RuntimeError (nothing readable) or ValueError."""
+    if options.scales and options.crops_per_photo:
+        raise ValueError("--scales and --crops-per-photo exclude each other: whole photos at scales, or crops")
     photos = list_images(options.inputs)
     if not photos:
         raise NoPhotos(f"no photos found in {' '.join(map(str, options.inputs))}")

@@ -2,8 +2,10 @@
 
 A photo gives either one sample (``stretch`` to S×S, as the original did, or a centred square
 ``crop``) or N random square crops (side 0.35–1 of the short side, random position, random
-horizontal flip). Each photo's randomness comes from (seed, photo index), so the output does not
-depend on the number of workers.
+horizontal flip), or the whole photo at a few scales (``scales``: short side S₁, S₂, …, aspect
+kept up to MAX_ASPECT), for a Data layer that draws a new random crop and mirror every epoch.
+Each photo's randomness comes from (seed, photo index), so the output does not depend on the
+number of workers.
 """
 import cv2
 import numpy as np
@@ -12,6 +14,9 @@ from colornet.photo_io import read_bgr
 
 RESIZE_MODES = ("stretch", "crop")
 MIN_CROP_SCALE = 0.35
+# Panoramas are centre-cropped to this ratio of long to short side: a record of a 5:1 strip at a
+# short side of 320 would be 1,600 wide and hold mostly what its neighbours' crops already show.
+MAX_ASPECT = 2.0
 
 
 def resize_square(bgr, size, mode):
@@ -42,6 +47,26 @@ def random_crops(bgr, size, count, rng):
     return crops
 
 
+def whole_at_scales(bgr, scales):
+    """The whole photo (aspect kept, centre-cropped to MAX_ASPECT) at each short side in ``scales``."""
+    height, width = bgr.shape[:2]
+    short, long_limit = min(height, width), int(min(height, width) * MAX_ASPECT)
+    if max(height, width) > long_limit:
+        if width > height:
+            left = (width - long_limit) // 2
+            bgr = bgr[:, left:left + long_limit]
+        else:
+            top = (height - long_limit) // 2
+            bgr = bgr[top:top + long_limit]
+        height, width = bgr.shape[:2]
+    samples = []
+    for side in scales:
+        target = (max(side, int(round(width * side / short))), max(side, int(round(height * side / short))))
+        interpolation = cv2.INTER_AREA if side < short else cv2.INTER_CUBIC
+        samples.append(np.ascontiguousarray(cv2.resize(bgr, target, interpolation=interpolation)))
+    return samples
+
+
 def _resize(bgr, size):
     height, width = bgr.shape[:2]
     if min(height, width) > 2 * size:
@@ -52,8 +77,11 @@ def _resize(bgr, size):
     return cv2.resize(bgr, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
-def photo_samples(path, index, size, resize, crops_per_photo, seed):
-    """All BGR samples of one photo (uint8 size×size×3). Raises UnreadableImage."""
+def photo_samples(path, index, size, resize, crops_per_photo, seed, scales=()):
+    """All BGR samples of one photo (uint8 size×size×3, or whole at each of ``scales``).
+    Raises UnreadableImage."""
+    if scales:
+        return whole_at_scales(read_bgr(path, min_side=max(scales)), scales)
     # The smallest crop must still have `size` pixels a side, so decoding may shrink that far.
     bgr = read_bgr(path, min_side=int(np.ceil(size / MIN_CROP_SCALE)) if crops_per_photo > 0 else size)
     if crops_per_photo > 0:

@@ -4,7 +4,9 @@ Reports, each beside the grey baseline (a = b = 0 with the true L):
 - AuC of the ab-error CDF for thresholds 0..150 (plain, and rebalanced so that every true ab
   bin counts equally — greyscale output scores high on the first and low on the second);
 - PSNR (dB) of the RGB result; colourfulness CF (Hasler & Süsstrunk) and ΔCF = |CF − CF(truth)|.
-The rebalanced AuC is also split by the true colour's hue (45° sectors of the ab plane, and the
+Shadows: the mean a*, b* of each photo's darkest 20 % of pixels (by true L), pooled, for the
+model, grey (0) and the truth: a blue cast in the shadows shows as the model's b* well below the
+truth's. The rebalanced AuC is also split by the true colour's hue (45° sectors of the ab plane, and the
 near-grey bins): which colours a model gets right. Writes summary.json, per_photo.csv, cdf.png and
 by_hue.png into the output folder. Photos are scored with their long side brought down to
 --max-side (default 512) to keep the run short.
@@ -33,6 +35,7 @@ THRESHOLDS = np.arange(151)  # ab error thresholds 0..150
 NEUTRAL_CHROMA = 10
 HUE_SECTORS = ("red", "orange", "yellow", "yellow-green", "green", "cyan", "blue", "purple")  # from +a, 45° each
 HUE_GROUPS = ("neutral",) + HUE_SECTORS
+SHADOW_FRACTION = 0.2
 
 
 def colourfulness(bgr):
@@ -100,6 +103,12 @@ def hue_groups(centres):
     return groups
 
 
+def shadow_mask(truth_l):
+    """The photo's darkest SHADOW_FRACTION of pixels by true L (flattened boolean mask)."""
+    flat = truth_l.reshape(-1)
+    return flat <= np.quantile(flat, SHADOW_FRACTION)
+
+
 def fit(bgr, max_side):
     scale = max_side / max(bgr.shape[:2])
     return cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else bgr
@@ -113,6 +122,8 @@ def evaluate(photos, predict, max_side=512, batch=8, progress=True):
     encoder = lab313.SoftEncoder(lab313.load_centres(), k=1)
     histograms = {"model": ErrorHistogram(encoder), "grey": ErrorHistogram(encoder)}
     rows, skipped = [], []
+    shadow_sums = {"model": np.zeros(2), "grey": np.zeros(2), "truth": np.zeros(2)}
+    shadow_pixels = 0
     with tqdm(total=len(photos), unit="photo", desc="evaluate", disable=not progress) as bar:
         for start in range(0, len(photos), batch):
             group = []
@@ -131,10 +142,14 @@ def evaluate(photos, predict, max_side=512, batch=8, progress=True):
                 truth_lab = lab313.bgr_to_lab(truth.transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
                 true_ab = truth_lab[..., 1:].reshape(-1, 2)
                 bins = encoder.nearest(true_ab)[0][:, 0]
+                shadows = shadow_mask(truth_lab[..., 0])
+                shadow_pixels += int(shadows.sum())
+                shadow_sums["truth"] += true_ab[shadows].sum(axis=0)
                 row = {"photo": str(path), "cf_truth": colourfulness(truth)}
                 for name, output in (("model", result), ("grey", grey_baseline(truth_lab))):
                     output_ab = lab313.bgr_to_lab(output.transpose(2, 0, 1)[None])[0, 1:].transpose(1, 2, 0).reshape(-1, 2)
                     error = np.linalg.norm(output_ab - true_ab, axis=1)
+                    shadow_sums[name] += output_ab[shadows].sum(axis=0)
                     histograms[name].add(bins, error)
                     single = ErrorHistogram(encoder)
                     single.add(bins, error)
@@ -149,6 +164,9 @@ def evaluate(photos, predict, max_side=512, batch=8, progress=True):
     groups = hue_groups(encoder.centres)
     cf_truth = float(np.mean([row["cf_truth"] for row in rows]))
     summary["cf_truth"] = cf_truth
+    summary["shadows"] = {name: {"a": float(total[0] / shadow_pixels), "b": float(total[1] / shadow_pixels)}
+                          for name, total in shadow_sums.items()}
+    summary["shadows"]["fraction"] = SHADOW_FRACTION
     by_hue = {name: histogram.rebalanced_by_group(groups) for name, histogram in histograms.items()}
     # Which bins were seen depends on the true colours only, the same for every histogram.
     summary["bins_by_hue"] = {group: bins for group, (_, bins) in by_hue["grey"].items()}
@@ -248,6 +266,8 @@ def side_by_side_table(summaries):
                        ("cf", "colourfulness")):
         cells = [f"{summaries[n]['model'][key]:.2f} | {summaries[n]['grey'][key]:.2f}" for n in names]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    cells = [f"{summaries[n]['shadows']['model']['b']:.2f} | {summaries[n]['shadows']['truth']['b']:.2f} (truth)" for n in names]
+    lines.append("| mean b* of the darkest 20 % | " + " | ".join(cells) + " |")
     lines.append("| colourfulness of the photos | " + " | ".join(f"{summaries[n]['cf_truth']:.2f} | " for n in names) + " |")
     lines.append("| photos | " + " | ".join(f"{summaries[n]['photos']} | " for n in names) + " |")
     return "\n".join(lines) + "\n"

@@ -29,21 +29,24 @@ def color_head(L, ns, bottom):
 COLOR_BOOST_LAMBDA = None
 
 
-def yuv64_loss(caffe, L, P, ns, prediction, label, boost_lambda):
+def yuv64_loss(caffe, L, P, ns, prediction, label, boost_lambda, count_grey=False):
+    """Softmax loss over the classes, the grey class skipped (the original's choice) or, with
+    ``count_grey``, counted like any other with its own prior (docs/training.md, "Blue shadows")."""
+    ignore = {} if count_grey else dict(ignore_label=YUV64_GREY_CLASS)
     loss_input = prediction
     if boost_lambda is not None:
         # Rebalancing touches gradients only (identity forward), so the loss and accuracy Caffe
         # reports stay the plain per-pixel ones.
         ns.class_boost = python_layer(L, [label], "ClassBoostLayer", {
-            "prior": yuv64.DEFAULT_PRIOR, "lambda": boost_lambda, "ignore_label": YUV64_GREY_CLASS})
+            "prior": yuv64.PRIOR_WITH_GREY if count_grey else yuv64.DEFAULT_PRIOR, "lambda": boost_lambda,
+            "ignore_label": -1 if count_grey else YUV64_GREY_CLASS})
         loss_input = ns.scores_boost = python_layer(L, [prediction, ns.class_boost], "ClassRebalanceMultLayer",
                                                     propagate_down=[True, False])
-    # VALID normalisation: the loss is a mean over non-grey pixels, so the learning rate does not
+    # VALID normalisation: the loss is a mean over the counted pixels, so the learning rate does not
     # depend on batch size or resolution (the original's unnormalised sum needed lr 1e-10).
     ns.loss = L.SoftmaxWithLoss(loss_input, label, propagate_down=[True, False],
-                                loss_param=dict(ignore_label=YUV64_GREY_CLASS, normalization=P.Loss.VALID))
-    ns.accuracy = L.Accuracy(prediction, label, accuracy_param=dict(ignore_label=YUV64_GREY_CLASS),
-                             include=dict(phase=caffe.TEST))
+                                loss_param=dict(normalization=P.Loss.VALID, **ignore))
+    ns.accuracy = L.Accuracy(prediction, label, accuracy_param=ignore, include=dict(phase=caffe.TEST))
 
 
 def freeze_all_but(net, trainable):
@@ -56,7 +59,7 @@ def freeze_all_but(net, trainable):
     return net
 
 
-def color_train_val(variant, boost_lambda, trainable=None):
+def color_train_val(variant, boost_lambda, trainable=None, count_grey=False):
     caffe, L, P = caffe_modules()
     ns = caffe.NetSpec()
     val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_lmdb", "data/val_lmdb")
@@ -66,7 +69,7 @@ def color_train_val(variant, boost_lambda, trainable=None):
     ns.label_uv2 = L.Pooling(ns.label_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
     prediction = color_head(L, ns, zhang_trunk(L, ns, centred_y(L, ns, ns.data_y), variant))
     ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
-    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, boost_lambda)
+    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, boost_lambda, count_grey)
     net = ns.to_proto() if trainable is None else freeze_all_but(ns.to_proto(), trainable)
     return f'name: "color{variant.suffix}"\n{val_layer}\n{net}'
 
@@ -189,10 +192,10 @@ def color_rebalance_solver(variant, stage):
 COLOR_CONTINUE_ITERATIONS = 3000
 
 
-def color_continue_solver(variant):
+def color_continue_solver(variant, stage="rebalance", name="continue"):
     solver = base_solver("color", variant)
-    solver.net = f"prototxt/train_val_color{variant.suffix}_rebalance.prototxt"
-    solver.snapshot_prefix = f"models/snapshots/color{variant.suffix}_continue"
+    solver.net = f"prototxt/train_val_color{variant.suffix}_{stage}.prototxt"
+    solver.snapshot_prefix = f"models/snapshots/color{variant.suffix}_{name}"
     solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
     return schedule(solver, True, 3e-4, 0.33, 1000, COLOR_CONTINUE_ITERATIONS, 6)
 

@@ -1,0 +1,42 @@
+"""From a predicted colour distribution to one colour per pixel.
+
+The annealed mean (Zhang et al.) sits between the mean (T = 1, least squared error: PSNR's
+choice) and the mode (T → 0, vivid but often wrong). The plain AuC of the ab error integrates,
+over thresholds t up to 150, the share of pixels whose error is under t; for one pixel with a
+predicted distribution that is E[max(0, 150 − |ab − x|)], largest where E[|ab − x|] is
+smallest: at the **geometric median** of the distribution. Where the distribution is spread
+around grey (the net unsure), the median stays near grey; where most of the mass agrees on a
+colour, it goes there, however far from grey. That is the "confidence-aware decode" the
+squared-error mean cannot be: the mean is pulled towards every rare colour the net lends a
+little mass to. It is found by Weiszfeld's iteration from the mean.
+"""
+import numpy as np
+
+MEDIAN_ITERATIONS = 12
+# Weiszfeld divides by the distance to each class colour; a floor keeps a pixel sitting exactly on
+# one finite (its weight then dominates, which is where the iteration converges anyway).
+MIN_DISTANCE = 0.5
+
+
+def annealed_weights(scores, temperature):
+    """N×K×h×w log-probabilities or scores → softmax(z/T) over K, float32 (or float64 kept)."""
+    dtype = np.result_type(scores.dtype, np.float32)
+    weights = np.multiply(scores, 1.0 / temperature, dtype=dtype)
+    weights -= weights.max(axis=1, keepdims=True)
+    np.exp(weights, out=weights)
+    weights /= weights.sum(axis=1, keepdims=True)
+    return weights
+
+
+def geometric_median(weights, colours, iterations=MEDIAN_ITERATIONS):
+    """N×K×h×w weights (summing to 1 over K), K×2 colours → N×2×h×w geometric median per pixel."""
+    n, k, h, w = weights.shape
+    flat = weights.reshape(n, k, h * w)
+    colours = colours.astype(flat.dtype)
+    point = np.matmul(colours.T, flat)  # the mean: N×2×P
+    for _ in range(iterations):
+        du = colours[:, 0][None, :, None] - point[:, 0:1, :]
+        dv = colours[:, 1][None, :, None] - point[:, 1:2, :]
+        inverse = flat / np.maximum(np.sqrt(du * du + dv * dv), MIN_DISTANCE)
+        point = np.matmul(colours.T, inverse) / inverse.sum(axis=1, keepdims=True)
+    return point.reshape(n, 2, h, w)
