@@ -77,18 +77,17 @@ def run_tool(script, *args, cwd=REPO_ROOT, timeout=300):
                           timeout=timeout)
 
 
-def colorize_paths(inputs, output, model=None, weights=None, backend=None, temperature=None, decode="mean",
+def colorize_paths(inputs, output, model=None, weights=None, backend=None, temperature=None, decode=None,
                    upsampling="guided", max_pixels=None, video=None, **output_settings):
     """What tools/use_trained_model.py does, through the package: the Report (missing inputs
     counted among its failures)."""
     from colornet.colorize.files import OutputSettings, colorize_files, expand_inputs
-    from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer
+    from colornet.colorize.pipeline import Colorizer
     from colornet.colorize.models import Model
     from colornet.photo_io import DEFAULT_MAX_PIXELS
     paths, missing = expand_inputs(inputs)
-    colorizer = Colorizer(Model.resolve(model and str(model), weights), backend, temperature or DEFAULT_TEMPERATURE,
-                          decode, guided=upsampling == "guided",
-                          max_pixels=DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
+    colorizer = Colorizer(Model.resolve(model and str(model), weights), backend, temperature, decode,
+                          guided=upsampling == "guided", max_pixels=DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
     output_settings.setdefault("quiet", True)
     report = colorize_files(paths, output, colorizer, OutputSettings(**output_settings), video)
     report.failures[:0] = missing

@@ -86,3 +86,93 @@ def test_shadow_measure_sees_a_blue_cast_in_the_dark():
     assert abs(exact["shadows"]["model"]["b"] - exact["shadows"]["truth"]["b"]) < 1.0
     assert abs(exact["shadows"]["grey"]["b"]) < 0.01
     assert cast["shadows"]["model"]["b"] < cast["shadows"]["truth"]["b"] - 8
+
+
+def test_undoing_the_boost_recovers_the_distribution_the_weighted_loss_skewed():
+    rng = np.random.default_rng(7)
+    truth = rng.dirichlet(np.ones(64), size=(1, 2, 3)).transpose(0, 3, 1, 2)
+    class_weights = rng.uniform(0.2, 5.0, 64)
+    class_weights[36] = 0.0  # the ignored class: no mass, no correction
+    truth[:, 36] = 0
+    truth /= truth.sum(axis=1, keepdims=True)
+    skewed = truth * class_weights[None, :, None, None]  # what the weighted loss is least at
+    skewed /= skewed.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(decoding.calibrated(skewed, decoding.boost_undoing_scale(class_weights, 1.0)), truth,
+                               atol=1e-12)
+    assert decoding.calibrated(skewed, None) is skewed
+    half = decoding.calibrated(skewed, decoding.boost_undoing_scale(class_weights, 0.5))
+    assert np.abs(half - truth).sum() < np.abs(skewed - truth).sum()
+
+
+def test_the_model_cards_decoding_reaches_every_colorizer(tmp_path):
+    from colornet.colorize.models import Model, ModelError
+    from colornet.colorize.pipeline import Colorizer
+    import json
+    import shutil
+    folder = tmp_path / "calibrated"
+    shutil.copytree("models/default", folder)
+    card = json.loads((folder / "model.json").read_text())
+    scale = np.ones(64)
+    scale[[43, 50, 51, 42]] = 0.01  # the bluish classes (u > 0, v < 0) nearly removed
+    card.update({"decode": "median", "temperature": 0.6, "class_scale": scale.tolist()})
+    (folder / "model.json").write_text(json.dumps(card))
+    photo = read_bgr(list_images(["data/samples"])[0])
+    photo = cv2.resize(photo, (160, 120))
+    carded = Colorizer(Model.resolve(str(folder)), "opencv")
+    assert (carded.method, carded.temperature) == ("median", 0.6)
+    plain = Colorizer(Model.resolve("default"), "opencv", 0.6, "median")
+    lum = [cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)]
+    outputs = plain.runner.forward(plain.net_batch(lum))
+    expected = decode(outputs, "yuv64", 0.6, "median", class_scale=scale)
+    np.testing.assert_allclose(carded.chroma(lum), expected, atol=1e-4)
+    assert not np.allclose(plain.chroma(lum), expected, atol=1e-2)
+    assert carded.colorize([photo])[0].tobytes() != plain.colorize([photo])[0].tobytes()
+    card["class_scale"] = [1.0] * 63
+    (folder / "model.json").write_text(json.dumps(card))
+    try:
+        Model.resolve(str(folder))
+    except ModelError as error:
+        assert "64 factors" in str(error) and "model.json" in str(error)
+    else:
+        raise AssertionError("a card with 63 factors was accepted")
+
+
+def test_the_choice_rule_prefers_no_colour_to_wrong_colour():
+    from colornet.evaluate.decode_tuning import choose
+
+    def result(name, plain, rebalanced, cf):
+        return {"name": name, "summary": {"model": {"auc": plain, "auc_rebalanced": rebalanced, "cf": cf},
+                                          "grey": {"auc": 87.0}, "cf_truth": 45.0}}
+    vivid, honest, pale, grey_like = (result("vivid", 85.0, 65.0, 30), result("honest", 87.2, 63.5, 16),
+                                      result("pale", 87.9, 62.5, 9), result("safe", 87.1, 63.0, 15.5))
+    assert choose([vivid, honest, pale, grey_like])[0]["name"] == "honest"  # pale is under a third of 45
+    assert choose([vivid, result("less", 86.0, 64.0, 20)])[0]["name"] == "less"  # none at grey: best plain
+
+
+def test_tune_decode_writes_the_table_and_the_card_that_the_colorizer_then_uses(tmp_path):
+    import json
+    import shutil
+    from colornet.colorize.models import Model
+    from colornet.colorize.pipeline import Colorizer
+    from tests.conftest import run_tool
+    folder = tmp_path / "model"
+    shutil.copytree("models/default", folder)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in list_images(["data/samples"])[:2]:
+        shutil.copy(path, photos / path.name)
+    result = run_tool("tune_decode", photos, "--model", folder, "--prior", "data/yuv64_prior_probs.npy",
+                      "--boost-lambda", "0.2", "--max-side", "96", "-o", tmp_path / "sweep", "--card", "-q")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads((tmp_path / "sweep" / "decode_sweep.json").read_text())
+    assert len(rows) == 20 and "| grey |" in (tmp_path / "sweep" / "decode_sweep.md").read_text()
+    card = json.loads((folder / "model.json").read_text())
+    assert len(card["class_scale"]) == 64 and card["decode"] in ("mean", "median") and str(photos) in card["decode_chosen_by"]
+    chosen = next(r for r in rows if (r["decode"], r["temperature"]) == (card["decode"], card["temperature"])
+                  and np.allclose(decoding.boost_undoing_scale(
+                      class_boost_weights(np.load("data/yuv64_prior_probs.npy"), 0.2, 36), r["strength"]),
+                      card["class_scale"], rtol=1e-5))
+    colorizer = Colorizer(Model.resolve(str(folder)), "opencv")
+    assert (colorizer.method, colorizer.temperature) == (chosen["decode"], chosen["temperature"])
+    assert run_tool("tune_decode", photos, "--model", folder, "--prior", tmp_path / "missing.npy",
+                    "--boost-lambda", "0.2", "-q").returncode == 2

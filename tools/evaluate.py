@@ -31,7 +31,8 @@ def main(argv=None):
     parser.add_argument("--model", help="model name in models/ or a deploy .prototxt (default: models/default)")
     parser.add_argument("--weights", help="weights .caffemodel (default: the model folder's)")
     parser.add_argument("--backend", choices=("caffe", "opencv"), default="caffe")
-    parser.add_argument("--decode", choices=("mean", "median", "argmax"), default="mean", help="YUV-64 decoding (default mean)")
+    parser.add_argument("--decode", choices=("mean", "median", "argmax"), default=None,
+                        help="YUV-64 decoding (default: the model card's, else mean)")
     parser.add_argument("--temperature", type=float, default=None,
                         help=f"annealed-mean temperature (default: the model's own, else {DEFAULT_TEMPERATURE})")
     parser.add_argument("--upsampling", choices=("guided", "cubic"), default="guided",

@@ -55,8 +55,9 @@ def main(argv=None):
     parser.add_argument("--backend", choices=("opencv", "caffe"), default=None,
                         help="OpenCV's dnn (default: 2.6x faster a photo; pycaffe, with a note, for nets it cannot "
                              "load) or pycaffe")
-    parser.add_argument("--decode", choices=("mean", "median", "argmax"), default="mean",
-                        help="YUV-64: annealed mean over the classes' colours (default) or argmax (the original's)")
+    parser.add_argument("--decode", choices=("mean", "median", "argmax"), default=None,
+                        help="YUV-64: annealed mean over the classes' colours, their geometric median, or argmax "
+                        "(the original's); default: the model card's, else mean")
     parser.add_argument("--temperature", type=float, default=None,
                         help="annealed-mean temperature: lower is more vivid, 1 is the plain mean (default: the "
                              f"model's own, chosen when it was fine-tuned, else {DEFAULT_TEMPERATURE})")

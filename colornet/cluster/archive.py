@@ -22,6 +22,10 @@ from colornet.colorize.files import OutputSettings, output_path
 log = logging.getLogger("cluster")
 MANIFEST_FIELDS = ["input", "output", "status", "error"]
 CHUNK = 8  # photos per actor call: the batch the net takes them in
+# Chunks queued on each actor: an actor runs its calls one after another, so with a second one
+# waiting it starts on it at once instead of idling while its result travels to the driver and
+# the next chunk comes back (a death then loses both, still only photos in flight).
+IN_FLIGHT_PER_ACTOR = 2
 
 
 @dataclasses.dataclass
@@ -31,7 +35,7 @@ class ColorizerSettings:
     weights: str = None
     backend: str = None
     temperature: float = None
-    decode: str = "mean"
+    decode: str = None
     guided: bool = True
     max_pixels: int = None
 
@@ -148,7 +152,7 @@ def colorize_archive(paths, output, settings, output_settings=None, cluster="loc
         actors = [actor_class.options(num_cpus=1).remote(settings, output_settings) for _ in range(workers)]
         chunks = [jobs[start:start + CHUNK] for start in range(0, len(jobs), CHUNK)]
         pending, started = {}, time.monotonic()
-        free = list(actors)
+        free = [actor for actor in actors for _ in range(IN_FLIGHT_PER_ACTOR)]
         with tqdm(total=len(jobs), unit="photo", disable=not progress, desc="colorize") as bar:
             while chunks or pending:
                 while chunks and free:
@@ -165,7 +169,14 @@ def colorize_archive(paths, output, settings, output_settings=None, cluster="loc
                         manifest.add(source, target, "lost", f"the actor died: {type(error).__name__}; rerun to colour it")
                     log.error("an actor died with %d photo(s) in flight (rerun to colour them); starting another",
                               len(chunk))
-                    free.append(actor_class.options(num_cpus=1).remote(settings, output_settings))
+                    dead = actor
+                    free = [other for other in free if other is not dead]
+                    for other_future, (other_actor, other_chunk) in list(pending.items()):
+                        if other_actor is dead:  # its queued chunk fails too: hand it to the new actor
+                            del pending[other_future]
+                            chunks.insert(0, other_chunk)
+                    replacement = actor_class.options(num_cpus=1).remote(settings, output_settings)
+                    free.extend([replacement] * IN_FLIGHT_PER_ACTOR)
                 bar.update(len(chunk))
                 bar.set_postfix_str(f"{bar.n / max(time.monotonic() - started, 1e-9):.1f} photos/s")
         log.info("coloured %d photo(s) in %.2f s on the actors: %.2f photos/s once Ray was up", len(jobs),

@@ -9,6 +9,13 @@ around grey (the net unsure), the median stays near grey; where most of the mass
 colour, it goes there, however far from grey. That is the "confidence-aware decode" the
 squared-error mean cannot be: the mean is pulled towards every rare colour the net lends a
 little mass to. It is found by Weiszfeld's iteration from the mean.
+
+Calibration. A net trained with the loss rebalanced by class weights w (Zhang et al.'s prior
+boost) learns p ∝ w·q rather than the colours' own distribution q: the weighted cross-entropy is
+least there. Rare classes (in our photos the blues) get extra mass everywhere, which the decode
+turns into blue casts where the net is unsure — shadows first. Multiplying p by w^−s undoes the
+boost (s = 1) or part of it; the model card carries the 64 factors chosen on val
+(``class_scale``), so every surface decodes the same way.
 """
 import numpy as np
 
@@ -40,3 +47,21 @@ def geometric_median(weights, colours, iterations=MEDIAN_ITERATIONS):
         inverse = flat / np.maximum(np.sqrt(du * du + dv * dv), MIN_DISTANCE)
         point = np.matmul(colours.T, inverse) / inverse.sum(axis=1, keepdims=True)
     return point.reshape(n, 2, h, w)
+
+
+def boost_undoing_scale(class_weights, strength):
+    """Per-class factors w^−strength for the rebalancing weights a net was trained with (classes
+    the loss ignored, weight 0, keep factor 1: the net gives them no mass to correct)."""
+    weights = np.asarray(class_weights, dtype=np.float64)
+    scale = np.ones_like(weights)
+    trained = weights > 0
+    scale[trained] = weights[trained] ** -float(strength)
+    return scale
+
+
+def calibrated(probabilities, class_scale):
+    """N×K×h×w probabilities times per-class factors, renormalised (None: unchanged)."""
+    if class_scale is None:
+        return probabilities
+    scaled = probabilities * np.asarray(class_scale, dtype=probabilities.dtype)[None, :, None, None]
+    return scaled / np.maximum(scaled.sum(axis=1, keepdims=True), np.finfo(scaled.dtype).tiny)

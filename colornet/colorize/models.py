@@ -45,10 +45,16 @@ class Model:
         else:
             raise ModelError(f"{self.deploy}: not a colornet deploy net (need one Input layer, data_l or data_y; "
                              f"found {inputs or 'none'})")
-        card = self.deploy.parent / "model.json"
-        # A fine-tuned model's card carries the temperature chosen for it on its held-out photos.
-        self.temperature = json.loads(card.read_text()).get("temperature") \
-            if card.is_file() and self.deploy.name == "deploy.prototxt" else None
+        card_path = self.deploy.parent / "model.json"
+        card = json.loads(card_path.read_text()) if card_path.is_file() and self.deploy.name == "deploy.prototxt" else {}
+        # The decoding chosen for these weights (on val, or on a fine-tuning's held-out photos):
+        # temperature, method and the per-class calibration (colorize/decoding.py).
+        self.temperature = card.get("temperature")
+        self.method = card.get("decode")
+        self.class_scale = card.get("class_scale")
+        if self.class_scale is not None and len(self.class_scale) != 64:
+            raise ModelError(f"{card_path}: class_scale must list 64 factors, one per YUV-64 class "
+                             f"(found {len(self.class_scale)}); re-export the model")
         dims = re.search(r'type:\s*"Input".*?shape\s*{([^}]*)}', text, re.S)
         sides = [int(d) for d in re.findall(r"dim:\s*(\d+)", dims.group(1))] if dims else []
         self.side = sides[-1] if len(sides) == 4 else 224

@@ -44,13 +44,14 @@ def net_input(lum, side):
     return cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", codec=None):
-    """Net output → N×2×h×w chroma: ab (lab313) or centred UV offsets (yuv64)."""
+def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", codec=None, class_scale=None):
+    """Net output → N×2×h×w chroma: ab (lab313) or centred UV offsets (yuv64). class_scale: the
+    model card's per-class calibration (colorize/decoding.py), yuv64 only."""
     if family == "lab313":
         return lab313.annealed_expectation(outputs["conv8_313"], lab313.load_centres(), temperature)
     codec = codec or Codec()
     offsets = codec.class_uv_offsets.astype(np.float32)  # 64×2 decoded (u, v) − 128
-    probabilities = outputs["prob"]
+    probabilities = decoding.calibrated(outputs["prob"], class_scale)
     if method == "argmax":
         return offsets[probabilities.argmax(axis=1)].transpose(0, 3, 1, 2)
     log_p = np.log(np.clip(probabilities, 1e-12, None))
@@ -94,12 +95,13 @@ class Colorizer:
     refused (photo_io.PixelLimitExceeded) before any work is done on them.
     """
 
-    def __init__(self, model, backend=None, temperature=None, method="mean", guided=True,
+    def __init__(self, model, backend=None, temperature=None, method=None, guided=True,
                  max_pixels=DEFAULT_MAX_PIXELS):
         self.model = model
-        # None: the model's own (its card's, for a fine-tuned one), else DEFAULT_TEMPERATURE.
+        # None: the model's own (its card's), else DEFAULT_TEMPERATURE and the annealed mean.
         if temperature is None:
             temperature = model.temperature or DEFAULT_TEMPERATURE
+        method = method or model.method or "mean"
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.runner = runner(model, backend)
@@ -115,7 +117,8 @@ class Colorizer:
 
     def chroma_of(self, batch):
         """The net's input batch → N×2×h×w chroma."""
-        return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method)
+        return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method,
+                      class_scale=self.model.class_scale)
 
     def with_settings(self, **settings):
         """This colorizer with other decoding settings (temperature, method, guided, max_pixels,
@@ -152,7 +155,8 @@ class Colorizer:
         #rrggbb at the photo's own luminance there (ideepcolor offers 9 such as a palette)."""
         lum = luminance(photo, self.model.family)
         outputs = self.runner.forward(self.net_batch([lum]))
-        scores = outputs[self.model.output_name][0]
+        scores = outputs[self.model.output_name]
+        scores = (decoding.calibrated(scores, self.model.class_scale) if self.model.family == "yuv64" else scores)[0]
         row = min(int(y * scores.shape[1] / lum.shape[0]), scores.shape[1] - 1)
         col = min(int(x * scores.shape[2] / lum.shape[1]), scores.shape[2] - 1)
         at = scores[:, row, col]
