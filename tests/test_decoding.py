@@ -176,3 +176,26 @@ def test_tune_decode_writes_the_table_and_the_card_that_the_colorizer_then_uses(
     assert (colorizer.method, colorizer.temperature) == (chosen["decode"], chosen["temperature"])
     assert run_tool("tune_decode", photos, "--model", folder, "--prior", tmp_path / "missing.npy",
                     "--boost-lambda", "0.2", "-q").returncode == 2
+
+
+def test_dark_pixel_classes_of_a_net_that_knows_the_truth_match_the_truth():
+    from colornet.colorize.models import Model
+    from colornet.colorize.pipeline import Colorizer
+    from colornet.evaluate.dark_pixels import photo_dark_classes
+    codec = Codec()
+    photo = read_bgr(list_images(["data/samples"])[1])
+
+    class Oracle:
+        name = "oracle"
+
+        def forward(self, batch, outputs=None):
+            small = cv2.resize(photo, (112, 112), interpolation=cv2.INTER_AREA)
+            _, labels = codec.encode_bgr(small)
+            return {"prob": np.eye(64, dtype=np.float32)[labels].transpose(2, 0, 1)[None]}
+
+    colorizer = Colorizer(Model.resolve("default"), "opencv")
+    colorizer.runner = Oracle()
+    labels, distributions = photo_dark_classes(colorizer, photo, codec, calibrate=False)
+    assert labels.size == distributions.shape[1] and 0.15 * 112 * 112 < labels.size <= 0.3 * 112 * 112
+    np.testing.assert_array_equal(distributions.argmax(axis=0), labels)
+    assert photo_dark_classes(colorizer, photo, codec, fraction=1.0)[0].size == 112 * 112
