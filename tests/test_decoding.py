@@ -154,6 +154,7 @@ def test_tune_decode_writes_the_table_and_the_card_that_the_colorizer_then_uses(
     import shutil
     from colornet.colorize.models import Model
     from colornet.colorize.pipeline import Colorizer
+    from colornet.evaluate import decode_tuning
     from tests.conftest import run_tool
     folder = tmp_path / "model"
     shutil.copytree("models/default", folder)
@@ -165,7 +166,7 @@ def test_tune_decode_writes_the_table_and_the_card_that_the_colorizer_then_uses(
                       "--boost-lambda", "0.2", "--max-side", "96", "-o", tmp_path / "sweep", "--card", "-q")
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "sweep" / "decode_sweep.json").read_text())
-    assert len(rows) == 20 and "| grey |" in (tmp_path / "sweep" / "decode_sweep.md").read_text()
+    assert len(rows) == len(decode_tuning.STRENGTHS) * len(decode_tuning.DECODES) and "| grey |" in (tmp_path / "sweep" / "decode_sweep.md").read_text()
     card = json.loads((folder / "model.json").read_text())
     assert len(card["class_scale"]) == 64 and card["decode"] in ("mean", "median") and str(photos) in card["decode_chosen_by"]
     chosen = next(r for r in rows if (r["decode"], r["temperature"]) == (card["decode"], card["temperature"])

@@ -29,8 +29,8 @@ from colornet.photo_io import list_images
 from layers.yuv64 import class_boost_weights
 
 log = logging.getLogger("tune_decode")
-STRENGTHS = (0.0, 0.5, 0.75, 1.0)
-DECODES = (("mean", 0.38), ("mean", 0.6), ("mean", 1.0), ("median", 0.6), ("median", 1.0))
+STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+DECODES = (("mean", 0.38), ("mean", 0.5), ("mean", 0.6), ("mean", 1.0), ("median", 0.6), ("median", 1.0))
 
 
 @dataclasses.dataclass
