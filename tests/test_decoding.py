@@ -140,13 +140,16 @@ def test_the_model_cards_decoding_reaches_every_colorizer(tmp_path):
 def test_the_choice_rule_prefers_no_colour_to_wrong_colour():
     from colornet.evaluate.decode_tuning import choose
 
-    def result(name, plain, rebalanced, cf):
+    def result(name, plain, rebalanced, cf, shadow_b=2.0):
         return {"name": name, "summary": {"model": {"auc": plain, "auc_rebalanced": rebalanced, "cf": cf},
-                                          "grey": {"auc": 87.0}, "cf_truth": 45.0}}
+                                          "grey": {"auc": 87.0}, "cf_truth": 45.0,
+                                          "shadows": {"model": {"b": shadow_b}, "truth": {"b": 3.0}}}}
     vivid, honest, pale, grey_like = (result("vivid", 85.0, 65.0, 30), result("honest", 87.2, 63.5, 16),
                                       result("pale", 87.9, 62.5, 9), result("safe", 87.1, 63.0, 15.5))
     assert choose([vivid, honest, pale, grey_like])[0]["name"] == "honest"  # pale is under a third of 45
     assert choose([vivid, result("less", 86.0, 64.0, 20)])[0]["name"] == "less"  # none at grey: best plain
+    yellow = result("yellow shadows", 87.5, 64.0, 20, shadow_b=7.5)
+    assert choose([yellow, honest])[0]["name"] == "honest"
 
 
 def test_tune_decode_writes_the_table_and_the_card_that_the_colorizer_then_uses(tmp_path):

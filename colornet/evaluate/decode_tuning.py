@@ -4,8 +4,9 @@ the annealed mean or the geometric median, and the temperature (colorize/decodin
 Every combination of the grid is scored on the same photos with scoring.evaluate (the net runs
 once per photo: its outputs are kept for the sweep, which holds the val set's 64×112×112
 probabilities, about 4 MB a photo). The rule, in order:
-1. among the settings whose plain AuC is at least grey's and whose colourfulness is at least a
-   third of the photos', the highest rebalanced AuC;
+1. among the settings whose plain AuC is at least grey's, whose colourfulness is at least a
+   third of the photos' and whose shadows are not cast (the mean b* of the darkest 20 % of pixels
+   within SHADOW_TOLERANCE of the photos'), the highest rebalanced AuC;
 2. if none, the setting with the highest plain AuC (no colour is better than wrong colour).
 With ``card``, the choice is written into the model folder's model.json (``decode``,
 ``temperature``, ``class_scale`` and how they were chosen), which every surface then uses.
@@ -30,6 +31,7 @@ from layers.yuv64 import class_boost_weights
 
 log = logging.getLogger("tune_decode")
 STRENGTHS = (0.0, 0.25, 0.5, 0.75, 1.0)
+SHADOW_TOLERANCE = 3.0  # b* units: the issue's bound for "the shadows are not blue"
 DECODES = (("mean", 0.38), ("mean", 0.5), ("mean", 0.6), ("mean", 1.0), ("median", 0.6), ("median", 1.0))
 
 
@@ -77,15 +79,17 @@ def sweep(photos, model, boost, backend=None, max_side=512, strengths=STRENGTHS,
 
 
 def meets_floor(summary):
-    return summary["model"]["auc"] >= summary["grey"]["auc"] and summary["model"]["cf"] >= summary["cf_truth"] / 3
+    shadows = summary["shadows"]
+    return (summary["model"]["auc"] >= summary["grey"]["auc"] and summary["model"]["cf"] >= summary["cf_truth"] / 3
+            and abs(shadows["model"]["b"] - shadows["truth"]["b"]) <= SHADOW_TOLERANCE)
 
 
 def choose(results):
     """The rule of the module's docstring; → (the chosen result, which clause chose it)."""
     floor = [result for result in results if meets_floor(result["summary"])]
     if floor:
-        return max(floor, key=lambda r: r["summary"]["model"]["auc_rebalanced"]), "best rebalanced AuC at or above grey's plain AuC"
-    return max(results, key=lambda r: r["summary"]["model"]["auc"]), "none reached grey's plain AuC: the highest plain AuC"
+        return max(floor, key=lambda r: r["summary"]["model"]["auc_rebalanced"]), "best rebalanced AuC at or above grey's plain AuC, without a cast in the shadows"
+    return max(results, key=lambda r: r["summary"]["model"]["auc"]), "none reached grey's plain AuC without a cast in the shadows: the highest plain AuC"
 
 
 def table(results, chosen):
