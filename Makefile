@@ -34,7 +34,7 @@ DEFAULT_NET ?= color_lite_continue
 DEFAULT_DEPLOY ?= color_lite
 DEFAULT_ITER ?= 1250
 
-.PHONY: finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+.PHONY: lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -69,7 +69,14 @@ photo-report: photos  ## rewrite docs/data.md and its contact sheets from the ph
 lmdb: photos  ## YUV-64 LMDBs data/train_lmdb, data/val_lmdb and their class prior (SIZE, CROPS, WORKERS)
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_lmdb --size $(SIZE) --crops-per-photo $(CROPS) --workers $(WORKERS) --force
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_lmdb --size $(SIZE) --resize crop --workers $(WORKERS) --force
-	$(PYTHON) tools/inspect_lmdb.py data/train_lmdb --prior data/yuv64_prior_probs.npy --prior-with-grey data/yuv64_prior_probs_grey.npy
+	$(PYTHON) tools/inspect_lmdb.py data/train_lmdb --prior data/yuv64_prior_probs.npy
+
+# Whole photos at SCALES short sides, for the lite nets' crops of 128 (docs/training.md, "Blue shadows").
+SCALES ?= 160,224,320
+lmdb-scales: photos  ## YUV-64 LMDB of whole photos at SCALES short sides: data/train_scales_lmdb (+ val, grey-counting prior)
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_scales_lmdb --scales $(SCALES) --workers $(WORKERS) --force
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_lmdb --size $(SIZE) --resize crop --workers $(WORKERS) --force
+	$(PYTHON) tools/inspect_lmdb.py data/train_scales_lmdb --prior-with-grey data/yuv64_prior_probs_grey.npy
 
 lmdb-bgr: photos  ## plain BGR LMDBs for the Lab/313 nets: data/train_bgr_lmdb, data/val_bgr_lmdb
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_bgr_lmdb --format bgr --size 256 --crops-per-photo $(CROPS) --workers $(WORKERS) --force
@@ -98,6 +105,11 @@ endif
 train-continue:  ## train the lite color net on from models/default's weights on the current photos (CONTINUE_FROM=… for others)
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
 	$(call color_lite_continue,$(CONTINUE_FROM))
+
+SCALES_STAGE ?= scales
+train-scales:  ## the lite color net on from CONTINUE_FROM on whole photos at scales (SCALES_STAGE=scales_grey: grey counted)
+	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }
+	$(PYTHON) tools/train.py prototxt/solver_color_lite_$(SCALES_STAGE).prototxt --log logs/color_lite_$(SCALES_STAGE).log --weights $(CONTINUE_FROM)
 
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }

@@ -59,10 +59,10 @@ def freeze_all_but(net, trainable):
     return net
 
 
-def color_train_val(variant, boost_lambda, trainable=None, count_grey=False):
+def color_train_val(variant, boost_lambda, trainable=None, count_grey=False, train_source="data/train_lmdb"):
     caffe, L, P = caffe_modules()
     ns = caffe.NetSpec()
-    val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_lmdb", "data/val_lmdb")
+    val_layer = lmdb_data(caffe, L, P, ns, variant, train_source, "data/val_lmdb")
     ns.data_y, ns.label_uv = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
     # Kernel 1, stride 2: pure subsampling of the labels. Caffe rounds up (224 → 113); the Crop
     # below trims to the prediction's 112.
@@ -192,10 +192,28 @@ def color_rebalance_solver(variant, stage):
 COLOR_CONTINUE_ITERATIONS = 3000
 
 
-def color_continue_solver(variant, stage="rebalance", name="continue"):
+def color_continue_solver(variant, stage="rebalance", name="continue", iterations=COLOR_CONTINUE_ITERATIONS):
     solver = base_solver("color", variant)
     solver.net = f"prototxt/train_val_color{variant.suffix}_{stage}.prototxt"
     solver.snapshot_prefix = f"models/snapshots/color{variant.suffix}_{name}"
     solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
-    return schedule(solver, True, 3e-4, 0.33, 1000, COLOR_CONTINUE_ITERATIONS, 6)
+    return schedule(solver, True, 3e-4, 0.33, 1000, iterations, 6)
+
+
+# Whole photos at three scales (make lmdb-scales; docs/training.md, "Blue shadows…"): the same
+# continuation from given weights for 2,000 iterations, with the grey class skipped or counted,
+# then a long run on from its last weights at a third of the rate, halved every 2,000.
+SCALES_TRAIN_LMDB = "data/train_scales_lmdb"
+COLOR_SCALES_STAGES = {"scales": False, "scales_grey": True}  # name: the grey class counted in the loss
+COLOR_SCALES_ITERATIONS = 2000
+
+
+def color_long_solver(variant):
+    solver = base_solver("color", variant)
+    solver.net = f"prototxt/train_val_color{variant.suffix}_scales.prototxt"
+    solver.snapshot_prefix = f"models/snapshots/color{variant.suffix}_scales_long"
+    solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
+    schedule(solver, True, 1e-4, 0.5, 2000, 6000, 6)
+    solver.snapshot, solver.test_interval = 500, 500
+    return str(solver)
 

@@ -33,9 +33,12 @@ def generate():
         files[f"train_val_color_lite_{stage}.prototxt"] = color.color_train_val(color.LITE, boost_lambda, trainable)
         files[f"solver_color_lite_{stage}.prototxt"] = color.color_rebalance_solver(color.LITE, stage)
     files["solver_color_lite_continue.prototxt"] = color.color_continue_solver(color.LITE)
-    # The rebalanced net with the grey class counted in the loss, continued from given weights.
-    files["train_val_color_lite_grey.prototxt"] = color.color_train_val(color.LITE, 0.2, count_grey=True)
-    files["solver_color_lite_grey.prototxt"] = color.color_continue_solver(color.LITE, "grey", "grey")
+    for stage, count_grey in color.COLOR_SCALES_STAGES.items():
+        files[f"train_val_color_lite_{stage}.prototxt"] = color.color_train_val(
+            color.LITE, 0.2, count_grey=count_grey, train_source=color.SCALES_TRAIN_LMDB)
+        files[f"solver_color_lite_{stage}.prototxt"] = color.color_continue_solver(
+            color.LITE, stage, stage, color.COLOR_SCALES_ITERATIONS)
+    files["solver_color_lite_scales_long.prototxt"] = color.color_long_solver(color.LITE)
     for variant in (fcn.FCN_FULL, fcn.FCN_LITE):
         files[f"train_val_fcn{variant.suffix}.prototxt"] = fcn.fcn_train_val(variant)
         files[f"deploy_fcn{variant.suffix}.prototxt"] = fcn.fcn_deploy(variant)
