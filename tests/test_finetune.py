@@ -82,7 +82,10 @@ def test_a_tiny_run_exports_a_model_that_loads_and_a_second_run_continues(tmp_pa
     card, table, sheet = tuning.run(options)
     assert card["training"]["iterations_total"] == 2 and card["finetuned_from"] == "default"
     assert card["photos"] == {"train": 17, "held_out": 5, "skipped_grey": 1, "skipped_unreadable": 1}
-    assert card["temperature"] in tuning.TEMPERATURES
+    assert card["temperature"] in tuning.TEMPERATURES and card["undo_of_rebalancing"] in tuning.UNDO_STRENGTHS
+    assert (card["class_scale"] is None) == (card["undo_of_rebalancing"] == 0)
+    from colornet.colorize.models import Model
+    assert Model.resolve(str(models / "mine")).class_scale == card["class_scale"]  # what the colorizer decodes with
     assert "| fine-tuned |" in table and sheet.is_file()
     held_out = (models / "mine" / "held_out.txt").read_text().split()
     split = json.loads((options.work / "split.json").read_text())

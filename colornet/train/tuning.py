@@ -12,6 +12,10 @@ from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
 
 log = logging.getLogger("finetune")
 TEMPERATURES = (0.38, 0.6, 1.0)  # the first is the default's (pipeline.DEFAULT_TEMPERATURE)
+# How much of the training's class rebalancing the decode undoes (colorize/decoding.py): the
+# fine-tuning net is the default's rebalanced one (λ 0.2 over data/yuv64_prior_probs.npy).
+UNDO_STRENGTHS = (0.0, 0.75)
+BOOST = {"prior": "data/yuv64_prior_probs.npy", "lambda": 0.2, "ignore_class": 36}
 CANDIDATE_SNAPSHOTS = 8  # the newest ones scored (40 minutes of 5-minute snapshots)
 
 
@@ -76,22 +80,55 @@ def snapshots(work):
     return sorted(found)
 
 
-def score(weights, temperature, holdout):
-    """evaluate's summary of the deploy net with these weights on the held-out photos."""
+def class_scale(strength):
+    """The model card's class_scale that undoes `strength` of the fine-tuning's rebalancing (None for 0)."""
+    import numpy as np
+    from colornet.colorize.decoding import boost_undoing_scale
+    from layers import lab313
+    from layers.yuv64 import class_boost_weights
+    if not strength:
+        return None
+    weights = class_boost_weights(np.load(lab313.repo_path(BOOST["prior"])), BOOST["lambda"], BOOST["ignore_class"])
+    return [round(float(x), 6) for x in boost_undoing_scale(weights, strength)]
+
+
+def score_decodings(weights, holdout):
+    """[(temperature, undo strength, summary)] of the deploy net with these weights on the held-out
+    photos, for every temperature and undo strength (the net runs once per photo)."""
+    from colornet.colorize.pipeline import Colorizer
+    from colornet.colorize.models import Model
+    from colornet.evaluate.decode_tuning import CachingRunner
+    from colornet.evaluate.scoring import evaluate
+    model = Model(BASE_DEPLOY, weights)
+    base = Colorizer(model, "opencv")
+    base.runner = CachingRunner(base.runner)
+    rows = []
+    for strength in UNDO_STRENGTHS:
+        model.class_scale = class_scale(strength)
+        for temperature in TEMPERATURES:
+            summary, _, _ = evaluate(holdout, base.with_settings(temperature=temperature).colorize, max_side=512,
+                                     progress=False)
+            rows.append((temperature, strength, summary))
+    return rows
+
+
+def score_shipped(model_name, holdout):
+    """The base model as shipped (its card's decoding) on the held-out photos."""
     from colornet.colorize.pipeline import Colorizer
     from colornet.colorize.models import Model
     from colornet.evaluate.scoring import evaluate
-    colorizer = Colorizer(Model(BASE_DEPLOY, weights), "opencv", temperature)
-    summary, _, _ = evaluate(holdout, colorizer.colorize, max_side=512, progress=False)
+    summary, _, _ = evaluate(holdout, Colorizer(Model.resolve(model_name), "opencv").colorize, max_side=512,
+                             progress=False)
     return summary
 
 
-def choose(base_weights, candidates, holdout):
-    """The (label, weights, temperature, summary) to ship, and the base model's summary.
+def choose(base_weights, candidates, holdout, base_model="default"):
+    """The (label, weights, temperature, undo strength, summary) to ship, and the base model's
+    summary as shipped.
 
-    Rule: the best rebalanced AuC on the held-out photos among the candidates at or above grey on
-    plain AuC and PSNR there; if none is, the best rebalanced AuC (the card says so)."""
-    from colornet.colorize.pipeline import DEFAULT_TEMPERATURE
+    Rule: the best rebalanced AuC on the held-out photos among the candidates (each snapshot at
+    each temperature and undo strength) at or above grey on plain AuC and PSNR there; if none is,
+    the best rebalanced AuC (the card says so)."""
     rows = []
     # The shipped weights compete too: on photos the default already colours well, fine-tuning
     # can lose (the test split's documentation photos lost 2.5 rebalanced AuC on their held-out
@@ -99,42 +136,42 @@ def choose(base_weights, candidates, holdout):
     labelled = [("the default's weights (no fine-tuning kept)", base_weights)] + \
         [(f"iteration {iteration}", weights) for iteration, weights in candidates[-CANDIDATE_SNAPSHOTS:]]
     for label, weights in labelled:
-        for temperature in TEMPERATURES:
-            summary = score(weights, temperature, holdout)
-            rows.append((label, weights, temperature, summary))
-            log.info("held out: %s at temperature %g: rebalanced AuC %.2f, AuC %.2f, PSNR %.2f", label,
-                     temperature, summary["model"]["auc_rebalanced"], summary["model"]["auc"], summary["model"]["psnr"])
-
-    # The default as shipped: its weights at its temperature, one of the rows above.
-    base = next(row[3] for row in rows if row[1] == base_weights and row[2] == DEFAULT_TEMPERATURE)
+        for temperature, strength, summary in score_decodings(weights, holdout):
+            rows.append((label, weights, temperature, strength, summary))
+            log.info("held out: %s at temperature %g, undoing %g of the rebalancing: rebalanced AuC %.2f, AuC %.2f, "
+                     "PSNR %.2f", label, temperature, strength, summary["model"]["auc_rebalanced"],
+                     summary["model"]["auc"], summary["model"]["psnr"])
+    base = score_shipped(base_model, holdout)
 
     def at_least_grey(summary):
         return summary["model"]["auc"] >= summary["grey"]["auc"] and summary["model"]["psnr"] >= summary["grey"]["psnr"]
-    eligible = [row for row in rows if at_least_grey(row[3])] or rows
-    best = max(eligible, key=lambda row: row[3]["model"]["auc_rebalanced"])
-    return best, base, bool([row for row in rows if at_least_grey(row[3])])
+    eligible = [row for row in rows if at_least_grey(row[4])] or rows
+    best = max(eligible, key=lambda row: row[4]["model"]["auc_rebalanced"])
+    return best, base, bool([row for row in rows if at_least_grey(row[4])])
 
 
 def scores_table(base, best):
     """Default and fine-tuned side by side on the held-out photos (and grey), as text."""
     lines = ["| held-out photos | rebalanced AuC | AuC | PSNR | colourfulness |", "|---|---|---|---|---|"]
-    for label, summary in (("grey", base["grey"]), ("default", base["model"]), ("fine-tuned", best[3]["model"])):
+    for label, summary in (("grey", base["grey"]), ("default", base["model"]), ("fine-tuned", best[4]["model"])):
         lines.append(f"| {label} | {summary['auc_rebalanced']:.2f} | {summary['auc']:.2f} | {summary['psnr']:.2f} | "
                      f"{summary['cf']:.1f} |")
     return "\n".join(lines)
 
 
-def before_after_sheet(holdout, base_weights, weights, temperature, output, count=4):
-    """grey | default | fine-tuned | truth for a few held-out photos, as a JPEG."""
+def before_after_sheet(holdout, base_model, weights, temperature, strength, output, count=4):
+    """grey | default (as shipped) | fine-tuned | truth for a few held-out photos, as a JPEG."""
     import cv2
     import numpy as np
-    from colornet.colorize.pipeline import Colorizer, DEFAULT_TEMPERATURE
+    from colornet.colorize.pipeline import Colorizer
     from colornet.colorize.models import Model
     from colornet.common import atomic_write_bytes
     from colornet.evaluate.scoring import fit
     from colornet.photo_io import read_bgr
-    default = Colorizer(Model(BASE_DEPLOY, base_weights), "opencv", DEFAULT_TEMPERATURE)
-    tuned = Colorizer(Model(BASE_DEPLOY, weights), "opencv", temperature)
+    default = Colorizer(Model.resolve(base_model), "opencv")
+    tuned_model = Model(BASE_DEPLOY, weights)
+    tuned_model.class_scale = class_scale(strength)
+    tuned = Colorizer(tuned_model, "opencv", temperature, "mean")
     rows = []
     for path in holdout[:count]:
         truth = fit(read_bgr(path), 320)
@@ -153,13 +190,14 @@ def before_after_sheet(holdout, base_weights, weights, temperature, output, coun
 def export(models_dir, name, best, base, split, trained, minutes, eligible):
     """models/NAME (written beside it and renamed: an existing one stays until this is complete)."""
     from colornet.train.export import export_model
-    label, weights, temperature, summary = best
-    card = {"finetuned_from": "default", "temperature": temperature, "snapshot_chosen": label,
+    label, weights, temperature, strength, summary = best
+    card = {"finetuned_from": "default", "temperature": temperature, "decode": "mean", "snapshot_chosen": label,
+            "class_scale": class_scale(strength), "undo_of_rebalancing": strength,
             "photos": {"train": len(split["train"]), "held_out": len(split["holdout"]),
                        "skipped_grey": split["skipped_grey"], "skipped_unreadable": split["skipped_unreadable"]},
             "training": {"iterations_this_run": trained[1] - trained[0], "iterations_total": trained[1],
                          "minutes_this_run": minutes},
-            "chosen_by": "rebalanced AuC on the held-out photos among snapshots and temperatures "
+            "chosen_by": "rebalanced AuC on the held-out photos among snapshots, temperatures and undo strengths "
                          + ("at or above grey on plain AuC and PSNR" if eligible else
                             "(none was at or above grey on plain AuC and PSNR there)"),
             "held_out_scores": {"grey": _brief(base["grey"]), "default": _brief(base["model"]),
@@ -194,10 +232,11 @@ def run(options):
         raise FinetuneError(f"{options.name}: no snapshot was written (the budget of {options.minutes} min ended "
                             "before one iteration); give more MINUTES")
     holdout = [pathlib.Path(path) for path in split["holdout"]]
-    best, base, eligible = choose(base_weights, candidates, holdout)
+    best, base, eligible = choose(base_weights, candidates, holdout, options.base_model)
     card = export(options.models_dir, options.name, best, base, split, trained, options.minutes, eligible)
     sheet = pathlib.Path(options.models_dir) / options.name / "held_out_sheet.jpg"
-    before_after_sheet(holdout, base_weights, best[1], best[2], sheet)
+    before_after_sheet(holdout, options.base_model, best[1], best[2], best[3], sheet)
     record_run(options.work, {"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "iterations": list(trained),
-                              "minutes": options.minutes, "chosen": best[0], "temperature": best[2]})
+                              "minutes": options.minutes, "chosen": best[0], "temperature": best[2],
+                              "undo_of_rebalancing": best[3]})
     return card, scores_table(base, best), sheet
