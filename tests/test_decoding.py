@@ -169,15 +169,17 @@ def test_tune_decode_writes_the_table_and_the_card_that_the_colorizer_then_uses(
                       "--boost-lambda", "0.2", "--max-side", "96", "-o", tmp_path / "sweep", "--card", "-q")
     assert result.returncode == 0, result.stderr
     rows = json.loads((tmp_path / "sweep" / "decode_sweep.json").read_text())
-    assert len(rows) == len(decode_tuning.STRENGTHS) * len(decode_tuning.DECODES) and "| grey |" in (tmp_path / "sweep" / "decode_sweep.md").read_text()
+    assert len(rows) == len(decode_tuning.STRENGTHS) * len(decode_tuning.DECODES) * len(decode_tuning.DARK_LIMITS) and "| grey |" in (tmp_path / "sweep" / "decode_sweep.md").read_text()
     card = json.loads((folder / "model.json").read_text())
     assert len(card["class_scale"]) == 64 and card["decode"] in ("mean", "median") and str(photos) in card["decode_chosen_by"]
-    chosen = next(r for r in rows if (r["decode"], r["temperature"]) == (card["decode"], card["temperature"])
+    chosen = next(r for r in rows if (r["decode"], r["temperature"], r["dark_limit"]) ==
+                  (card["decode"], card["temperature"], card["dark_limit"])
                   and np.allclose(decoding.boost_undoing_scale(
                       class_boost_weights(np.load("data/yuv64_prior_probs.npy"), 0.2, 36), r["strength"]),
                       card["class_scale"], rtol=1e-5))
     colorizer = Colorizer(Model.resolve(str(folder)), "opencv")
-    assert (colorizer.method, colorizer.temperature) == (chosen["decode"], chosen["temperature"])
+    assert (colorizer.method, colorizer.temperature, colorizer.dark_limit) == \
+        (chosen["decode"], chosen["temperature"], chosen["dark_limit"])
     assert run_tool("tune_decode", photos, "--model", folder, "--prior", tmp_path / "missing.npy",
                     "--boost-lambda", "0.2", "-q").returncode == 2
 
@@ -203,3 +205,37 @@ def test_dark_pixel_classes_of_a_net_that_knows_the_truth_match_the_truth():
     assert labels.size == distributions.shape[1] and 0.15 * 112 * 112 < labels.size <= 0.3 * 112 * 112
     np.testing.assert_array_equal(distributions.argmax(axis=0), labels)
     assert photo_dark_classes(colorizer, photo, codec, fraction=1.0)[0].size == 112 * 112
+
+
+def test_dark_chroma_fades_to_grey_below_the_limit_and_only_there():
+    lum = np.array([[0, 32, 64, 128, 200]], np.uint8)
+    uv = np.dstack([np.full((1, 5), 168, np.uint8), np.full((1, 5), 88, np.uint8)])  # offsets +40, −40
+    faded = decoding.fade_dark_chroma(lum, uv, 128)
+    np.testing.assert_array_equal(faded[0, :, 0], [128, 138, 148, 168, 168])
+    np.testing.assert_array_equal(faded[0, :, 1], [128, 118, 108, 88, 88])
+
+
+def test_the_cards_dark_limit_changes_dark_pixels_only(tmp_path):
+    import json
+    import shutil
+    from colornet.colorize.models import Model
+    from colornet.colorize.pipeline import Colorizer
+    folder = tmp_path / "faded"
+    shutil.copytree("models/default", folder)
+    card = json.loads((folder / "model.json").read_text())
+    card["dark_limit"] = 128
+    (folder / "model.json").write_text(json.dumps(card))
+    photo = cv2.resize(read_bgr(list_images(["data/samples"])[0]), (192, 128))
+    grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    plain = Colorizer(Model.resolve("default"), "opencv").colorize([grey])[0]
+    faded_colorizer = Colorizer(Model.resolve(str(folder)), "opencv")
+    assert faded_colorizer.dark_limit == 128
+    faded = faded_colorizer.colorize([grey])[0]
+    bright, dark = grey >= 128, grey < 100
+    assert bright.any() and dark.any()
+    np.testing.assert_array_equal(faded[bright], plain[bright])
+
+    def chroma(bgr):
+        yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV).astype(np.float64)
+        return np.abs(yuv[..., 1:] - 128).sum(axis=-1)
+    assert chroma(faded)[dark].mean() < 0.8 * chroma(plain)[dark].mean()

@@ -52,6 +52,7 @@ class Model:
         self.temperature = card.get("temperature")
         self.method = card.get("decode")
         self.class_scale = card.get("class_scale")
+        self.dark_limit = card.get("dark_limit", 0)
         if self.class_scale is not None and len(self.class_scale) != 64:
             raise ModelError(f"{card_path}: class_scale must list 64 factors, one per YUV-64 class "
                              f"(found {len(self.class_scale)}); re-export the model")

@@ -60,17 +60,20 @@ def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", code
     return lab313.annealed_expectation(log_p, offsets, temperature)
 
 
-def compose(lum, chroma, family, guided=True):
+def compose(lum, chroma, family, guided=True, dark_limit=0):
     """Full-resolution luminance H×W + low-resolution chroma 2×h×w → uint8 BGR H×W×3.
 
     guided: edge-aware upsampling (colorize/upsample.py), else cubic. yuv64 works in 8 bits
     (the chroma is rounded to whole levels, as the output is); lab313 in float, band by band.
+    dark_limit (yuv64; 0: off): the model card's luminance below which chroma fades to grey.
     """
     if family == "lab313":
         return _compose_lab(lum, chroma, guided)
     uv = upsample_uv(lum, chroma, guided)
     bgr = np.empty(lum.shape + (3,), np.uint8)
     for rows in chroma_upsample.row_bands(lum.shape[0]):
+        if dark_limit:
+            uv[rows] = decoding.fade_dark_chroma(lum[rows], uv[rows], dark_limit)
         bgr[rows] = cv2.cvtColor(cv2.merge([lum[rows], uv[rows]]), cv2.COLOR_YUV2BGR)
     return bgr
 
@@ -106,6 +109,7 @@ class Colorizer:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.runner = runner(model, backend)
         self.temperature, self.method, self.guided, self.max_pixels = temperature, method, guided, max_pixels
+        self.dark_limit = model.dark_limit
         self.hint_weight = DEFAULT_PRIOR_WEIGHT
 
     def chroma(self, lums):
@@ -122,8 +126,8 @@ class Colorizer:
 
     def with_settings(self, **settings):
         """This colorizer with other decoding settings (temperature, method, guided, max_pixels,
-        hint_weight) over the same loaded net: a per-request change costs no net."""
-        unknown = set(settings) - {"temperature", "method", "guided", "max_pixels", "hint_weight"}
+        hint_weight, dark_limit) over the same loaded net: a per-request change costs no net."""
+        unknown = set(settings) - {"temperature", "method", "guided", "max_pixels", "hint_weight", "dark_limit"}
         if unknown:
             raise ValueError(f"not a per-request setting: {', '.join(sorted(unknown))}")
         if "temperature" in settings and settings["temperature"] is None:  # the model's own, as in __init__
@@ -147,7 +151,7 @@ class Colorizer:
         lums = [luminance(photo, self.model.family) for photo in photos]
         return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight)
                         if photo_hints else chroma,
-                        self.model.family, self.guided)
+                        self.model.family, self.guided, self.dark_limit)
                 for lum, chroma, photo_hints in zip(lums, self.chroma(lums), hints)]
 
     def palette(self, photo, x, y, count=9):

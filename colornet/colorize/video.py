@@ -279,7 +279,8 @@ class _Pipeline:
         family = self.colorizer.model.family
         for frame, lum, net_input, chroma in zip(frames, lums, batch, chromas):
             small = small_luminance(net_input[0], chroma.shape[-1], family)
-            result = compose(lum, self.smoother.update(chroma, small), family, self.colorizer.guided)
+            result = compose(lum, self.smoother.update(chroma, small), family, self.colorizer.guided,
+                             self.colorizer.dark_limit)
             if result.shape[0] % 2 or result.shape[1] % 2:  # 4:2:0 needs even sides
                 result = cv2.copyMakeBorder(result, 0, result.shape[0] % 2, 0, result.shape[1] % 2,
                                             cv2.BORDER_REPLICATE)
