@@ -35,6 +35,8 @@ def main(argv=None):
                         help="YUV-64 decoding (default: the model card's, else mean)")
     parser.add_argument("--temperature", type=float, default=None,
                         help=f"annealed-mean temperature (default: the model's own, else {DEFAULT_TEMPERATURE})")
+    parser.add_argument("--dark-limit", type=int, default=None,
+                        help="luminance below which chroma fades to grey (YUV-64; default: the model card's, else 0: off)")
     parser.add_argument("--upsampling", choices=("guided", "cubic"), default="guided",
                         help="chroma upsampling, as in use_trained_model.py (default guided)")
     parser.add_argument("--max-side", type=int, default=512, help="long side photos are scored at (default 512)")
@@ -47,6 +49,8 @@ def main(argv=None):
         model = Model.resolve(args.model, args.weights)
         colorizer = Colorizer(model, args.backend, args.temperature, args.decode,
                               guided=args.upsampling == "guided")
+        if args.dark_limit is not None:
+            colorizer = colorizer.with_settings(dark_limit=args.dark_limit)
         summaries = score_lists(args.photos, colorizer, args.output, args.splits, args.max_side, args.quiet)
     except (ModelError, ValueError) as error:
         log.error("%s", error)

@@ -241,7 +241,7 @@ def score_set(photos, colorizer, output, label, max_side=512, quiet=False):
     """Score one set of photos and write its files into output; returns the summary."""
     summary, rows, curves = evaluate(photos, colorizer.colorize, max_side, progress=not quiet)
     summary = {"evaluated": colorizer.model.describe(), "photo_list": label, "backend": colorizer.runner.name,
-               "decode": colorizer.method, "temperature": colorizer.temperature,
+               "decode": colorizer.method, "temperature": colorizer.temperature, "dark_limit": colorizer.dark_limit,
                "upsampling": "guided" if colorizer.guided else "cubic", "max_side": max_side, **summary}
     output.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(output / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
