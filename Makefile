@@ -154,6 +154,14 @@ endif
 ifeq ($(DEFAULT_NET),color_lite_rebalance)
 	$(COLOR_LITE_STAGE1) --fresh
 	$(call color_lite_stage2,rebalance) --fresh
+else ifeq ($(DEFAULT_NET),color_lite_scales_long)
+	$(MAKE) lmdb-scales
+	$(COLOR_LITE_STAGE1) --fresh
+	$(call color_lite_stage2,rebalance) --fresh
+	$(PYTHON) tools/train.py prototxt/solver_color_lite_scales.prototxt --log logs/color_lite_scales.log \
+		--weights models/snapshots/color_lite_rebalance_iter_500.caffemodel --fresh
+	$(PYTHON) tools/train.py prototxt/solver_color_lite_scales_long.prototxt --log logs/color_lite_scales_long.log \
+		--weights models/snapshots/color_lite_scales_iter_2000.caffemodel --fresh
 else ifeq ($(DEFAULT_NET),color_lite_continue)
 	$(COLOR_LITE_STAGE1) --fresh
 	$(call color_lite_stage2,rebalance) --fresh
@@ -163,4 +171,8 @@ else
 endif
 	$(PYTHON) tools/export_model.py --deploy prototxt/deploy_$(DEFAULT_DEPLOY).prototxt \
 		--weights models/snapshots/$(DEFAULT_NET)_iter_$(DEFAULT_ITER).caffemodel -o models/default --force
+ifneq ($(findstring lab313,$(DEFAULT_NET)),lab313)
+	$(PYTHON) tools/tune_decode.py $(PHOTOS)/val.txt --model default --prior data/yuv64_prior_probs.npy \
+		--boost-lambda 0.2 -o out/decode --card
+endif
 	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt $(PHOTOS)/test.txt --splits --model default -o out/eval
