@@ -30,9 +30,9 @@ color_lite_continue = $(PYTHON) tools/train.py prototxt/solver_color_lite_contin
 
 # The shipped model (models/default, see models/README.md): which training (a solver's name; the
 # lite color net's later stages run after its plain one), its deploy net, and which snapshot.
-DEFAULT_NET ?= color_lite_continue
+DEFAULT_NET ?= color_lite_scales_long
 DEFAULT_DEPLOY ?= color_lite
-DEFAULT_ITER ?= 1250
+DEFAULT_ITER ?= 3000
 
 .PHONY: lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 

@@ -121,7 +121,8 @@ def write_card(folder, chosen, clause, boost, photo_list, class_weights):
     card = json.loads(card_path.read_text())
     card.update({
         "decode": chosen["decode"], "temperature": chosen["temperature"], "dark_limit": chosen["dark_limit"],
-        "class_scale": [round(float(x), 6) for x in decoding.boost_undoing_scale(class_weights, chosen["strength"])],
+        "class_scale": [round(float(x), 6) for x in decoding.boost_undoing_scale(class_weights, chosen["strength"])]
+        if chosen["strength"] else None,
         "decode_chosen_by": f"tools/tune_decode.py on {photo_list}: {clause}; undoes {chosen['strength']} of the "
                             f"training's rebalancing (prior {boost.prior}, lambda {boost.boost_lambda}, "
                             f"ignored class {boost.ignore_class})",
