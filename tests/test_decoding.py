@@ -227,7 +227,7 @@ def test_the_cards_dark_limit_changes_dark_pixels_only(tmp_path):
     (folder / "model.json").write_text(json.dumps(card))
     photo = cv2.resize(read_bgr(list_images(["data/samples"])[0]), (192, 128))
     grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
-    plain = Colorizer(Model.resolve("default"), "opencv").colorize([grey])[0]
+    plain = Colorizer(Model.resolve("default"), "opencv").with_settings(dark_limit=0).colorize([grey])[0]
     faded_colorizer = Colorizer(Model.resolve(str(folder)), "opencv")
     assert faded_colorizer.dark_limit == 128
     faded = faded_colorizer.colorize([grey])[0]
