@@ -239,3 +239,17 @@ def test_the_cards_dark_limit_changes_dark_pixels_only(tmp_path):
         yuv = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV).astype(np.float64)
         return np.abs(yuv[..., 1:] - 128).sum(axis=-1)
     assert chroma(faded)[dark].mean() < 0.8 * chroma(plain)[dark].mean()
+
+
+def test_hints_are_not_faded_in_the_dark_but_the_automatic_colours_are(tmp_path):
+    from colornet.colorize.hints import Hint
+    from colornet.colorize.models import Model
+    from colornet.colorize.pipeline import Colorizer
+    photo = cv2.resize(read_bgr(list_images(["data/samples"])[0]), (192, 128))
+    grey = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    dark = np.unravel_index(np.argmin(grey), grey.shape)
+    hints = [Hint(x=int(dark[1]), y=int(dark[0]), chroma=(-20.0, 40.0))]
+    faded = Colorizer(Model.resolve("default"), "opencv").with_settings(dark_limit=128)
+    unfaded = faded.with_settings(dark_limit=0)
+    assert faded.colorize([grey], [hints])[0].tobytes() == unfaded.colorize([grey], [hints])[0].tobytes()
+    assert faded.colorize([grey])[0].tobytes() != unfaded.colorize([grey])[0].tobytes()

@@ -149,9 +149,11 @@ class Colorizer:
             check_pixels(photo.shape[1], photo.shape[0], self.max_pixels, "photo")
         hints = hints or [None] * len(photos)
         lums = [luminance(photo, self.model.family) for photo in photos]
-        return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight)
-                        if photo_hints else chroma,
-                        self.model.family, self.guided, self.dark_limit)
+        # The dark-pixel fade is the automatic colours' caution; a user's hints are colours they
+        # chose, so with hints the result is their propagation, unfaded.
+        return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight),
+                        self.model.family, self.guided) if photo_hints else
+                compose(lum, chroma, self.model.family, self.guided, self.dark_limit)
                 for lum, chroma, photo_hints in zip(lums, self.chroma(lums), hints)]
 
     def palette(self, photo, x, y, count=9):
