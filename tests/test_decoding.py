@@ -1,6 +1,7 @@
 """Decoding a predicted colour distribution, and the shadow measure that found the blue casts."""
 import cv2
 import numpy as np
+import pytest
 
 from colornet.colorize import decoding
 from colornet.colorize.pipeline import decode
@@ -152,6 +153,7 @@ def test_the_choice_rule_prefers_no_colour_to_wrong_colour():
     assert choose([yellow, honest])[0]["name"] == "honest"
 
 
+@pytest.mark.slow  # 48 decodings, the command line in a fresh process
 def test_tune_decode_writes_the_table_and_the_card_that_the_colorizer_then_uses(tmp_path):
     import json
     import shutil
