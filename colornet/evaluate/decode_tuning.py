@@ -31,6 +31,7 @@ from colornet.colorize.pipeline import Colorizer
 from colornet.common import atomic_write_bytes
 from colornet.evaluate.scoring import evaluate
 from colornet.photo_io import list_images
+from layers import lab313
 from layers.yuv64 import class_boost_weights
 
 log = logging.getLogger("tune_decode")
@@ -49,7 +50,13 @@ class Boost:
     ignore_class: int = 36
 
     def weights(self):
-        return class_boost_weights(np.load(self.prior), self.boost_lambda, self.ignore_class)
+        return class_boost_weights(np.load(lab313.repo_path(self.prior)), self.boost_lambda, self.ignore_class)
+
+    def card_scale(self, strength):
+        """The model card's class_scale undoing `strength` of this rebalancing (None for 0)."""
+        if not strength:
+            return None
+        return [round(float(x), 6) for x in decoding.boost_undoing_scale(self.weights(), strength)]
 
 
 class CachingRunner:
@@ -115,14 +122,13 @@ def table(results, chosen):
     return "\n".join(lines) + "\n"
 
 
-def write_card(folder, chosen, clause, boost, photo_list, class_weights):
+def write_card(folder, chosen, clause, boost, photo_list):
     """Store the chosen decoding in folder/model.json."""
     card_path = pathlib.Path(folder) / "model.json"
     card = json.loads(card_path.read_text())
     card.update({
         "decode": chosen["decode"], "temperature": chosen["temperature"], "dark_limit": chosen["dark_limit"],
-        "class_scale": [round(float(x), 6) for x in decoding.boost_undoing_scale(class_weights, chosen["strength"])]
-        if chosen["strength"] else None,
+        "class_scale": boost.card_scale(chosen["strength"]),
         "decode_chosen_by": f"tools/tune_decode.py on {photo_list}: {clause}; undoes {chosen['strength']} of the "
                             f"training's rebalancing (prior {boost.prior}, lambda {boost.boost_lambda}, "
                             f"ignored class {boost.ignore_class})",
@@ -148,5 +154,5 @@ def tune(photo_inputs, model_name, weights, boost, output, card=False, backend=N
     atomic_write_bytes(output / "decode_sweep.md", (heading + table(results, chosen)).encode())
     atomic_write_bytes(output / "decode_sweep.json", (json.dumps(results, indent=1) + "\n").encode())
     if card:
-        write_card(model.deploy.parent, chosen, clause, boost, " ".join(map(str, photo_inputs)), boost.weights())
+        write_card(model.deploy.parent, chosen, clause, boost, " ".join(map(str, photo_inputs)))
     return chosen, clause

@@ -15,7 +15,6 @@ TEMPERATURES = (0.38, 0.6, 1.0)  # the first is the default's (pipeline.DEFAULT_
 # How much of the training's class rebalancing the decode undoes (colorize/decoding.py): the
 # fine-tuning net is the default's rebalanced one (λ 0.2 over data/yuv64_prior_probs.npy).
 UNDO_STRENGTHS = (0.0, 0.75)
-BOOST = {"prior": "data/yuv64_prior_probs.npy", "lambda": 0.2, "ignore_class": 36}
 CANDIDATE_SNAPSHOTS = 8  # the newest ones scored (40 minutes of 5-minute snapshots)
 
 
@@ -82,14 +81,8 @@ def snapshots(work):
 
 def class_scale(strength):
     """The model card's class_scale that undoes `strength` of the fine-tuning's rebalancing (None for 0)."""
-    import numpy as np
-    from colornet.colorize.decoding import boost_undoing_scale
-    from layers import lab313
-    from layers.yuv64 import class_boost_weights
-    if not strength:
-        return None
-    weights = class_boost_weights(np.load(lab313.repo_path(BOOST["prior"])), BOOST["lambda"], BOOST["ignore_class"])
-    return [round(float(x), 6) for x in boost_undoing_scale(weights, strength)]
+    from colornet.evaluate.decode_tuning import Boost
+    return Boost("data/yuv64_prior_probs.npy", 0.2, 36).card_scale(strength)
 
 
 def score_decodings(weights, holdout):
