@@ -85,14 +85,23 @@ def class_scale(strength):
     return Boost("data/yuv64_prior_probs.npy", 0.2, 36).card_scale(strength)
 
 
-def score_decodings(weights, holdout):
+def tuned_model(weights, strength, dark_limit):
+    """The deploy net with these weights, undoing `strength` of the rebalancing, fading chroma below
+    the base model's dark limit (the base's card keeps it: fine-tuning changes the net's colours, not
+    how the shipped decoding treats the shadows)."""
+    from colornet.colorize.models import Model
+    model = Model(BASE_DEPLOY, weights)
+    model.class_scale, model.dark_limit = class_scale(strength), dark_limit
+    return model
+
+
+def score_decodings(weights, holdout, dark_limit=0):
     """[(temperature, undo strength, summary)] of the deploy net with these weights on the held-out
     photos, for every temperature and undo strength (the net runs once per photo)."""
     from colornet.colorize.pipeline import Colorizer
-    from colornet.colorize.models import Model
     from colornet.evaluate.decode_tuning import CachingRunner
     from colornet.evaluate.scoring import evaluate
-    model = Model(BASE_DEPLOY, weights)
+    model = tuned_model(weights, 0.0, dark_limit)
     base = Colorizer(model, "opencv")
     base.runner = CachingRunner(base.runner)
     rows = []
@@ -122,14 +131,16 @@ def choose(base_weights, candidates, holdout, base_model="default"):
     Rule: the best rebalanced AuC on the held-out photos among the candidates (each snapshot at
     each temperature and undo strength) at or above grey on plain AuC and PSNR there; if none is,
     the best rebalanced AuC (the card says so)."""
+    from colornet.colorize.models import Model
     rows = []
     # The shipped weights compete too: on photos the default already colours well, fine-tuning
     # can lose (the test split's documentation photos lost 2.5 rebalanced AuC on their held-out
     # five after 132 iterations), and the command must not then ship the worse model.
     labelled = [("the default's weights (no fine-tuning kept)", base_weights)] + \
         [(f"iteration {iteration}", weights) for iteration, weights in candidates[-CANDIDATE_SNAPSHOTS:]]
+    dark_limit = Model.resolve(base_model).dark_limit
     for label, weights in labelled:
-        for temperature, strength, summary in score_decodings(weights, holdout):
+        for temperature, strength, summary in score_decodings(weights, holdout, dark_limit):
             rows.append((label, weights, temperature, strength, summary))
             log.info("held out: %s at temperature %g, undoing %g of the rebalancing: rebalanced AuC %.2f, AuC %.2f, "
                      "PSNR %.2f", label, temperature, strength, summary["model"]["auc_rebalanced"],
@@ -161,10 +172,9 @@ def before_after_sheet(holdout, base_model, weights, temperature, strength, outp
     from colornet.common import atomic_write_bytes
     from colornet.evaluate.scoring import fit
     from colornet.photo_io import read_bgr
-    default = Colorizer(Model.resolve(base_model), "opencv")
-    tuned_model = Model(BASE_DEPLOY, weights)
-    tuned_model.class_scale = class_scale(strength)
-    tuned = Colorizer(tuned_model, "opencv", temperature, "mean")
+    base = Model.resolve(base_model)
+    default = Colorizer(base, "opencv")
+    tuned = Colorizer(tuned_model(weights, strength, base.dark_limit), "opencv", temperature, "mean")
     rows = []
     for path in holdout[:count]:
         truth = fit(read_bgr(path), 320)
@@ -180,11 +190,13 @@ def before_after_sheet(holdout, base_model, weights, temperature, strength, outp
     atomic_write_bytes(output, cv2.imencode(".jpg", np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])[1].tobytes())
 
 
-def export(models_dir, name, best, base, split, trained, minutes, eligible):
+def export(models_dir, name, best, base, split, trained, minutes, eligible, base_model="default"):
     """models/NAME (written beside it and renamed: an existing one stays until this is complete)."""
+    from colornet.colorize.models import Model
     from colornet.train.export import export_model
     label, weights, temperature, strength, summary = best
-    card = {"finetuned_from": "default", "temperature": temperature, "decode": "mean", "snapshot_chosen": label,
+    card = {"finetuned_from": base_model, "temperature": temperature, "decode": "mean", "snapshot_chosen": label,
+            "dark_limit": Model.resolve(base_model).dark_limit,
             "class_scale": class_scale(strength), "undo_of_rebalancing": strength,
             "photos": {"train": len(split["train"]), "held_out": len(split["holdout"]),
                        "skipped_grey": split["skipped_grey"], "skipped_unreadable": split["skipped_unreadable"]},
@@ -226,7 +238,8 @@ def run(options):
                             "before one iteration); give more MINUTES")
     holdout = [pathlib.Path(path) for path in split["holdout"]]
     best, base, eligible = choose(base_weights, candidates, holdout, options.base_model)
-    card = export(options.models_dir, options.name, best, base, split, trained, options.minutes, eligible)
+    card = export(options.models_dir, options.name, best, base, split, trained, options.minutes, eligible,
+                  options.base_model)
     sheet = pathlib.Path(options.models_dir) / options.name / "held_out_sheet.jpg"
     before_after_sheet(holdout, options.base_model, best[1], best[2], best[3], sheet)
     record_run(options.work, {"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "iterations": list(trained),
