@@ -110,3 +110,13 @@ def test_an_actor_killed_mid_run_loses_only_its_photos_and_a_rerun_finishes(loca
     second = colorize_archive(paths, out, ColorizerSettings(), workers=2, progress=False)
     assert second == {"done": 61, "failed": 1}
     assert len(list(out.glob("*.png"))) == 61
+
+
+def test_chunks_shrink_towards_the_end_so_that_the_actors_finish_together():
+    from colornet.cluster.archive import CHUNK, IN_FLIGHT_PER_ACTOR, chunk_sizes
+    sizes = chunk_sizes(200, 2)
+    assert sum(sizes) == 200 and max(sizes) == CHUNK and sizes == sorted(sizes, reverse=True)
+    # What is still queued when the list runs out is at most one photo per queue slot.
+    assert sizes[-2 * IN_FLIGHT_PER_ACTOR:] == [1] * (2 * IN_FLIGHT_PER_ACTOR)
+    assert chunk_sizes(3, 4) == [1, 1, 1] and chunk_sizes(0, 2) == []
+    assert sum(chunk_sizes(10 ** 6, 16)) == 10 ** 6

@@ -28,6 +28,19 @@ CHUNK = 8  # photos per actor call: the batch the net takes them in
 IN_FLIGHT_PER_ACTOR = 2
 
 
+def chunk_sizes(count, workers, largest=CHUNK):
+    """Sizes of the successive chunks of `count` photos: CHUNK while there is plenty left, then
+    smaller (a share of what remains per queue slot), so that the actors finish together: with
+    whole chunks to the end, one actor could still hold two queued chunks (16 photos, about 1.7 s
+    at one actor's rate) while the others had nothing left to do."""
+    sizes, remaining, slots = [], count, 2 * workers * IN_FLIGHT_PER_ACTOR
+    while remaining:
+        size = max(1, min(largest, -(-remaining // slots)))
+        sizes.append(size)
+        remaining -= size
+    return sizes
+
+
 @dataclasses.dataclass
 class ColorizerSettings:
     """What every actor builds its colorizer from (the command line's options of these names)."""
@@ -150,7 +163,10 @@ def colorize_archive(paths, output, settings, output_settings=None, cluster="loc
     try:
         actor_class = make_actor_class(ray)
         actors = [actor_class.options(num_cpus=1).remote(settings, output_settings) for _ in range(workers)]
-        chunks = [jobs[start:start + CHUNK] for start in range(0, len(jobs), CHUNK)]
+        chunks, start = [], 0
+        for size in chunk_sizes(len(jobs), workers):
+            chunks.append(jobs[start:start + size])
+            start += size
         pending, started = {}, time.monotonic()
         free = [actor for actor in actors for _ in range(IN_FLIGHT_PER_ACTOR)]
         with tqdm(total=len(jobs), unit="photo", disable=not progress, desc="colorize") as bar:
