@@ -80,6 +80,12 @@ def make_actor_class(ray):
 
         def __init__(self, settings, output_settings):
             os.environ.setdefault("GLOG_minloglevel", "2")
+            # OpenCV's thread pool takes every core whatever Ray assigned (OMP_NUM_THREADS does not
+            # reach its pthreads backend): N actors would each run on all of them and fight.
+            import cv2
+            cpus = str(max(1, round(ray.get_runtime_context().get_assigned_resources().get("CPU", 1))))
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", cpus)
+            cv2.setNumThreads(int(cpus))
             from colornet.colorize.pipeline import Colorizer
             from colornet.colorize.models import Model
             from colornet.photo_io import DEFAULT_MAX_PIXELS
@@ -94,6 +100,10 @@ def make_actor_class(ray):
 
         def pid(self):
             return os.getpid()
+
+        def threads(self):
+            import cv2
+            return cv2.getNumThreads()
     return ColorizeActor
 
 
