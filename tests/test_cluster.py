@@ -9,6 +9,7 @@ import threading
 import time
 
 import cv2
+import numpy as np
 import pytest
 
 from colornet.cluster.archive import ColorizerSettings, colorize_archive
@@ -77,7 +78,9 @@ def test_two_actors_match_the_command_line_and_record_a_corrupt_file(local_ray, 
 def test_the_command_line_on_ray_then_a_rerun_redoes_exactly_the_deleted_outputs(local_ray, tmp_path):
     photos = photo_tree(tmp_path / "in")
     out = tmp_path / "out"
-    result = run_tool("use_trained_model", photos, "-o", out, "-q", "--cluster", "local", "--workers", "2")
+    # Started outside the checkout, as a user would: the actors still find the project.
+    result = run_tool("use_trained_model", photos, "-o", out, "-q", "--cluster", "local", "--workers", "2",
+                      cwd=tmp_path)
     assert result.returncode == 1 and "7 done, 1 failed" in result.stderr, result.stderr
     kept = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
     deleted = sorted(kept)[:2]
@@ -110,6 +113,58 @@ def test_an_actor_killed_mid_run_loses_only_its_photos_and_a_rerun_finishes(loca
     second = colorize_archive(paths, out, ColorizerSettings(), workers=2, progress=False)
     assert second == {"done": 61, "failed": 1}
     assert len(list(out.glob("*.png"))) == 61
+
+
+def film_with_cuts(path, size=(320, 240)):
+    """4 s at 25 fps with audio: two photos (a cut at 1 s), a pan (a cut at 2 s), a third photo (3 s)."""
+    from colornet.evaluate import clips
+    first, _ = clips.cut_frames(size, 2)
+    pan, _ = clips.pan_frames(size, 1)
+    still = cv2.resize(clips.photo("camera.png"), size, interpolation=cv2.INTER_AREA)
+    return clips.write_clip(path, first + pan + [still] * 25)
+
+
+def test_a_film_is_split_at_its_cuts_coloured_on_two_actors_and_joined_without_a_seam(local_ray, tmp_path):
+    from colornet.cluster.film import plan_pieces
+    from colornet.colorize.files import VideoSettings
+    from colornet.colorize.models import Model
+    from colornet.colorize.pipeline import Colorizer
+    from colornet.colorize.video import colorize_video, probe
+    from colornet.evaluate import clips
+    film = film_with_cuts(tmp_path / "film.mp4")
+    assert plan_pieces(4.0, [1.0, 2.0, 3.0], 4) == [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, None)]
+    assert plan_pieces(4.0, [], 4) == [(0.0, None)]  # no cut: one piece, one actor
+    from colornet.cluster.archive import make_actor_class
+    from colornet.colorize.files import OutputSettings
+    actor = make_actor_class(ray).options(num_cpus=1).remote(ColorizerSettings(), OutputSettings())
+    # The smoother's own cuts, found in stretches: a stretch from 2 s sees the cut at 2 s (it
+    # compares the frame before), one up to 2 s does not.
+    assert ray.get([actor.scan.remote(str(film), 0.0, None), actor.scan.remote(str(film), 0.0, 2.0),
+                    actor.scan.remote(str(film), 2.0, None)]) == [[1.0, 2.0, 3.0], [1.0], [2.0, 3.0]]
+    ray.kill(actor)
+    out = tmp_path / "out"
+    (tmp_path / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 and then nothing")
+    counts = colorize_archive([], out, ColorizerSettings(), workers=2, progress=False,
+                              films=[str(tmp_path / "broken.mp4"), str(film)], video_settings=VideoSettings())
+    assert counts == {"done": 1, "failed": 1}  # a broken film is recorded, the other is coloured
+    joined_at = (out / "film.mp4").stat().st_mtime_ns
+    assert not list(out.glob(".film-*")) and not list(out.glob(".*partial*"))
+    colorize_video(Colorizer(Model.resolve("default")), film, tmp_path / "whole.mp4")
+    joined, whole = probe(out / "film.mp4"), probe(tmp_path / "whole.mp4")
+    assert (joined["frames"], joined["fps"], joined["width"]) == (whole["frames"], whole["fps"], whole["width"]) == \
+        (100, 25.0, 320)
+    assert joined["audio"] and joined["duration"] == pytest.approx(4.0, abs=0.06)
+    pieces, one = clips.read_frames(out / "film.mp4"), clips.read_frames(tmp_path / "whole.mp4")
+    assert len(pieces) == len(one) == 100
+    # The same colours as in one process, the encoder's loss apart (each piece's encoder starts
+    # afresh: about 1.2 levels of Y apart, as each is from the source), on each side of the joins too.
+    for index in range(100):
+        piece, whole = (cv2.cvtColor(frame, cv2.COLOR_BGR2YUV).astype(int) for frame in (pieces[index], one[index]))
+        assert np.abs(piece[..., 1:] - whole[..., 1:]).mean() < 1.2, index
+        assert np.abs(piece[..., 0] - whole[..., 0]).mean() < 2.0, index
+    assert np.array_equal(pieces[10], one[10])  # the first piece: the same encoder from the same frame
+    again = colorize_archive([], out, ColorizerSettings(), workers=2, progress=False, films=[str(film)])
+    assert again["done"] == 1 and (out / "film.mp4").stat().st_mtime_ns == joined_at  # nothing redone
 
 
 def test_each_actor_runs_opencv_on_its_own_share_of_the_cores(local_ray):

@@ -33,17 +33,19 @@ def colorize_on_cluster(paths, args, parser):
         parser.error("--workers must be at least 1")
     if args.hints or args.side_by_side or args.sheet:
         parser.error("--cluster writes plain results: leave out --hints, --side-by-side and --sheet")
-    videos = [path for path in paths if pathlib.Path(path).suffix.lower() in VIDEO_SUFFIXES]
-    if videos:
-        log.error("%d video(s), e.g. %s: --cluster colours photos; colour videos without it", len(videos), videos[0])
-        paths = [path for path in paths if path not in videos]
+    if args.start or args.duration:
+        parser.error("--cluster colours whole films: leave out --start and --duration")
+    films = [path for path in paths if pathlib.Path(path).suffix.lower() in VIDEO_SUFFIXES]
+    photos = [path for path in paths if pathlib.Path(path).suffix.lower() not in VIDEO_SUFFIXES]
     settings = ColorizerSettings(args.model, args.weights, args.backend, args.temperature, args.decode,
                                  args.upsampling == "guided", int(args.max_pixels * 1e6))
-    counts = colorize_archive(paths, args.output, settings, OutputSettings(args.format, batch=args.batch),
-                              args.cluster, args.workers, progress=not args.quiet)
+    counts = colorize_archive(photos, args.output, settings, OutputSettings(args.format, batch=args.batch),
+                              args.cluster, args.workers, progress=not args.quiet, films=films,
+                              video_settings=VideoSettings(args.video_format, args.temporal_smoothing,
+                                                           not args.no_motion))
     log.info("%s → %s (manifest: %s)", ", ".join(f"{n} {status}" for status, n in sorted(counts.items())),
              args.output, args.output / "manifest.csv")
-    return 1 if videos or set(counts) - {"done"} else 0
+    return 1 if set(counts) - {"done"} else 0
 
 
 def main(argv=None):
@@ -87,7 +89,7 @@ def main(argv=None):
                        help="do not move the running average along with the picture (optical flow)")
     video.add_argument("--start", type=float, default=0.0, help="colour from this second on (default 0)")
     video.add_argument("--duration", type=float, help="colour this many seconds (default: to the end)")
-    archive = parser.add_argument_group("archives (photos) on Ray, across machines")
+    archive = parser.add_argument_group("archives (photos and films) on Ray, across machines")
     archive.add_argument("--cluster", metavar="local|ADDRESS",
                          help="colour on Ray: 'local' starts (and stops) a Ray instance on this machine; an address "
                               "joins a running cluster ('auto' inside one, ray://HOST:10001). Resumable: a rerun skips "

@@ -98,6 +98,14 @@ def make_actor_class(ray):
         def colour(self, chunk):
             return colour_chunk(self.colorizer, chunk, self.output_settings)
 
+        def scan(self, source, start, end):
+            from colornet.cluster.film import cut_times
+            return cut_times(self.colorizer, source, start, end)
+
+        def piece(self, source, target, start, end, video_settings, batch):
+            from colornet.cluster.film import colour_piece
+            return colour_piece(self.colorizer, source, pathlib.Path(target), start, end, video_settings, batch)
+
         def pid(self):
             return os.getpid()
 
@@ -143,75 +151,98 @@ def start_ray(cluster, workers):
     """(ray, whether we started it): --cluster local starts an instance of our own (stopped at
     the end), an address joins a cluster; a process already connected to Ray keeps its connection."""
     import ray
+    from colornet.common import REPO_ROOT
     if ray.is_initialized():
         return ray, False
+    # The actors import colornet from this checkout, whatever folder the command was started in
+    # (on a cluster: the same path on every machine, as `ray start` there needs the project too).
+    runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT),
+                                                                             os.environ.get("PYTHONPATH")]))}}
     if cluster == "local":
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 runtime_env=runtime_env)
     else:
-        ray.init(address=cluster, log_to_driver=False, configure_logging=False)
+        ray.init(address=cluster, log_to_driver=False, configure_logging=False, runtime_env=runtime_env)
     return ray, True
 
 
-def colorize_archive(paths, output, settings, output_settings=None, cluster="local", workers=2, progress=True):
-    """Colour `paths` (already listed) into `output` on Ray; returns the finished Manifest's rows
-    as {status: count}. workers: actors (each with one CPU; on a cluster, over all its machines)."""
-    from tqdm import tqdm
-    output_settings = output_settings or OutputSettings()
+def colorize_archive(paths, output, settings, output_settings=None, cluster="local", workers=2, progress=True,
+                     films=(), video_settings=None):
+    """Colour `paths` (photos, already listed) and `films` (videos: cluster/film.py) into `output`
+    on Ray; returns the finished Manifest's rows as {status: count}. workers: actors (each with one
+    CPU; on a cluster, over all its machines)."""
+    from colornet.colorize.files import VideoSettings
+    output_settings, video_settings = output_settings or OutputSettings(), video_settings or VideoSettings()
     output = pathlib.Path(output)
     output.mkdir(parents=True, exist_ok=True)
     jobs, done = plan(paths, output, output_settings.image_format)
+    film_jobs, films_done = plan(films, output, video_settings.video_format)
     manifest = Manifest(output)
-    for source, target in done:
+    for source, target in done + films_done:
         if manifest.rows.get(source, {}).get("status") != "done":
             manifest.add(source, target, "done", "")
-    log.info("%d input(s): %d already coloured, %d to do, on %d actor(s) (%s)", len(jobs) + len(done), len(done),
-             len(jobs), workers, cluster)
-    if not jobs:
+    log.info("%d input(s): %d already coloured, %d to do, on %d actor(s) (%s)", len(jobs) + len(done) + len(films),
+             len(done) + len(films_done), len(jobs) + len(film_jobs), workers, cluster)
+    if not jobs and not film_jobs:
         manifest.close()
         return count_statuses(manifest)
     ray, started_here = start_ray(cluster, workers)
     try:
         actor_class = make_actor_class(ray)
         actors = [actor_class.options(num_cpus=1).remote(settings, output_settings) for _ in range(workers)]
-        chunks, start = [], 0
-        for size in chunk_sizes(len(jobs), workers):
-            chunks.append(jobs[start:start + size])
-            start += size
-        pending, started = {}, time.monotonic()
-        free = [actor for actor in actors for _ in range(IN_FLIGHT_PER_ACTOR)]
-        with tqdm(total=len(jobs), unit="photo", disable=not progress, desc="colorize") as bar:
-            while chunks or pending:
-                while chunks and free:
-                    actor, chunk = free.pop(), chunks.pop(0)
-                    pending[actor.colour.remote(chunk)] = (actor, chunk)
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                actor, chunk = pending.pop(ready[0])
-                try:
-                    for row in ray.get(ready[0]):
-                        manifest.add(*row)
-                    free.append(actor)
-                except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
-                    for source, target in chunk:
-                        manifest.add(source, target, "lost", f"the actor died: {type(error).__name__}; rerun to colour it")
-                    log.error("an actor died with %d photo(s) in flight (rerun to colour them); starting another",
-                              len(chunk))
-                    dead = actor
-                    free = [other for other in free if other is not dead]
-                    for other_future, (other_actor, other_chunk) in list(pending.items()):
-                        if other_actor is dead:  # its queued chunk fails too: hand it to the new actor
-                            del pending[other_future]
-                            chunks.insert(0, other_chunk)
-                    replacement = actor_class.options(num_cpus=1).remote(settings, output_settings)
-                    free.extend([replacement] * IN_FLIGHT_PER_ACTOR)
-                bar.update(len(chunk))
-                bar.set_postfix_str(f"{bar.n / max(time.monotonic() - started, 1e-9):.1f} photos/s")
-        log.info("coloured %d photo(s) in %.2f s on the actors: %.2f photos/s once Ray was up", len(jobs),
-                 time.monotonic() - started, len(jobs) / max(time.monotonic() - started, 1e-9))
+        if jobs:
+            colour_photos(ray, actors, actor_class, jobs, manifest, (settings, output_settings), progress)
+        if film_jobs:
+            from colornet.cluster.film import colour_films
+            colour_films(ray, actors, film_jobs, video_settings, output_settings.batch, manifest, progress)
     finally:
         manifest.close()
         if started_here:
             ray.shutdown()
     return count_statuses(manifest)
+
+
+def colour_photos(ray, actors, actor_class, jobs, manifest, actor_arguments, progress):
+    """Photos [(input, output)] in chunks over the actors, each outcome into the manifest; a dead
+    actor's chunk is recorded as lost and a new actor takes its place (in `actors` too)."""
+    from tqdm import tqdm
+    settings, output_settings = actor_arguments
+    workers = len(actors)
+    chunks, start = [], 0
+    for size in chunk_sizes(len(jobs), workers):
+        chunks.append(jobs[start:start + size])
+        start += size
+    pending, started = {}, time.monotonic()
+    free = [actor for actor in actors for _ in range(IN_FLIGHT_PER_ACTOR)]
+    with tqdm(total=len(jobs), unit="photo", disable=not progress, desc="colorize") as bar:
+        while chunks or pending:
+            while chunks and free:
+                actor, chunk = free.pop(), chunks.pop(0)
+                pending[actor.colour.remote(chunk)] = (actor, chunk)
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            actor, chunk = pending.pop(ready[0])
+            try:
+                for row in ray.get(ready[0]):
+                    manifest.add(*row)
+                free.append(actor)
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
+                for source, target in chunk:
+                    manifest.add(source, target, "lost", f"the actor died: {type(error).__name__}; rerun to colour it")
+                log.error("an actor died with %d photo(s) in flight (rerun to colour them); starting another: %s",
+                          len(chunk), str(error).strip().splitlines()[-1][:300])
+                dead = actor
+                free = [other for other in free if other is not dead]
+                for other_future, (other_actor, other_chunk) in list(pending.items()):
+                    if other_actor is dead:  # its queued chunk fails too: hand it to the new actor
+                        del pending[other_future]
+                        chunks.insert(0, other_chunk)
+                replacement = actor_class.options(num_cpus=1).remote(settings, output_settings)
+                actors[actors.index(dead)] = replacement
+                free.extend([replacement] * IN_FLIGHT_PER_ACTOR)
+            bar.update(len(chunk))
+            bar.set_postfix_str(f"{bar.n / max(time.monotonic() - started, 1e-9):.1f} photos/s")
+    log.info("coloured %d photo(s) in %.2f s on the actors: %.2f photos/s once Ray was up", len(jobs),
+             time.monotonic() - started, len(jobs) / max(time.monotonic() - started, 1e-9))
 
 
 def count_statuses(manifest):
