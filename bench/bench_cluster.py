@@ -4,6 +4,8 @@ side by side in each round (photos/s from the command's start to its end, Ray's 
 peak resident memory of the command's whole process tree). Results go to bench/RESULTS.md.
 
     python bench/bench_cluster.py [--photos 200] [--rounds 2] [--long-side 640]
+
+Then a film (20 s, a cut every 2.5 s) by the command line and by Ray with 2 actors, side by side.
 """
 import argparse
 import logging
@@ -26,6 +28,7 @@ from colornet.common import REPO_ROOT
 from colornet.photo_io import list_images, read_bgr
 
 log = logging.getLogger("bench_cluster")
+FILM_SECONDS = 20
 
 
 def make_photos(folder, count, long_side):
@@ -36,6 +39,24 @@ def make_photos(folder, count, long_side):
         grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         cv2.imwrite(str(folder / f"{number:04d}.jpg"), grey, [cv2.IMWRITE_JPEG_QUALITY, 90])
     return len(sources)
+
+
+def make_film(path, seconds, size=(480, 270), scene_seconds=2.5):
+    """A film of train photos, each a scene slowly panned, a cut between scenes, with audio."""
+    from colornet.evaluate.clips import FPS, write_clip
+    sources = list_images([REPO_ROOT / "data/photos/train.txt"])
+    frames, scene = [], round(scene_seconds * FPS)
+    for number in range(round(seconds * FPS)):
+        if number % scene == 0:
+            photo = read_bgr(sources[number // scene])
+            photo = cv2.resize(photo, (size[0] + scene, round(photo.shape[0] * (size[0] + scene) / photo.shape[1])),
+                               interpolation=cv2.INTER_AREA)
+            photo = cv2.resize(photo, (size[0] + scene, size[1]), interpolation=cv2.INTER_AREA)
+        shift = number % scene
+        frames.append(cv2.cvtColor(cv2.cvtColor(np.ascontiguousarray(photo[:, shift:shift + size[0]]),
+                                                cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR))
+    write_clip(path, frames)
+    return len(frames)
 
 
 def timed_run(arguments, output):
@@ -54,6 +75,20 @@ def timed_run(arguments, output):
         raise RuntimeError(f"{' '.join(arguments)} failed: {errors[-500:]}")
     steady = re.search(r"([\d.]+) photos/s once Ray was up", errors)
     return seconds, len(list(output.glob("*.png"))), peak, float(steady.group(1)) if steady else None
+
+
+def film_rates(folder, rounds):
+    """{run: [frames/s]} for the film, the command line and Ray with 2 actors side by side."""
+    film = folder / "film.mp4"
+    frames = make_film(film, FILM_SECONDS)
+    cases = {"command line": [], "Ray, 2 actors": ["--cluster", "local", "--workers", "2"]}
+    rates = {name: [] for name in cases}
+    for round_number in range(rounds):
+        for name, extra in cases.items():
+            seconds, _, _, _ = timed_run([str(film), *extra], folder / "film_out")
+            rates[name].append(frames / seconds)
+            log.info("round %d, film, %s: %.1f frames/s", round_number + 1, name, frames / seconds)
+    return frames, rates
 
 
 def main(argv=None):
@@ -77,6 +112,7 @@ def main(argv=None):
                 results[name].append((written / seconds, peak, steady))
                 log.info("round %d, %s: %.2f photos/s (%d photos), peak %.0f MB", round_number + 1, name,
                          written / seconds, written, peak)
+        film_frames, film = film_rates(scratch, args.rounds)
     baseline = [rate for rate, _, _ in results["command line"]]
     lines = [f"{count} grey JPEGs (train photos, long side {args.long_side}); default model and settings; each "
              f"command in a fresh process, from its start to its end (model loading, and Ray's start and stop, "
@@ -93,6 +129,12 @@ def main(argv=None):
         up = (f"{np.median(steady):.2f} ({np.median([s / b for s, b in zip(steady, baseline)]):.0%})" if steady
               else "—")
         lines.append(f"| {name} | {np.median(rates):.2f} | {ratio:.0%} | {up} | {max(peak for _, peak, _ in rows):.0f} |")
+    lines += ["", f"A film: {FILM_SECONDS} s at 25 fps, 480×270, a cut every 2.5 s ({film_frames} frames of train "
+              "photos, each scene panned), with audio; each command whole, medians of the rounds:", "",
+              "| run | frames/s | ÷ command line |", "|---|---|---|"]
+    for name, rates in film.items():
+        ratio = np.median([rate / base for rate, base in zip(rates, film["command line"])])
+        lines.append(f"| {name} | {np.median(rates):.1f} | {ratio:.0%} |")
     publish("bench_cluster: archives on Ray beside the command line", "\n".join(lines), args.no_write)
     return 0
 
