@@ -77,6 +77,37 @@ def timed_run(arguments, output):
     return seconds, len(list(output.glob("*.png"))), peak, float(steady.group(1)) if steady else None
 
 
+def stage_milliseconds(folder, count=50):
+    """Median ms per photo of each stage of the command line's path, in this process, one core's
+    worth (OpenCV on one thread): read+decode the JPEG, colour (net and post-processing), encode
+    the PNG, write it; and the bytes read and written per photo."""
+    from colornet.colorize.models import Model
+    from colornet.colorize.pipeline import Colorizer, encode
+    cv2.setNumThreads(1)
+    colorizer = Colorizer(Model.resolve("default"))
+    times = {"read and decode": [], "colour (net, decoding, upsampling)": [], "PNG encode": [], "write": []}
+    sizes = {"read": [], "written": []}
+    colorizer.colorize([read_bgr(sorted(folder.glob("*.jpg"))[0], keep_grey=True)])  # warm up
+    for path in sorted(folder.glob("*.jpg"))[:count]:
+        started = time.perf_counter()
+        photo = read_bgr(path, keep_grey=True)
+        coloured_at = time.perf_counter()
+        result = colorizer.colorize([photo])[0]
+        encoded_at = time.perf_counter()
+        payload = encode(result, "png")
+        written_at = time.perf_counter()
+        (folder.parent / "stage.png").write_bytes(payload)
+        finished = time.perf_counter()
+        for key, seconds in zip(times, (coloured_at - started, encoded_at - coloured_at, written_at - encoded_at,
+                                        finished - written_at)):
+            times[key].append(seconds * 1000)
+        sizes["read"].append(path.stat().st_size / 1024)
+        sizes["written"].append(len(payload) / 1024)
+    cv2.setNumThreads(-1)
+    return {key: float(np.median(values)) for key, values in times.items()}, \
+        {key: float(np.median(values)) for key, values in sizes.items()}
+
+
 def film_rates(folder, rounds):
     """{run: [frames/s]} for the film, the command line and Ray with 2 actors side by side."""
     film = folder / "film.mp4"
@@ -113,6 +144,7 @@ def main(argv=None):
                 log.info("round %d, %s: %.2f photos/s (%d photos), peak %.0f MB", round_number + 1, name,
                          written / seconds, written, peak)
         film_frames, film = film_rates(scratch, args.rounds)
+        stages, sizes = stage_milliseconds(scratch / "in")
     baseline = [rate for rate, _, _ in results["command line"]]
     lines = [f"{count} grey JPEGs (train photos, long side {args.long_side}); default model and settings; each "
              f"command in a fresh process, from its start to its end (model loading, and Ray's start and stop, "
@@ -135,6 +167,11 @@ def main(argv=None):
     for name, rates in film.items():
         ratio = np.median([rate / base for rate, base in zip(rates, film["command line"])])
         lines.append(f"| {name} | {np.median(rates):.1f} | {ratio:.0%} |")
+    total = sum(stages.values())
+    lines += ["", "Where a photo's time goes (the command line's path in one process, OpenCV on one thread, median "
+              f"of 50 photos): " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in stages.items())
+              + f" — {total:.0f} ms, so about {1000 / total:.1f} photos/s per core; {sizes['read']:.0f} KB read and "
+              f"{sizes['written']:.0f} KB written per photo."]
     publish("bench_cluster: archives on Ray beside the command line", "\n".join(lines), args.no_write)
     return 0
 
