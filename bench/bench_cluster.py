@@ -169,7 +169,7 @@ def main(argv=None):
         lines.append(f"| {name} | {np.median(rates):.1f} | {ratio:.0%} |")
     total = sum(stages.values())
     lines += ["", "Where a photo's time goes (the command line's path in one process, OpenCV on one thread, median "
-              f"of 50 photos): " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in stages.items())
+              "of 50 photos): " + ", ".join(f"{name} {ms:.1f} ms" for name, ms in stages.items())
               + f" — {total:.0f} ms, so about {1000 / total:.1f} photos/s per core; {sizes['read']:.0f} KB read and "
               f"{sizes['written']:.0f} KB written per photo."]
     publish("bench_cluster: archives on Ray beside the command line", "\n".join(lines), args.no_write)
