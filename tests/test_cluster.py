@@ -167,17 +167,6 @@ def test_a_film_is_split_at_its_cuts_coloured_on_two_actors_and_joined_without_a
     assert again["done"] == 1 and (out / "film.mp4").stat().st_mtime_ns == joined_at  # nothing redone
 
 
-def test_each_actor_runs_opencv_on_its_own_share_of_the_cores(local_ray):
-    from colornet.cluster.archive import make_actor_class
-    from colornet.colorize.files import OutputSettings
-    actor_class = make_actor_class(ray)
-    actors = [actor_class.options(num_cpus=1).remote(ColorizerSettings(), OutputSettings()) for _ in range(2)]
-    # OpenCV would take every core of the machine in each actor; here 1 each (the machine has 2).
-    assert ray.get([actor.threads.remote() for actor in actors]) == [1, 1]
-    for actor in actors:
-        ray.kill(actor)
-
-
 def test_chunks_shrink_towards_the_end_so_that_the_actors_finish_together():
     from colornet.cluster.archive import CHUNK, IN_FLIGHT_PER_ACTOR, chunk_sizes
     sizes = chunk_sizes(200, 2)

@@ -109,13 +109,6 @@ def _palette_in_worker(models_dir, model_name, payload, max_pixels, x, y):
         return 500, str(error)
 
 
-def _share_cores(threads):
-    """In a new worker: OpenCV's thread pool to its share of the cores (its pthreads backend does
-    not read OMP_NUM_THREADS, and would otherwise run on every core in every worker)."""
-    import cv2
-    cv2.setNumThreads(threads)
-
-
 def _warm_up(models_dir, model_name):
     """Load the default model in a worker, so /healthz means ready and the first photo is quick."""
     import cv2
@@ -140,8 +133,7 @@ class WorkerPool:
             os.environ.setdefault(variable, threads)
         # spawn, not fork: a forked child of a process with threads (uvicorn, OpenBLAS) can hang.
         self.executor = concurrent.futures.ProcessPoolExecutor(settings.workers,
-                                                               mp_context=multiprocessing.get_context("spawn"),
-                                                               initializer=_share_cores, initargs=(int(threads),))
+                                                               mp_context=multiprocessing.get_context("spawn"))
 
     async def start(self):
         loop = asyncio.get_running_loop()
