@@ -103,3 +103,20 @@ def test_a_tiny_run_exports_a_model_that_loads_and_a_second_run_continues(tmp_pa
     card, _, _ = tuning.run(options)
     assert card["training"]["iterations_total"] == 5 and card["training"]["iterations_this_run"] == 2
     assert json.loads((options.work / "split.json").read_text())["holdout"] == split["holdout"]
+
+
+def test_only_the_top_of_the_net_learns_and_the_batch_statistics_stay_the_shipped_ones():
+    from caffe.proto import caffe_pb2
+    from google.protobuf import text_format
+    from colornet.train import tuning
+    net = caffe_pb2.NetParameter()
+    text_format.Merge(tuning.fine_tuning_net(tuning.BASE_TRAIN_NET.read_text(), "/somewhere/train_lmdb"), net)
+    assert [layer.data_param.source for layer in net.layer
+            if layer.type == "Data" and layer.include[0].phase == caffe_pb2.TRAIN] == ["/somewhere/train_lmdb"]
+    learning = {layer.name: all(param.lr_mult != 0 for param in layer.param) for layer in net.layer
+                if layer.type in ("Convolution", "Deconvolution")}
+    names = list(learning)
+    top = names.index(tuning.TRAIN_FROM)
+    assert not any(learning[name] for name in names[:top]) and all(learning[name] for name in names[top:])
+    assert top > len(names) // 2  # the features stay; the colour-naming top learns
+    assert all(layer.batch_norm_param.use_global_stats for layer in net.layer if layer.type == "BatchNorm")

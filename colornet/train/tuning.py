@@ -7,7 +7,7 @@ import os
 import pathlib
 import time
 
-from colornet.train.finetune import BASE_DEPLOY, BASE_TRAIN_NET, LEARNING_RATE, SNAPSHOT_SECONDS
+from colornet.train.finetune import BASE_DEPLOY, BASE_TRAIN_NET, LEARNING_RATE, SNAPSHOT_SECONDS, TRAIN_FROM
 from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
 
 log = logging.getLogger("finetune")
@@ -18,12 +18,33 @@ UNDO_STRENGTHS = (0.0, 0.75)
 CANDIDATE_SNAPSHOTS = 8  # the newest ones scored (40 minutes of 5-minute snapshots)
 
 
+def fine_tuning_net(text, records):
+    """The default's training net (prototxt text) for fine-tuning: reading `records`, the layers
+    below TRAIN_FROM frozen, every BatchNorm on its stored statistics."""
+    from caffe.proto import caffe_pb2
+    from google.protobuf import text_format
+    net = caffe_pb2.NetParameter()
+    text_format.Merge(text.replace('source: "data/train_lmdb"', f'source: "{records}"'), net)
+    learning = False
+    for layer in net.layer:
+        learning = learning or layer.name == TRAIN_FROM
+        if layer.type == "BatchNorm":
+            layer.batch_norm_param.use_global_stats = True
+        if layer.type in ("Convolution", "Deconvolution") and not learning:
+            while len(layer.param) < 2:  # weights and bias
+                layer.param.add()
+            for param in layer.param:
+                param.lr_mult = 0
+    if not learning:
+        raise ValueError(f"{TRAIN_FROM}: no such layer in the fine-tuning net")
+    return text_format.MessageToString(net)
+
+
 def write_solver(work, seed):
     """The fine-tuning net (the default's rebalanced lite net on work/train_lmdb) and its solver."""
     from caffe.proto import caffe_pb2
     from google.protobuf import text_format
-    net = BASE_TRAIN_NET.read_text().replace('source: "data/train_lmdb"', f'source: "{work / "train_lmdb"}"')
-    (work / "train_net.prototxt").write_text(net)
+    (work / "train_net.prototxt").write_text(fine_tuning_net(BASE_TRAIN_NET.read_text(), work / "train_lmdb"))
     solver = caffe_pb2.SolverParameter()
     solver.net = str(work / "train_net.prototxt")
     solver.type, solver.base_lr, solver.lr_policy = "Adam", LEARNING_RATE, "fixed"
