@@ -54,6 +54,19 @@ def actor_pids():
     return sorted(pids)
 
 
+def ray_service_pids():
+    """Processes of Ray's own services on this machine (raylet, GCS, autoscaler monitor)."""
+    pids = set()
+    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes()
+        except OSError:
+            continue
+        if b"raylet/raylet" in text or b"gcs/gcs_server" in text or b"autoscaler/_private/monitor.py" in text:
+            pids.add(int(cmdline.parent.name))
+    return pids
+
+
 def manifest(folder):
     with open(folder / "manifest.csv", newline="") as handle:
         return {pathlib.Path(row["input"]).relative_to(folder.parent / "in").as_posix(): row
@@ -73,15 +86,20 @@ def test_two_actors_match_the_command_line_and_record_a_corrupt_file(local_ray, 
         assert (tmp_path / "plain" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
     rows = manifest(tmp_path / "ray")
     assert rows["sub/corrupt.jpg"]["status"] == "failed" and "not an image" in rows["sub/corrupt.jpg"]["error"]
+    # Each photo names the process that coloured it: the first chunks go to both actors at once.
+    assert len({row["by"] for row in rows.values()}) == 2
 
 
 def test_the_command_line_on_ray_then_a_rerun_redoes_exactly_the_deleted_outputs(local_ray, tmp_path):
     photos = photo_tree(tmp_path / "in")
     out = tmp_path / "out"
+    services = ray_service_pids()  # this test process's own instance (the fixture's)
     # Started outside the checkout, as a user would: the actors still find the project.
     result = run_tool("use_trained_model", photos, "-o", out, "-q", "--cluster", "local", "--workers", "2",
                       cwd=tmp_path)
     assert result.returncode == 1 and "7 done, 1 failed" in result.stderr, result.stderr
+    # The command's own instance is gone with it (its monitor is killed rather than waited for).
+    assert ray_service_pids() == services
     kept = {p.name: p.stat().st_mtime_ns for p in out.glob("*.png")}
     deleted = sorted(kept)[:2]
     for name in deleted:
@@ -165,6 +183,19 @@ def test_a_film_is_split_at_its_cuts_coloured_on_two_actors_and_joined_without_a
     assert np.array_equal(pieces[10], one[10])  # the first piece: the same encoder from the same frame
     again = colorize_archive([], out, ColorizerSettings(), workers=2, progress=False, films=[str(film)])
     assert again["done"] == 1 and (out / "film.mp4").stat().st_mtime_ns == joined_at  # nothing redone
+
+
+def test_a_dead_actor_is_replaced_for_the_films_that_follow(local_ray):
+    from colornet.cluster.archive import ActorPool
+    from colornet.colorize.files import OutputSettings
+    pool = ActorPool(ray, 2, ColorizerSettings(), OutputSettings())
+    first = ray.get([actor.pid.remote() for actor in pool.actors])
+    ray.kill(pool.actors[0])
+    pool.replace_dead()
+    second = ray.get([actor.pid.remote() for actor in pool.actors], timeout=120)
+    assert second[1] == first[1] and second[0] not in first
+    for actor in pool.actors:
+        ray.kill(actor)
 
 
 def test_chunks_shrink_towards_the_end_so_that_the_actors_finish_together():

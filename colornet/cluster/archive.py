@@ -20,7 +20,7 @@ import time
 from colornet.colorize.files import OutputSettings, output_path
 
 log = logging.getLogger("cluster")
-MANIFEST_FIELDS = ["input", "output", "status", "error"]
+MANIFEST_FIELDS = ["input", "output", "status", "error", "by"]
 CHUNK = 8  # photos per actor call: the batch the net takes them in
 # Chunks queued on each actor: an actor runs its calls one after another, so with a second one
 # waiting it starts on it at once instead of idling while its result travels to the driver and
@@ -62,15 +62,26 @@ def plan(paths, output, image_format):
     return jobs, done
 
 
+def build_colorizer(settings):
+    """An actor's colorizer, of these ColorizerSettings."""
+    from colornet.colorize.pipeline import Colorizer
+    from colornet.colorize.models import Model
+    from colornet.photo_io import DEFAULT_MAX_PIXELS
+    model = Model.resolve(settings.model, settings.weights)
+    return Colorizer(model, settings.backend, settings.temperature, settings.decode, guided=settings.guided,
+                     max_pixels=DEFAULT_MAX_PIXELS if settings.max_pixels is None else settings.max_pixels)
+
+
 def colour_chunk(colorizer, chunk, output_settings):
     """In an actor: colour [(input, output)] in one batch through colorize.files;
-    → [(input, output, status, error)]."""
+    → [(input, output, status, error, by)], `by` naming the machine and process that coloured it."""
     from colornet.colorize.files import colorize_photos
     outcomes, names = {}, {source: pathlib.Path(target) for source, target in chunk}
     colorize_photos([source for source, _ in chunk], colorizer, None,
                     dataclasses.replace(output_settings, quiet=True, batch=len(chunk)), [], names, outcomes)
+    by = f"{os.uname().nodename}:{os.getpid()}"
     return [(source, target, "failed" if outcomes.get(source, "not coloured") else "done",
-             outcomes.get(source, "not coloured") or "") for source, target in chunk]
+             outcomes.get(source, "not coloured") or "", by) for source, target in chunk]
 
 
 def make_actor_class(ray):
@@ -84,13 +95,7 @@ def make_actor_class(ray):
             # OMP_NUM_THREADS Ray sets): limited to the actor's one CPU, 2 actors on 2 cores fell
             # from 88 % to 78 % of the command line's rate (bench_cluster), the cores idling while
             # each actor read, encoded and wrote single-threaded.
-            from colornet.colorize.pipeline import Colorizer
-            from colornet.colorize.models import Model
-            from colornet.photo_io import DEFAULT_MAX_PIXELS
-            model = Model.resolve(settings.model, settings.weights)
-            self.colorizer = Colorizer(model, settings.backend, settings.temperature, settings.decode,
-                                       guided=settings.guided,
-                                       max_pixels=DEFAULT_MAX_PIXELS if settings.max_pixels is None else settings.max_pixels)
+            self.colorizer = build_colorizer(settings)
             self.output_settings = output_settings
 
         def colour(self, chunk):
@@ -121,12 +126,12 @@ class Manifest:
                 for row in csv.DictReader(handle):
                     self.rows[row["input"]] = row
         self.handle = open(self.path, "a", newline="")
-        self.writer = csv.DictWriter(self.handle, fieldnames=MANIFEST_FIELDS)
+        self.writer = csv.DictWriter(self.handle, fieldnames=MANIFEST_FIELDS, restval="")
         if self.handle.tell() == 0:
             self.writer.writeheader()
 
-    def add(self, source, target, status, error=""):
-        row = {"input": source, "output": target, "status": status, "error": error}
+    def add(self, source, target, status, error="", by=""):
+        row = {"input": source, "output": target, "status": status, "error": error, "by": by}
         self.rows[source] = row
         self.writer.writerow(row)
         self.handle.flush()
@@ -135,7 +140,7 @@ class Manifest:
         self.handle.close()
         staging = self.path.with_name(f".{self.path.name}.partial")
         with open(staging, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS)
+            writer = csv.DictWriter(handle, fieldnames=MANIFEST_FIELDS, restval="", extrasaction="ignore")
             writer.writeheader()
             writer.writerows(self.rows.values())
         os.replace(staging, self.path)
@@ -162,6 +167,53 @@ def start_ray(cluster, workers):
     return ray, True
 
 
+def stop_ray(ray, cluster):
+    """Disconnect; a local instance of ours is stopped (its autoscaler monitor first, see below)."""
+    if cluster == "local":
+        stop_autoscaler_monitor(ray)
+    ray.shutdown()
+
+
+def stop_autoscaler_monitor(ray):
+    """Kill the local instance's autoscaler monitor before ray.shutdown: it takes the whole second
+    that shutdown gives each process to exit on SIGTERM (1.01 of shutdown's 1.32 s, measured), and
+    a local instance has nothing for it to scale. Ray's private API (the pinned version): if it
+    changes, the plain shutdown does the work, a second slower."""
+    try:
+        for info in ray._private.worker._global_node.all_processes.get("monitor", []):
+            info.process.kill()
+            info.process.wait(timeout=1)
+    except Exception as error:  # noqa: BLE001 — the plain shutdown follows either way
+        log.debug("autoscaler monitor left to ray.shutdown: %r", error)
+
+
+class ActorPool:
+    """The ColorizeActors of one run; replace() starts one in a dead one's place."""
+
+    def __init__(self, ray, workers, settings, output_settings):
+        self.ray, self.arguments = ray, (settings, output_settings)
+        self.actor_class = make_actor_class(ray)
+        self.actors = [self._new() for _ in range(workers)]
+
+    def _new(self):
+        return self.actor_class.options(num_cpus=1).remote(*self.arguments)
+
+    def replace(self, dead):
+        replacement = self._new()
+        self.actors[self.actors.index(dead)] = replacement
+        return replacement
+
+    def replace_dead(self):
+        """Replace every actor that no longer answers (after a film's actor died)."""
+        ray = self.ray
+        for actor in list(self.actors):
+            try:
+                ray.get(actor.pid.remote())
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError):
+                log.error("an actor died; starting another")
+                self.replace(actor)
+
+
 def colorize_archive(paths, output, settings, output_settings=None, cluster="local", workers=2, progress=True,
                      films=(), video_settings=None):
     """Colour `paths` (photos, already listed) and `films` (videos: cluster/film.py) into `output`
@@ -184,61 +236,62 @@ def colorize_archive(paths, output, settings, output_settings=None, cluster="loc
         return count_statuses(manifest)
     ray, started_here = start_ray(cluster, workers)
     try:
-        actor_class = make_actor_class(ray)
-        actors = [actor_class.options(num_cpus=1).remote(settings, output_settings) for _ in range(workers)]
+        pool = ActorPool(ray, workers, settings, output_settings)
         if jobs:
-            colour_photos(ray, actors, actor_class, jobs, manifest, (settings, output_settings), progress)
+            colour_photos(pool, jobs, manifest, progress)
         if film_jobs:
             from colornet.cluster.film import colour_films
-            colour_films(ray, actors, film_jobs, video_settings, output_settings.batch, manifest, progress)
+            colour_films(ray, pool, film_jobs, video_settings, output_settings.batch, manifest, progress)
     finally:
         manifest.close()
         if started_here:
-            ray.shutdown()
+            stop_ray(ray, cluster)
     return count_statuses(manifest)
 
 
-def colour_photos(ray, actors, actor_class, jobs, manifest, actor_arguments, progress):
-    """Photos [(input, output)] in chunks over the actors, each outcome into the manifest; a dead
-    actor's chunk is recorded as lost and a new actor takes its place (in `actors` too)."""
+def colour_photos(pool, jobs, manifest, progress):
+    """Photos [(input, output)] in chunks over the pool's actors, each outcome into the manifest; a
+    dead actor's chunk is recorded as lost and a new actor takes its place."""
     from tqdm import tqdm
-    settings, output_settings = actor_arguments
-    workers = len(actors)
-    chunks, start = [], 0
-    for size in chunk_sizes(len(jobs), workers):
-        chunks.append(jobs[start:start + size])
-        start += size
+    chunks, first = [], 0
+    for size in chunk_sizes(len(jobs), len(pool.actors)):
+        chunks.append(jobs[first:first + size])
+        first += size
     pending, started = {}, time.monotonic()
-    free = [actor for actor in actors for _ in range(IN_FLIGHT_PER_ACTOR)]
+    free = [actor for actor in pool.actors for _ in range(IN_FLIGHT_PER_ACTOR)]
     with tqdm(total=len(jobs), unit="photo", disable=not progress, desc="colorize") as bar:
         while chunks or pending:
             while chunks and free:
                 actor, chunk = free.pop(), chunks.pop(0)
                 pending[actor.colour.remote(chunk)] = (actor, chunk)
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            actor, chunk = pending.pop(ready[0])
-            try:
-                for row in ray.get(ready[0]):
-                    manifest.add(*row)
-                free.append(actor)
-            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
-                for source, target in chunk:
-                    manifest.add(source, target, "lost", f"the actor died: {type(error).__name__}; rerun to colour it")
-                log.error("an actor died with %d photo(s) in flight (rerun to colour them); starting another: %s",
-                          len(chunk), str(error).strip().splitlines()[-1][:300])
-                dead = actor
-                free = [other for other in free if other is not dead]
-                for other_future, (other_actor, other_chunk) in list(pending.items()):
-                    if other_actor is dead:  # its queued chunk fails too: hand it to the new actor
-                        del pending[other_future]
-                        chunks.insert(0, other_chunk)
-                replacement = actor_class.options(num_cpus=1).remote(settings, output_settings)
-                actors[actors.index(dead)] = replacement
-                free.extend([replacement] * IN_FLIGHT_PER_ACTOR)
-            bar.update(len(chunk))
+            bar.update(collect_one(pool, pending, chunks, manifest, free))
             bar.set_postfix_str(f"{bar.n / max(time.monotonic() - started, 1e-9):.1f} photos/s")
     log.info("coloured %d photo(s) in %.2f s on the actors: %.2f photos/s once Ray was up", len(jobs),
              time.monotonic() - started, len(jobs) / max(time.monotonic() - started, 1e-9))
+
+
+def collect_one(pool, pending, chunks, manifest, free):
+    """Wait for one chunk's result and record it, its actor's slot back in `free`; an actor that
+    died: its chunk recorded as lost, its queued chunk handed back, a replacement's slots in `free`.
+    → the photos recorded."""
+    ray = pool.ray
+    ready, _ = ray.wait(list(pending), num_returns=1)
+    actor, chunk = pending.pop(ready[0])
+    try:
+        for row in ray.get(ready[0]):
+            manifest.add(*row)
+        free.append(actor)
+    except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
+        for source, target in chunk:
+            manifest.add(source, target, "lost", f"the actor died: {type(error).__name__}; rerun to colour it")
+        log.error("an actor died with %d photo(s) in flight (rerun to colour them); starting another: %s",
+                  len(chunk), str(error).strip().splitlines()[-1][:300])
+        for other_future, (other_actor, other_chunk) in list(pending.items()):
+            if other_actor is actor:  # its queued chunk fails too: hand it to the new actor
+                del pending[other_future]
+                chunks.insert(0, other_chunk)
+        free[:] = [other for other in free if other is not actor] + [pool.replace(actor)] * IN_FLIGHT_PER_ACTOR
+    return len(chunk)
 
 
 def count_statuses(manifest):

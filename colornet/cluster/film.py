@@ -136,14 +136,16 @@ class Film:
         os.replace(staging, self.folder / "plan.json")
 
 
-def colour_films(ray, actors, films, video_settings, batch, manifest, progress=True):
-    """Colour [(source, target)] films on the actors (a ColorizeActor pool); every outcome into the
-    manifest. Returns nothing; a film that fails is recorded and the others go on."""
+def colour_films(ray, pool, films, video_settings, batch, manifest, progress=True):
+    """Colour [(source, target)] films on the actors of `pool` (cluster.archive.ActorPool); every
+    outcome into the manifest. Returns nothing; a film that fails is recorded and the others go on
+    (after an actor died, on a replacement)."""
     import shutil
     from tqdm import tqdm
     from colornet.colorize.video import probe
     for source, target in films:
         film = Film(source, pathlib.Path(target))
+        actors = pool.actors
         try:
             pieces = film.load_plan()
             if pieces is None:
@@ -179,6 +181,7 @@ def colour_films(ray, actors, films, video_settings, batch, manifest, progress=T
         except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError) as error:
             manifest.add(source, target, "lost", f"an actor died: {type(error).__name__}; rerun to finish it "
                                                  "(its finished pieces are kept)")
+            pool.replace_dead()
         except (ray.exceptions.RayTaskError, ValueError, OSError) as error:
             reason = str(getattr(error, "cause", None) or error).splitlines()[0]
             reason = reason if reason.startswith(str(source)) else f"{source}: {reason}"
