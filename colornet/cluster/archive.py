@@ -17,6 +17,7 @@ import os
 import pathlib
 import time
 
+from colornet.cluster.engine import start_ray, stop_ray
 from colornet.colorize.files import OutputSettings, output_path
 
 log = logging.getLogger("cluster")
@@ -144,47 +145,6 @@ class Manifest:
             writer.writeheader()
             writer.writerows(self.rows.values())
         os.replace(staging, self.path)
-
-
-def start_ray(cluster, workers):
-    """(ray, whether we started it): --cluster local starts an instance of our own (stopped at
-    the end), an address joins a cluster; a process already connected to Ray keeps its connection."""
-    import ray
-    from colornet.common import REPO_ROOT
-    if ray.is_initialized():
-        return ray, False
-    # The actors import colornet from this checkout, whatever folder the command was started in
-    # (on a cluster: the same path on every machine, as `ray start` there needs the project too).
-    python_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    if cluster == "local":
-        # The local instance's workers inherit this environment; a runtime_env would start every
-        # actor in a fresh worker through Ray's runtime-env agent (0.6-0.7 s more here).
-        os.environ["PYTHONPATH"] = python_path
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    else:
-        ray.init(address=cluster, log_to_driver=False, configure_logging=False,
-                 runtime_env={"env_vars": {"PYTHONPATH": python_path}})
-    return ray, True
-
-
-def stop_ray(ray, cluster):
-    """Disconnect; a local instance of ours is stopped (its autoscaler monitor first, see below)."""
-    if cluster == "local":
-        stop_autoscaler_monitor(ray)
-    ray.shutdown()
-
-
-def stop_autoscaler_monitor(ray):
-    """Kill the local instance's autoscaler monitor before ray.shutdown: it takes the whole second
-    that shutdown gives each process to exit on SIGTERM (1.01 of shutdown's 1.32 s, measured), and
-    a local instance has nothing for it to scale. Ray's private API (the pinned version): if it
-    changes, the plain shutdown does the work, a second slower."""
-    try:
-        for info in ray._private.worker._global_node.all_processes.get("monitor", []):
-            info.process.kill()
-            info.process.wait(timeout=1)
-    except Exception as error:  # noqa: BLE001 — the plain shutdown follows either way
-        log.debug("autoscaler monitor left to ray.shutdown: %r", error)
 
 
 class ActorPool:
