@@ -16,8 +16,12 @@ The recipe, and why:
   few dozen photos cannot improve, what colour they mean here is what they can;
 - Adam at 1e-4, fixed, for those top layers (the issue's calibration moved a nature set by +2
   rebalanced AuC in 600 iterations at this rate);
-- 16 random crops of 224 per photo (the default's records have 8): fewer photos, more windows of
-  each; the net draws 128-pixel crops with mirroring from them, batch 16, as the default;
+- each photo whole at short sides 160, 224 and 320 (gen_lmdb.py --scales), the records the
+  default's own last 5,000 iterations learned from; the net draws 128-pixel crops with mirroring
+  from them, new ones every epoch, batch 16, as the default. (Until 2026-12-02: 16 random crops
+  of 224 per photo, each 35-100 % of the photo's short side, so objects 1.5-4.5 times larger than
+  at the evaluation's 512-pixel long side; on both sources every snapshot lost 6-8 points of plain
+  AuC on the held-out photos within 600 iterations: docs/finetune.md);
 - a snapshot every SNAPSHOT_SECONDS of training, each scored on the held-out photos at a few
   temperatures: the model card records the chosen temperature, which the colorizer then uses.
   Every 5 minutes: with a snapshot every minute the choice among 30 of them (×3 temperatures) on 5
@@ -39,13 +43,13 @@ MODELS = REPO_ROOT / "models"
 BASE_DEPLOY = REPO_ROOT / "prototxt" / "deploy_color_lite.prototxt"
 BASE_TRAIN_NET = REPO_ROOT / "prototxt" / "train_val_color_lite_rebalance.prototxt"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-CROPS_PER_PHOTO = 16
+SCALES = (160, 224, 320)  # short sides each photo is stored at (the default's make lmdb-scales)
 LEARNING_RATE = 1e-4
 TRAIN_FROM = "conv7_1"  # the first layer that learns; those below keep the shipped weights
 SNAPSHOT_SECONDS = 300
 # Grey photos teach no colour: mean |U| + |V| over the photo (8-bit offsets from grey) below this.
 GREY_CHROMA = 2.0
-RECORD_BYTES = 224 * 224 * 2 + 64
+PHOTO_RECORD_BYTES = sum(2 * side * round(side * 2.0) + 64 for side in SCALES)  # Y + class, aspect ≤ 2
 SNAPSHOT_BYTES = 2 * 8 * 2 ** 20  # weights + solver state of the lite net, with room
 
 
@@ -122,7 +126,7 @@ def usable_photos(inputs):
 
 
 def check_disk(folder, train_photos, snapshots=8):
-    needed = train_photos * CROPS_PER_PHOTO * RECORD_BYTES * 2 + snapshots * SNAPSHOT_BYTES
+    needed = train_photos * PHOTO_RECORD_BYTES * 2 + snapshots * SNAPSHOT_BYTES
     folder.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(folder).free
     if free < needed:
@@ -156,9 +160,10 @@ def prepare(options):
     check_disk(work, len(train))
     records = work / "train_lmdb"
     sidecar = records / "colornet.json"
-    if not (sidecar.is_file() and json.loads(sidecar.read_text())["inputs"] == split["train"]):
+    built = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    if (built.get("inputs"), built.get("scales")) != (split["train"], list(SCALES)):
         from colornet.data.lmdb_writer import RecordOptions, build, write_records
-        write_records(build, RecordOptions(train, records, size=224, crops_per_photo=CROPS_PER_PHOTO, force=True,
-                                           workers=options.workers, quiet=options.quiet, seed=options.seed))
+        write_records(build, RecordOptions(train, records, scales=SCALES, force=True, workers=options.workers,
+                                           quiet=options.quiet, seed=options.seed))
     split_file.write_text(json.dumps(split, indent=1))
     return split
