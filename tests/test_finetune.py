@@ -92,6 +92,13 @@ def test_a_tiny_run_exports_a_model_that_loads_and_a_second_run_continues(tmp_pa
     held_out = (models / "mine" / "held_out.txt").read_text().split()
     split = json.loads((options.work / "split.json").read_text())
     assert held_out == split["holdout"] and not set(held_out) & set(split["train"])
+    # The records: each training photo whole at the default's three scales (no held-out photo).
+    from colornet.train.finetune import SCALES
+    records = json.loads((options.work / "train_lmdb" / "colornet.json").read_text())
+    assert records["scales"] == list(SCALES) and records["inputs"] == split["train"]
+    import lmdb
+    with lmdb.open(str(options.work / "train_lmdb"), readonly=True, lock=False) as env:
+        assert env.stat()["entries"] == len(SCALES) * 17
     # The colorizer loads it by folder (by name under models/ for a real one) and colours with it.
     grey = tmp_path / "grey.png"
     cv2.imwrite(str(grey), cv2.cvtColor(cv2.imread(str(SKIMAGE_DATA / "coffee.png")), cv2.COLOR_BGR2GRAY))
