@@ -42,29 +42,27 @@ def photo_tree(folder, count=6, side=160):
     return folder
 
 
-def actor_pids():
-    """The processes of the colorizing actors (Ray titles them ray::ColorizeActor…)."""
+def pids_whose_command_line(matches):
+    """Processes on this machine whose command line (bytes) `matches`, sorted."""
     pids = []
     for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if cmdline.read_bytes().startswith(b"ray::ColorizeActor"):
+            if matches(cmdline.read_bytes()):
                 pids.append(int(cmdline.parent.name))
         except OSError:
             continue
     return sorted(pids)
 
 
+def actor_pids():
+    """The processes of the colorizing actors (Ray titles them ray::ColorizeActor…)."""
+    return pids_whose_command_line(lambda text: text.startswith(b"ray::ColorizeActor"))
+
+
 def ray_service_pids():
     """Processes of Ray's own services on this machine (raylet, GCS, autoscaler monitor)."""
-    pids = set()
-    for cmdline in pathlib.Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            text = cmdline.read_bytes()
-        except OSError:
-            continue
-        if b"raylet/raylet" in text or b"gcs/gcs_server" in text or b"autoscaler/_private/monitor.py" in text:
-            pids.add(int(cmdline.parent.name))
-    return pids
+    services = (b"raylet/raylet", b"gcs/gcs_server", b"autoscaler/_private/monitor.py")
+    return set(pids_whose_command_line(lambda text: any(name in text for name in services)))
 
 
 def manifest(folder):

@@ -40,6 +40,7 @@ import re
 import shutil
 
 from colornet.common import REPO_ROOT
+from colornet.data.samples import MAX_ASPECT
 
 log = logging.getLogger("finetune")
 MODELS = REPO_ROOT / "models"
@@ -52,7 +53,7 @@ TRAIN_FROM = "conv7_1"  # the first layer that learns; those below keep the ship
 SNAPSHOT_SECONDS = 300
 # Grey photos teach no colour: mean |U| + |V| over the photo (8-bit offsets from grey) below this.
 GREY_CHROMA = 2.0
-PHOTO_RECORD_BYTES = sum(2 * side * round(side * 2.0) + 64 for side in SCALES)  # Y + class, aspect ≤ 2
+PHOTO_RECORD_BYTES = sum(2 * side * round(side * MAX_ASPECT) + 64 for side in SCALES)  # Y + class, widest
 SNAPSHOT_BYTES = 2 * 8 * 2 ** 20  # weights + solver state of the lite net, with room
 
 
