@@ -189,6 +189,15 @@ def test_a_dead_actor_is_replaced_for_the_films_that_follow(local_ray):
     pool = ActorPool(ray, 2, ColorizerSettings(), OutputSettings())
     first = ray.get([actor.pid.remote() for actor in pool.actors])
     ray.kill(pool.actors[0])
+    # ray.kill takes effect a moment later (a call sent just after it can still be answered); the
+    # films find an actor dead by its error, so wait for that error before asking for replacements.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            ray.get(pool.actors[0].pid.remote(), timeout=60)
+            time.sleep(0.1)
+        except ray.exceptions.RayActorError:
+            break
     pool.replace_dead()
     second = ray.get([actor.pid.remote() for actor in pool.actors], timeout=120)
     assert second[1] == first[1] and second[0] not in first
