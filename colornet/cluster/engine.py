@@ -5,7 +5,12 @@ whole command): ray.init 2.0 or 3.0 s, most of it Ray's wait for its raylet to r
 its C++ accessor polls once a second (a workaround polling every 20 ms moved the bench's ratio by
 less than its noise, 87 % against 88 %, so Ray's own wait is kept); ray.shutdown 1.3 s, of which
 1.0 s is the grace it gives the autoscaler monitor: that one is cut (stop_autoscaler_monitor).
+On a slower day of the same machine (2026-12-03: ray.init 3.7-4.6 s), 1.2-1.3 s of ray.init was
+its wait for the API server (the dashboard's head process, started even without the dashboard,
+then only for usage statistics), before the raylet is even started: a local instance of ours
+goes without it (without_api_server).
 """
+import contextlib
 import logging
 import os
 
@@ -26,7 +31,8 @@ def start_ray(cluster, workers):
         # The local instance's workers inherit this environment; a runtime_env would start every
         # actor in a fresh worker through Ray's runtime-env agent (0.6-0.7 s more here).
         os.environ["PYTHONPATH"] = python_path
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        with without_api_server(ray):
+            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
     else:
         ray.init(address=cluster, log_to_driver=False, configure_logging=False,
                  runtime_env={"env_vars": {"PYTHONPATH": python_path}})
@@ -51,3 +57,25 @@ def stop_autoscaler_monitor(ray):
             info.process.wait(timeout=1)
     except Exception as error:  # noqa: BLE001 — the plain shutdown follows either way
         log.debug("autoscaler monitor left to ray.shutdown: %r", error)
+
+
+@contextlib.contextmanager
+def without_api_server(ray):
+    """Start a local instance without its API server: ray.init starts that process (the dashboard's
+    head) even with include_dashboard=False, to serve the job, state and usage-statistics APIs, and
+    waits until it has published its address (1.2-1.3 s of a 3.7-4.6 s ray.init, measured) before it
+    starts the raylet. Nothing here uses those APIs: actors, tasks and ray.get go through the GCS
+    and the raylet. Ray's private API (the pinned version): if it changes, the instance starts with
+    the server, a second slower."""
+    try:
+        node_class = ray._private.node.Node
+        original = node_class.start_api_server
+    except AttributeError as error:
+        log.debug("API server left to ray.init: %r", error)
+        yield
+        return
+    node_class.start_api_server = lambda self, **_: None
+    try:
+        yield
+    finally:
+        node_class.start_api_server = original
