@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from colornet.cluster.archive import ColorizerSettings, colorize_archive
+from colornet.cluster.engine import start_ray, stop_ray
 from tests.conftest import run_tool
 
 ray = pytest.importorskip("ray")
@@ -22,9 +23,10 @@ SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
 
 @pytest.fixture(scope="module")
 def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    """A local instance as --cluster local starts it (engine.start_ray), stopped at the end."""
+    started, _ = start_ray("local", 2)
     yield
-    ray.shutdown()
+    stop_ray(started, "local")
 
 
 def photo_tree(folder, count=6, side=160):
@@ -63,6 +65,15 @@ def ray_service_pids():
     """Processes of Ray's own services on this machine (raylet, GCS, autoscaler monitor)."""
     services = (b"raylet/raylet", b"gcs/gcs_server", b"autoscaler/_private/monitor.py")
     return set(pids_whose_command_line(lambda text: any(name in text for name in services)))
+
+
+def test_the_local_instance_runs_without_an_api_server_and_ray_init_is_left_as_it_was(local_ray):
+    """The API server (Ray's dashboard head, dashboard/dashboard.py) is skipped only while our
+    local instance starts: the instance has its raylet and GCS and none, and Ray's Node class has
+    its own start_api_server back for any later ray.init."""
+    assert ray_service_pids()
+    assert not pids_whose_command_line(lambda text: b"dashboard/dashboard.py" in text)
+    assert ray._private.node.Node.start_api_server.__qualname__ == "Node.start_api_server"
 
 
 def manifest(folder):
