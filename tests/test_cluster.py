@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from colornet.cluster.archive import ColorizerSettings, colorize_archive
+from colornet.cluster.archive import ActorPool, ColorizerSettings, actor_placements, colorize_archive
 from colornet.cluster.engine import start_ray, stop_ray
 from tests.conftest import run_tool
 
@@ -197,7 +197,7 @@ def test_a_film_is_split_at_its_cuts_coloured_on_two_actors_and_joined_without_a
 def test_a_dead_actor_is_replaced_for_the_films_that_follow(local_ray):
     from colornet.cluster.archive import ActorPool
     from colornet.colorize.files import OutputSettings
-    pool = ActorPool(ray, 2, ColorizerSettings(), OutputSettings())
+    pool = ActorPool(ray, [None, None], ColorizerSettings(), OutputSettings())
     first = ray.get([actor.pid.remote() for actor in pool.actors])
     ray.kill(pool.actors[0])
     # ray.kill takes effect a moment later (a call sent just after it can still be answered); the
@@ -224,3 +224,28 @@ def test_chunks_shrink_towards_the_end_so_that_the_actors_finish_together():
     assert sizes[-2 * IN_FLIGHT_PER_ACTOR:] == [1] * (2 * IN_FLIGHT_PER_ACTOR)
     assert chunk_sizes(3, 4) == [1, 1, 1] and chunk_sizes(0, 2) == []
     assert sum(chunk_sizes(10 ** 6, 16)) == 10 ** 6
+
+
+def test_workers_are_per_machine_at_most_its_cpus_and_pinned_there(local_ray):
+    """--workers N on a cluster: N actors on every live machine with CPUs (fewer where it has fewer
+    CPUs, none on a dead one or one without CPUs), interleaved; a local instance leaves the
+    placement to Ray. Then real actors pinned by the plan run on the machine it names."""
+    nodes = [{"NodeID": "a", "Alive": True, "Resources": {"CPU": 16.0}},
+             {"NodeID": "b", "Alive": True, "Resources": {"CPU": 1.0}},
+             {"NodeID": "c", "Alive": False, "Resources": {"CPU": 8.0}},
+             {"NodeID": "head", "Alive": True, "Resources": {"memory": 1e9}}]
+    assert actor_placements("auto", 3, nodes) == ["a", "b", "a", "a"]
+    assert actor_placements("local", 3) == [None, None, None]
+    with pytest.raises(RuntimeError, match="no live machine with a CPU"):
+        actor_placements("ray://host:10001", 2, nodes[2:])
+    from colornet.colorize.files import OutputSettings
+    placements = actor_placements("auto", 4, ray.nodes())  # this instance: one machine, 2 CPUs
+    here = ray.get_runtime_context().get_node_id()
+    assert placements == [here, here]
+    pool = ActorPool(ray, placements, ColorizerSettings(), OutputSettings())
+    try:
+        assert len(set(ray.get([actor.pid.remote() for actor in pool.actors]))) == 2
+        assert ray.get([actor.node.remote() for actor in pool.actors]) == [here, here]
+    finally:
+        for actor in pool.actors:
+            ray.kill(actor)

@@ -185,6 +185,9 @@ install_python_packages() {
     log "h5py uses HDF5 $h5py_hdf5, Caffe uses $system_hdf5: rebuilding $h5py_pin from source"
     "$python_bin" -m pip install --quiet --force-reinstall --no-deps --no-binary h5py "$h5py_pin"
   fi
+  # Under pyenv, new commands (`ray`, for `ray start` in the README) reach PATH only through its
+  # shims, which pip does not rewrite.
+  if command -v pyenv >/dev/null; then pyenv rehash || log "pyenv rehash failed: run it before 'ray start'"; fi
   echo "$requirements_key" > "$requirements_stamp"
 }
 

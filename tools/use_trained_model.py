@@ -95,7 +95,8 @@ def main(argv=None):
                               "joins a running cluster ('auto' inside one, ray://HOST:10001). Resumable: a rerun skips "
                               "the outputs written; OUTPUT/manifest.csv records every input's outcome")
     archive.add_argument("--workers", type=int, default=2,
-                         help="with --cluster: actors, each with one loaded model and one CPU (default 2)")
+                         help="with --cluster: actors per machine, each with one loaded model and one CPU "
+                              "(default 2; on a cluster, at most each machine's CPUs)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     setup_logging()

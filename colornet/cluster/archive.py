@@ -112,6 +112,11 @@ def make_actor_class(ray):
 
         def pid(self):
             return os.getpid()
+
+        def node(self):
+            """The Ray node id of the machine this actor runs on."""
+            import ray as ray_here
+            return ray_here.get_runtime_context().get_node_id()
     return ColorizeActor
 
 
@@ -147,20 +152,44 @@ class Manifest:
         os.replace(staging, self.path)
 
 
-class ActorPool:
-    """The ColorizeActors of one run; replace() starts one in a dead one's place."""
+def actor_placements(cluster, workers, nodes=()):
+    """Where a run's actors go: `workers` on each machine. A local instance is one machine, where
+    Ray places them (None); on a cluster, ray.nodes()' live machines with CPUs each get `workers`
+    (at most one per CPU: an actor beyond them would wait forever), pinned by node id and
+    interleaved, so that the first chunks go to different machines."""
+    if cluster == "local":
+        return [None] * workers
+    per_machine = {node["NodeID"]: min(workers, int(node.get("Resources", {}).get("CPU", 0)))
+                   for node in nodes if node.get("Alive")}
+    placements = [machine for slot in range(workers) for machine, count in per_machine.items() if slot < count]
+    if not placements:
+        raise RuntimeError(f"the Ray cluster at {cluster} has no live machine with a CPU for an actor "
+                           "(ray status there tells; start one with `ray start --address`)")
+    return placements
 
-    def __init__(self, ray, workers, settings, output_settings):
+
+class ActorPool:
+    """The ColorizeActors of one run, one per placement (actor_placements); replace() starts one
+    in a dead one's place, on the same machine while it lives (the pin is soft: elsewhere when
+    that machine is gone)."""
+
+    def __init__(self, ray, placements, settings, output_settings):
         self.ray, self.arguments = ray, (settings, output_settings)
         self.actor_class = make_actor_class(ray)
-        self.actors = [self._new() for _ in range(workers)]
+        self.placements = list(placements)
+        self.actors = [self._new(placement) for placement in self.placements]
 
-    def _new(self):
-        return self.actor_class.options(num_cpus=1).remote(*self.arguments)
+    def _new(self, placement):
+        if placement is None:
+            return self.actor_class.options(num_cpus=1).remote(*self.arguments)
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+        return self.actor_class.options(num_cpus=1, scheduling_strategy=NodeAffinitySchedulingStrategy(
+            node_id=placement, soft=True)).remote(*self.arguments)
 
     def replace(self, dead):
-        replacement = self._new()
-        self.actors[self.actors.index(dead)] = replacement
+        index = self.actors.index(dead)
+        replacement = self._new(self.placements[index])
+        self.actors[index] = replacement
         return replacement
 
     def replace_dead(self):
@@ -177,8 +206,8 @@ class ActorPool:
 def colorize_archive(paths, output, settings, output_settings=None, cluster="local", workers=2, progress=True,
                      films=(), video_settings=None):
     """Colour `paths` (photos, already listed) and `films` (videos: cluster/film.py) into `output`
-    on Ray; returns the finished Manifest's rows as {status: count}. workers: actors (each with one
-    CPU; on a cluster, over all its machines)."""
+    on Ray; returns the finished Manifest's rows as {status: count}. workers: actors on each
+    machine (each with one CPU and one loaded model)."""
     from colornet.colorize.files import VideoSettings
     output_settings, video_settings = output_settings or OutputSettings(), video_settings or VideoSettings()
     output = pathlib.Path(output)
@@ -189,14 +218,17 @@ def colorize_archive(paths, output, settings, output_settings=None, cluster="loc
     for source, target in done + films_done:
         if manifest.rows.get(source, {}).get("status") != "done":
             manifest.add(source, target, "done", "")
-    log.info("%d input(s): %d already coloured, %d to do, on %d actor(s) (%s)", len(jobs) + len(done) + len(films),
-             len(done) + len(films_done), len(jobs) + len(film_jobs), workers, cluster)
+    log.info("%d input(s): %d already coloured, %d to do, on %d actor(s) per machine (%s)",
+             len(jobs) + len(done) + len(films), len(done) + len(films_done), len(jobs) + len(film_jobs), workers, cluster)
     if not jobs and not film_jobs:
         manifest.close()
         return count_statuses(manifest)
     ray, started_here = start_ray(cluster, workers)
     try:
-        pool = ActorPool(ray, workers, settings, output_settings)
+        placements = actor_placements(cluster, workers, () if cluster == "local" else ray.nodes())
+        if cluster != "local":
+            log.info("%d actor(s) on %d machine(s)", len(placements), len(set(placements)))
+        pool = ActorPool(ray, placements, settings, output_settings)
         if jobs:
             colour_photos(pool, jobs, manifest, progress)
         if film_jobs:
