@@ -89,16 +89,6 @@ def test_a_tiny_run_exports_a_model_that_loads_and_a_second_run_continues(tmp_pa
     # The shipped card's dark-pixel fade carries over: it was chosen with it and is scored with it.
     assert Model.resolve(str(models / "mine")).dark_limit == Model.resolve("default").dark_limit == 128
     assert "| fine-tuned |" in table and sheet.is_file()
-    # The snapshot also competed blended half-way with the shipped weights: the blend's learning
-    # layers are the mean of the two nets' (which differ after 2 iterations), the rest the shipped.
-    import caffe
-    nets = [caffe.Net(str(finetune.BASE_DEPLOY), caffe.TEST, weights=str(weights)) for weights in (
-        Model.resolve("default").weights, options.work / "snap" / "finetune_iter_2.caffemodel",
-        options.work / "blends" / "iter_2_half.caffemodel")]
-    shipped, tuned, blend = (net.params[finetune.TRAIN_FROM][0].data for net in nets)
-    assert np.abs(tuned - shipped).max() > 1e-6
-    np.testing.assert_allclose(blend, (shipped + tuned) / 2, rtol=0, atol=1e-7)
-    np.testing.assert_array_equal(nets[2].params["bw_conv1_1"][0].data, nets[0].params["bw_conv1_1"][0].data)
     held_out = (models / "mine" / "held_out.txt").read_text().split()
     split = json.loads((options.work / "split.json").read_text())
     assert held_out == split["holdout"] and not set(held_out) & set(split["train"])
@@ -137,17 +127,3 @@ def test_only_the_top_of_the_net_learns_and_the_batch_statistics_stay_the_shippe
     assert not any(learning[name] for name in names[:top]) and all(learning[name] for name in names[top:])
     assert top > len(names) // 2  # the features stay; the colour-naming top learns
     assert all(layer.batch_norm_param.use_global_stats for layer in net.layer if layer.type == "BatchNorm")
-
-
-def test_a_blend_is_the_weighted_mean_blob_by_blob_of_nets_of_the_same_shape():
-    from colornet.train.blend import blend_params
-    base = {"conv": [np.zeros((2, 3), np.float32), np.ones(2, np.float32)]}
-    tuned = {"conv": [np.full((2, 3), 4, np.float32), np.full(2, 3, np.float32)]}
-    blended = blend_params(base, tuned, 0.25)
-    np.testing.assert_array_equal(blended["conv"][0], np.ones((2, 3)))
-    np.testing.assert_array_equal(blended["conv"][1], np.full(2, 1.5))
-    assert blended["conv"][0].dtype == np.float32
-    with pytest.raises(ValueError, match="layer conv"):
-        blend_params(base, {"conv": [np.zeros((3, 2)), np.ones(2)]}, 0.5)
-    with pytest.raises(ValueError, match="layers differ"):
-        blend_params(base, {"other": tuned["conv"]}, 0.5)

@@ -7,7 +7,6 @@ import os
 import pathlib
 import time
 
-from colornet.train.blend import BLEND_FRACTION, blended_weights
 from colornet.train.finetune import BASE_DEPLOY, BASE_TRAIN_NET, LEARNING_RATE, SNAPSHOT_SECONDS, TRAIN_FROM
 from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
 
@@ -150,22 +149,16 @@ def choose(base_weights, candidates, holdout, base_model="default"):
     """The (label, weights, temperature, undo strength, summary) to ship, and the base model's
     summary as shipped.
 
-    Rule: the best rebalanced AuC on the held-out photos among the candidates (each snapshot, and
-    each one blended half-way with the shipped weights (train/blend.py), at each temperature and
-    undo strength) at or above grey on plain AuC and PSNR there; if none is,
+    Rule: the best rebalanced AuC on the held-out photos among the candidates (each snapshot at
+    each temperature and undo strength) at or above grey on plain AuC and PSNR there; if none is,
     the best rebalanced AuC (the card says so)."""
     from colornet.colorize.models import Model
     rows = []
     # The shipped weights compete too: on photos the default already colours well, fine-tuning
     # can lose (the test split's documentation photos lost 2.5 rebalanced AuC on their held-out
     # five after 132 iterations), and the command must not then ship the worse model.
-    recent = candidates[-CANDIDATE_SNAPSHOTS:]
     labelled = [("the default's weights (no fine-tuning kept)", base_weights)] + \
-        [(f"iteration {iteration}", weights) for iteration, weights in recent] + \
-        [(f"iteration {iteration} blended half-way with the default's weights",
-          blended_weights(BASE_DEPLOY, base_weights, weights, BLEND_FRACTION,
-                          pathlib.Path(weights).parent.parent / "blends" / f"iter_{iteration}_half.caffemodel"))
-         for iteration, weights in recent]
+        [(f"iteration {iteration}", weights) for iteration, weights in candidates[-CANDIDATE_SNAPSHOTS:]]
     dark_limit = Model.resolve(base_model).dark_limit
     for label, weights in labelled:
         for temperature, strength, summary in score_decodings(weights, holdout, dark_limit):
