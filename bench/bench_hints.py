@@ -10,8 +10,8 @@ the same points. One difference, on purpose: ideepcolor draws each N's points af
 photo's N points are the first N of one draw of 100 (nested). Each N's points are distributed
 exactly as theirs, so each N's mean is unchanged; what changes is that going from N to a larger
 N only adds points, so the curve's steps measure the added hints rather than which points the
-photo happened to get (with fresh draws, 53 test photos gave rebalanced AuC dips at N = 2 and 10). Also at the photo's own size (long side brought to at most --own-side). Curves:
-colornet (the default model's colours with the hints spread over them, colorize.hints) for each
+photo happened to get (with fresh draws, 53 test photos gave rebalanced AuC dips at N = 2 and
+10). Also at the photo's own size (long side brought to at most --own-side). Curves: colornet (the default model's colours with the hints spread over them, colorize.hints) for each
 prior weight asked for, and Levin et al.'s propagation from grey with the same hints (the classic
 no-learning baseline: 3×3 luminance affinities, hinted patches fixed). The weight is chosen on
 val; the test split is scored with it once. Results and the curve (PNG beside ideepcolor's
@@ -274,7 +274,8 @@ def main(argv=None):
         draw_curve(curves, picture)
         draw_example(colorizer, REPO_ROOT / "data/photos" / EXAMPLE_PHOTO, REPO_ROOT / "docs" / "hints-example.jpg")
     body = (f"Model: {args.model}. ideepcolor's protocol (see the script): 6×6 patches of the mean true colour at "
-            "Gaussian positions about the centre (σ = ¼ side), fixed seeds, each N's points the first N of one draw per photo; PSNR over the whole 8-bit RGB image, "
+            "Gaussian positions about the centre (σ = ¼ side), fixed seeds, each N's points the first N of one "
+            "draw per photo; PSNR over the whole 8-bit RGB image, "
             "gain over the same method's 0-point result in brackets; rebalanced AuC as tools/evaluate.py. "
             "λ: the prior weight of the net's colours in the propagation. ideepcolor's published gains "
             f"(ImageNet): {', '.join(f'+{g} dB at {n}' for n, g in IDEEPCOLOR_GAINS.items())}. "
