@@ -195,7 +195,6 @@ def test_a_film_is_split_at_its_cuts_coloured_on_two_actors_and_joined_without_a
 
 
 def test_a_dead_actor_is_replaced_for_the_films_that_follow(local_ray):
-    from colornet.cluster.archive import ActorPool
     from colornet.colorize.files import OutputSettings
     pool = ActorPool(ray, [None, None], ColorizerSettings(), OutputSettings())
     first = ray.get([actor.pid.remote() for actor in pool.actors])

@@ -115,8 +115,7 @@ def make_actor_class(ray):
 
         def node(self):
             """The Ray node id of the machine this actor runs on."""
-            import ray as ray_here
-            return ray_here.get_runtime_context().get_node_id()
+            return ray.get_runtime_context().get_node_id()
     return ColorizeActor
 
 
