@@ -189,11 +189,14 @@ def propagate(guide, fixed_mask, fixed_chroma, prior=None, prior_weight=0.0):
 
 def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_PRIOR_WEIGHT, side=HINT_GRID_SIDE):
     """Full-resolution luminance H×W + the net's chroma 2×h×w + hints → chroma 2×gh×gw on the
-    solve's grid (to be brought to full size like the net's). With no hints: the net's chroma."""
+    solve's grid (to be brought to full size like the net's). With no hints: the net's chroma.
+    With prior_weight 0 the net's chroma is not read and may be None."""
     if not hints:
         return chroma
     shape = grid_shape(lum.shape, side)
     lum_range = 100.0 if family == "lab313" else 255.0
     guide = cv2.resize(lum, shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32) / lum_range
+    if prior_weight == 0:
+        return propagate(guide, *fixed_patches(hints, lum.shape, shape))
     prior = np.stack([cv2.resize(c, shape[::-1], interpolation=cv2.INTER_CUBIC) for c in chroma.astype(np.float32)])
     return propagate(guide, *fixed_patches(hints, lum.shape, shape), prior, prior_weight)

@@ -149,12 +149,17 @@ class Colorizer:
             check_pixels(photo.shape[1], photo.shape[0], self.max_pixels, "photo")
         hints = hints or [None] * len(photos)
         lums = [luminance(photo, self.model.family) for photo in photos]
+        # With hints and no weight on the net's colours the propagation never reads them: the net
+        # runs only for the photos whose result uses it (a page update is a propagation alone).
+        uses_net = [not photo_hints or self.hint_weight > 0 for photo_hints in hints]
+        net_chroma = iter(self.chroma([lum for lum, used in zip(lums, uses_net) if used]) if any(uses_net) else [])
+        chromas = [next(net_chroma) if used else None for used in uses_net]
         # The dark-pixel fade is the automatic colours' caution; a user's hints are colours they
         # chose, so with hints the result is their propagation, unfaded.
         return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight),
                         self.model.family, self.guided) if photo_hints else
                 compose(lum, chroma, self.model.family, self.guided, self.dark_limit)
-                for lum, chroma, photo_hints in zip(lums, self.chroma(lums), hints)]
+                for lum, chroma, photo_hints in zip(lums, chromas, hints)]
 
     def palette(self, photo, x, y, count=9):
         """The `count` colours the net finds likeliest at photo pixel (x, y), likeliest first, as
