@@ -16,8 +16,9 @@ draw the figure at N = 1 or 2 is mostly which spot the first points hit (moving 
 of each test photo moved rebalanced AuC at N = 1 from 74.50 to 67.09); the table also shows each
 single draw's lowest and highest figure. Also at the photo's own size (long side brought to at
 most --own-side). Curves: colornet (the default model's colours with the hints spread over
-them, colorize.hints) for each prior weight asked for, and Levin et al.'s propagation from grey with the same hints (the classic
-no-learning baseline: 3×3 luminance affinities, hinted patches fixed). The weight is chosen on
+them, colorize.hints) for each prior weight asked for, and Levin et al.'s propagation from grey
+with the same hints (the classic no-learning baseline: 3×3 luminance affinities, hinted patches
+fixed). The weight is chosen on
 val; the test split is scored with it once. Results and the curve (PNG beside ideepcolor's
 published gains) go to bench/RESULTS.md and docs/hints-curve.png.
 """
@@ -130,8 +131,8 @@ def worker_tools(model_name):
 
 
 def photo_scores(task):
-    """One photo's {(method, N, draw): Scores.parts()} over `draws` draws of points (N = 0 once: it has none), or
-    None if unreadable. Draw d of photo number k is seeded 1000·k + d (draw 0: the one-draw sweep's)."""
+    """One photo's {(method, N, draw): Scores.parts()} over `draws` draws of points (N = 0 once:
+    it has none), or None if unreadable. Draw d of photo number k is seeded 1000·k + d (draw 0: the one-draw sweep's)."""
     model_name, path, number, weights, size, own_side, draws = task
     colorizer, encoder = worker_tools(model_name)
     family = colorizer.model.family
