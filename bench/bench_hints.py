@@ -18,9 +18,8 @@ single draw's lowest and highest figure. Also at the photo's own size (long side
 most --own-side). Curves: colornet (the default model's colours with the hints spread over
 them, colorize.hints) for each prior weight asked for, and Levin et al.'s propagation from grey
 with the same hints (the classic no-learning baseline: 3×3 luminance affinities, hinted patches
-fixed). The weight is chosen on
-val; the test split is scored with it once. Results and the curve (PNG beside ideepcolor's
-published gains) go to bench/RESULTS.md and docs/hints-curve.png.
+fixed). The weight is chosen on val; the test split is scored with it once. Results and the
+curve (PNG beside ideepcolor's published gains) go to bench/RESULTS.md and docs/hints-curve.png.
 """
 import argparse
 import functools
@@ -132,7 +131,8 @@ def worker_tools(model_name):
 
 def photo_scores(task):
     """One photo's {(method, N, draw): Scores.parts()} over `draws` draws of points (N = 0 once:
-    it has none), or None if unreadable. Draw d of photo number k is seeded 1000·k + d (draw 0: the one-draw sweep's)."""
+    it has none), or None if unreadable. Draw d of photo number k is seeded 1000·k + d (draw 0:
+    the one-draw sweep's; hence at most 999 draws)."""
     model_name, path, number, weights, size, own_side, draws = task
     colorizer, encoder = worker_tools(model_name)
     family = colorizer.model.family
@@ -303,6 +303,8 @@ def main(argv=None):
     parser.add_argument("--only", choices=("sweep", "page"), help="run only the sweep or only the page's timing")
     parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
     args = parser.parse_args(argv)
+    if not (1 <= args.draws <= 999 and 1 <= args.own_draws <= 999 and args.workers >= 1):
+        parser.error("--draws and --own-draws must be 1-999 (each photo's seeds) and --workers at least 1")
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     os.environ.setdefault("GLOG_minloglevel", "2")
     if args.only != "sweep":
@@ -314,7 +316,6 @@ def main(argv=None):
                 f"slowest {max(times):.2f} s (goal: ≤ 1 s).", args.no_write)
         if args.only == "page":
             return 0
-    colorizer = Colorizer(Model.resolve(args.model))
     weights = [float(w) for w in args.prior_weights.split(",")]
     sections, curves = [], {}
     for split in args.splits:
@@ -334,7 +335,7 @@ def main(argv=None):
     picture = REPO_ROOT / "docs" / "hints-curve.png"
     if not args.no_write:
         draw_curve(curves, picture)
-        draw_example(colorizer, REPO_ROOT / "data/photos" / EXAMPLE_PHOTO, REPO_ROOT / "docs" / "hints-example.jpg")
+        draw_example(Colorizer(Model.resolve(args.model)), REPO_ROOT / "data/photos" / EXAMPLE_PHOTO, REPO_ROOT / "docs" / "hints-example.jpg")
     body = (f"Model: {args.model}. ideepcolor's protocol (see the script): 6×6 patches of the mean true colour at "
             "Gaussian positions about the centre (σ = ¼ side), fixed seeds, each N's points the first N of a "
             "draw of 100; several draws per photo are pooled (N = 0 once: no points); PSNR over the whole "

@@ -97,7 +97,6 @@ def test_a_hint_pulls_the_colour_near_it_towards_the_chosen_one(colorizer):
     assert unclipped.mean() > 0.5 and np.mean(np.abs(y_after - photo)[unclipped] <= 2) > 0.99
 
 
-
 def test_hinted_photos_skip_the_net_only_when_their_result_does_not_read_it(colorizer, monkeypatch):
     photo, other = grey_photo(size=(300, 200)), grey_photo("camera.png", size=(200, 200))
     green = [Hint(150, 100, hint_module.colour_chroma((70, 140, 70), "yuv64"), 8)]
@@ -112,6 +111,7 @@ def test_hinted_photos_skip_the_net_only_when_their_result_does_not_read_it(colo
     # With weight on the net's colours the net runs for the hinted photo too, and its colours count.
     weighted = colorizer.with_settings(hint_weight=0.02).colorize([photo], [green])[0]
     assert batches == [1, 1] and not np.array_equal(weighted, alone[0])
+
 
 def test_the_palette_offers_nine_colours_and_the_likeliest_first(colorizer):
     photo = grey_photo(size=(300, 200))

@@ -196,7 +196,6 @@ def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_PRIOR_WEIGHT,
     shape = grid_shape(lum.shape, side)
     lum_range = 100.0 if family == "lab313" else 255.0
     guide = cv2.resize(lum, shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32) / lum_range
-    if prior_weight == 0:
-        return propagate(guide, *fixed_patches(hints, lum.shape, shape))
-    prior = np.stack([cv2.resize(c, shape[::-1], interpolation=cv2.INTER_CUBIC) for c in chroma.astype(np.float32)])
+    prior = None if prior_weight == 0 else np.stack(
+        [cv2.resize(c, shape[::-1], interpolation=cv2.INTER_CUBIC) for c in chroma.astype(np.float32)])
     return propagate(guide, *fixed_patches(hints, lum.shape, shape), prior, prior_weight)

@@ -151,9 +151,10 @@ class Colorizer:
         lums = [luminance(photo, self.model.family) for photo in photos]
         # With hints and no weight on the net's colours the propagation never reads them: the net
         # runs only for the photos whose result uses it (a page update is a propagation alone).
-        uses_net = [not photo_hints or self.hint_weight > 0 for photo_hints in hints]
-        net_chroma = iter(self.chroma([lum for lum, used in zip(lums, uses_net) if used]) if any(uses_net) else [])
-        chromas = [next(net_chroma) if used else None for used in uses_net]
+        needed = [index for index, photo_hints in enumerate(hints) if not photo_hints or self.hint_weight > 0]
+        chromas = [None] * len(lums)
+        for index, chroma in zip(needed, self.chroma([lums[index] for index in needed]) if needed else []):
+            chromas[index] = chroma
         # The dark-pixel fade is the automatic colours' caution; a user's hints are colours they
         # chose, so with hints the result is their propagation, unfaded.
         return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight),
