@@ -34,7 +34,7 @@ DEFAULT_NET ?= color_lite_scales_long
 DEFAULT_DEPLOY ?= color_lite
 DEFAULT_ITER ?= 3000
 
-.PHONY: lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+.PHONY: squeezenet train-squeeze lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -76,7 +76,8 @@ SCALES ?= 160,224,320
 lmdb-scales: photos  ## YUV-64 LMDB of whole photos at SCALES short sides: data/train_scales_lmdb (+ val, grey-counting prior)
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_scales_lmdb --scales $(SCALES) --workers $(WORKERS) --force
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_lmdb --size $(SIZE) --resize crop --workers $(WORKERS) --force
-	$(PYTHON) tools/inspect_lmdb.py data/train_scales_lmdb --prior-with-grey data/yuv64_prior_probs_grey.npy
+	$(PYTHON) tools/inspect_lmdb.py data/train_scales_lmdb --prior-with-grey data/yuv64_prior_probs_grey.npy \
+		--prior data/yuv64_prior_probs_world.npy
 
 lmdb-bgr: photos  ## plain BGR LMDBs for the Lab/313 nets: data/train_bgr_lmdb, data/val_bgr_lmdb
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_bgr_lmdb --format bgr --size 256 --crops-per-photo $(CROPS) --workers $(WORKERS) --force
@@ -110,6 +111,19 @@ SCALES_STAGE ?= scales
 train-scales:  ## the lite color net on from CONTINUE_FROM on whole photos at scales (SCALES_STAGE=scales_grey: grey counted)
 	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/solver_color_lite_$(SCALES_STAGE).prototxt --log logs/color_lite_$(SCALES_STAGE).log --weights $(CONTINUE_FROM)
+
+# The squeeze family (colornet/nets/squeeze.py): the ImageNet-trained SqueezeNet trunk under a colour
+# head, the head alone first (trunk frozen), then everything from the head's last weights.
+SQUEEZE_HEAD_ITER := 6000
+squeezenet:  ## fetch and decode the ImageNet-trained SqueezeNet into models/squeezenet/ (PHOTO_MIRROR=DIR offline)
+	$(PYTHON) tools/get_squeezenet.py
+
+train-squeeze: squeezenet  ## train the squeeze family: head (trunk frozen), then all layers → logs/, models/snapshots/
+	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }
+	$(PYTHON) tools/train.py prototxt/solver_squeeze_head.prototxt --log logs/squeeze_head.log \
+		--weights models/squeezenet/squeezenet_grey.caffemodel $(TRAIN_ARGS)
+	$(PYTHON) tools/train.py prototxt/solver_squeeze_all.prototxt --log logs/squeeze_all.log \
+		--weights models/snapshots/squeeze_head_iter_$(SQUEEZE_HEAD_ITER).caffemodel $(TRAIN_ARGS)
 
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }

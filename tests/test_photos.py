@@ -21,7 +21,7 @@ def _gather(tmp_path, output, extended_text, test_packages=()):
     extended = tmp_path / "more.txt"
     extended.write_text(extended_text)
     return gather_photos.gather(gather_photos.GatherOptions(output, gcompris, [extended], list(test_packages),
-                                                            force=True))
+                                                            public_list=None, force=True))
 
 
 EXTENDED = """## colornet-no-such-package 1.0-1 (2)

@@ -5,6 +5,7 @@ What it does and why: colornet/data/gather.py (shown below by --help).
 import argparse
 import dataclasses
 import logging
+import os
 import pathlib
 import sys
 
@@ -29,6 +30,12 @@ def main(argv=None):
                              "data/sources/more-photos.txt and more-photos-2.txt; '' for none)")
     parser.add_argument("--test-packages", nargs="*", default=list(TEST_PACKAGES), metavar="PACKAGE",
                         help="source packages held out whole as the test split (default: %(default)s)")
+    parser.add_argument("--public-list", type=pathlib.Path,
+                        default=REPO_ROOT / "data" / "sources" / "public-photos.txt",
+                        help="pinned public photo sets read from git ('' for none; default: %(default)s)")
+    parser.add_argument("--mirror", default=os.environ.get("PHOTO_MIRROR"), metavar="DIR",
+                        help="read the public sets from this folder of clones or bare snapshots named "
+                             "owner+name instead of cloning GitHub (default: $PHOTO_MIRROR)")
     parser.add_argument("--no-wheels", action="store_true", help="leave out the scikit-image/-learn photos")
     parser.add_argument("--seed", type=int, default=0, help="seed of the train/val split (default 0)")
     parser.add_argument("--val-fraction", type=float, default=0.1, help="share of photos in val (default 0.1)")
@@ -39,6 +46,8 @@ def main(argv=None):
         args.extended_list = [REPO_ROOT / "data" / "sources" / name
                               for name in ("more-photos.txt", "more-photos-2.txt")]
     args.extended_list = [path for path in args.extended_list if str(path) not in ("", ".")]
+    if str(args.public_list) in ("", "."):
+        args.public_list = None
     setup_logging(args.verbose)
     try:
         return gather(GatherOptions(**{field.name: getattr(args, field.name)

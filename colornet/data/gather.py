@@ -5,7 +5,11 @@ Sources (all from package registries, real photographs only):
   (data/sources/gcompris-photos.txt lists them, checked by eye);
 - the photos bundled in the scikit-image and scikit-learn wheels;
 - the extended sets: the photos in ~20 more Debian packages (data/sources/more-photos.txt) and in
-  16 more found by a second hunt (data/sources/more-photos-2.txt).
+  16 more found by a second hunt (data/sources/more-photos-2.txt);
+- the public sets pinned in data/sources/public-photos.txt (ImageNet's sample and validation photos,
+  BSDS500), read from git at their pinned commits (colornet/data/git_photos.py). Grey photos among
+  them are skipped and counted. They go to train and val only; ImageNet's dog classes go to the
+  fourth list, dogs.txt, and never to train, val or test (they are the fine-tuning benchmark's).
 
 Every photo of the held-out test packages (TEST_PACKAGES) goes to the cross-source test split
 (test.txt): never trained on, never used to pick a snapshot. The others are split train/val by a
@@ -34,6 +38,7 @@ import numpy as np
 
 from colornet.common import REPO_ROOT, atomic_output_dir, cache_dir
 from colornet.photo_io import UnreadableImage, decode_bgr
+from colornet.data import git_photos
 from colornet.data.rcc import RccArchive, RccError
 
 log = logging.getLogger("gather_photos")
@@ -53,7 +58,11 @@ DUPLICATE_ASPECT = 0.03
 # varied content (flowers, animals, buildings, people, a car, interiors, a forest, robots,
 # landscape), none in any earlier training set, chosen before any model was scored on them.
 TEST_PACKAGES = ("gimp-help-en", "hugin-data", "libvisp-doc", "shotcut-data")
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "val", "test", "dogs")
+# A public photo is grey when fewer than this share of its thumbnail's pixels have a chroma
+# (|U − 128| or |V − 128|) above GREY_CHROMA levels: ImageNet's grey JPEGs sit within ±2.
+GREY_CHROMA = 4
+GREY_SHARE = 0.02
 # A photo must keep this much of its short side after its transparent rows are cut away.
 MIN_OPAQUE_SIDE = 128
 MANIFEST_FIELDS = ["file", "split", "source_package", "source_version", "source_path",
@@ -74,6 +83,12 @@ class Photo:
     width: int = 0
     height: int = 0
     thumbnail: np.ndarray = None
+    set_aside: str = None   # a split decided by the source (ImageNet's dogs: "dogs")
+    must_have_colour: bool = False
+
+
+class GreyPhoto(UnreadableImage):
+    """A photo with no colour to learn from."""
 
 
 class AptSession:
@@ -277,10 +292,33 @@ def describe(photo):
     photo.payload = opaque_band(photo.payload, photo.file)
     image = decode_bgr(photo.payload, photo.file)
     photo.height, photo.width = image.shape[:2]
+    if photo.must_have_colour and is_grey(image):
+        raise GreyPhoto(f"{photo.file}: a grey photo (no colour to learn)")
     grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), (32, 32), interpolation=cv2.INTER_AREA)
     vector = grey.astype(np.float64).ravel()
     vector -= vector.mean()
     photo.thumbnail = vector / (np.linalg.norm(vector) + 1e-9)
+
+
+def is_grey(image):
+    small = cv2.resize(image, (64, 64), interpolation=cv2.INTER_AREA) if image.ndim == 3 else None
+    if small is None:
+        return True
+    chroma = np.abs(cv2.cvtColor(small, cv2.COLOR_BGR2YUV)[..., 1:].astype(np.int16) - 128).max(axis=2)
+    return (chroma > GREY_CHROMA).mean() < GREY_SHARE
+
+
+def public_photos(list_path, cache, failures, mirror=None):
+    """The pinned public photos (git_photos), named <repository name>/<path under its photo folder>."""
+    photos = []
+    pins = git_photos.parse_pins(list_path)
+    for pinned_repo, pinned, payload in git_photos.pinned_files(pins, cache, failures, mirror):
+        prefixes = git_photos.PUBLIC_SETS.get(pinned_repo.repo, ([""], None))[0]
+        prefix = max((p for p in prefixes if pinned.path.startswith(p)), key=len, default="")
+        name = pinned_repo.repo.split("/")[1] + "/" + pinned.path[len(prefix):]
+        photos.append(Photo(name, pinned_repo.repo, pinned_repo.commit[:12], pinned.path, payload,
+                            set_aside="dogs" if git_photos.is_dog(pinned) else None, must_have_colour=True))
+    return photos
 
 
 def drop_near_duplicates(photos):
@@ -338,6 +376,8 @@ class GatherOptions:
     extended_list: list = dataclasses.field(default_factory=lambda: [
         REPO_ROOT / "data" / "sources" / name for name in ("more-photos.txt", "more-photos-2.txt")])
     test_packages: list = dataclasses.field(default_factory=lambda: list(TEST_PACKAGES))
+    public_list: pathlib.Path = REPO_ROOT / "data" / "sources" / "public-photos.txt"  # None: leave them out
+    mirror: str = None      # PHOTO_MIRROR: a folder of clones named owner+name (None: the environment's)
     no_wheels: bool = False
     seed: int = 0
     val_fraction: float = 0.1
@@ -346,7 +386,7 @@ class GatherOptions:
 
 def gather(options):
     """Gather the photos into ``options.output`` (a GatherOptions); returns 0, or 1 if none could be."""
-    lists = [options.gcompris_list] + options.extended_list
+    lists = [path for path in [options.gcompris_list, *options.extended_list, options.public_list] if path]
     inputs_key = hashlib.sha256(json.dumps(
         [pathlib.Path(p).read_text() for p in lists]
         + [options.seed, options.val_fraction, options.no_wheels, sorted(options.test_packages)]
@@ -357,16 +397,21 @@ def gather(options):
     cache = cache_dir()
     failures = []
     apt = AptSession()
-    photos = gcompris_photos(options.gcompris_list, cache, failures, apt)
+    photos = gcompris_photos(options.gcompris_list, cache, failures, apt) if options.gcompris_list else []
     if not options.no_wheels:
         photos += wheel_photos()
     for extended_list in options.extended_list:
         photos += debian_list_photos(extended_list, cache, failures, apt)
-    readable = []
+    if options.public_list:
+        photos += public_photos(options.public_list, cache, failures, options.mirror)
+    readable, greys = [], []
     for photo in photos:
         try:
             describe(photo)
             readable.append(photo)
+        except GreyPhoto as err:
+            log.debug("%s; skipped", err)
+            greys.append(photo.file)
         except UnreadableImage as err:
             log.warning("%s; skipped", err)
             failures.append(str(err))
@@ -383,7 +428,8 @@ def gather(options):
             target = staging / photo.file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(photo.payload)
-            split = assign_split(photo.file, options.seed, options.val_fraction, photo.package, options.test_packages)
+            split = photo.set_aside or assign_split(photo.file, options.seed, options.val_fraction, photo.package,
+                                                    options.test_packages)
             rows.append({"file": photo.file, "split": split,
                          "source_package": photo.package, "source_version": photo.version,
                          "source_path": photo.source_path, "width": photo.width, "height": photo.height,
@@ -403,10 +449,11 @@ def gather(options):
             "inputs_key": inputs_key, "seed": options.seed, "val_fraction": options.val_fraction,
             "test_packages": sorted(options.test_packages), "photos": len(rows), **per_split,
             "per_package": counts,
-            "near_duplicates_dropped": duplicates, "failures": failures}, indent=1))
-    log.info("%d photos in %s (%d train, %d val, %d test) from %d packages; %d near-duplicates dropped; "
-             "%d problems", len(rows), options.output, per_split["train"], per_split["val"], per_split["test"],
-             len(counts), len(duplicates), len(failures))
+            "near_duplicates_dropped": duplicates, "greys_skipped": greys, "failures": failures}, indent=1))
+    log.info("%d photos in %s (%d train, %d val, %d test; %d dogs set aside) from %d sources; %d near-duplicates "
+             "dropped; %d grey photos skipped; %d problems", len(rows), options.output, per_split["train"],
+             per_split["val"], per_split["test"], per_split["dogs"], len(counts), len(duplicates), len(greys),
+             len(failures))
     for failure in failures:
         log.warning("problem: %s", failure)
     return 0

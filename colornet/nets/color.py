@@ -29,7 +29,7 @@ def color_head(L, ns, bottom):
 COLOR_BOOST_LAMBDA = None
 
 
-def yuv64_loss(caffe, L, P, ns, prediction, label, boost_lambda, count_grey=False):
+def yuv64_loss(caffe, L, P, ns, prediction, label, boost_lambda, count_grey=False, prior=None):
     """Softmax loss over the classes, the grey class skipped (the original's choice) or, with
     ``count_grey``, counted like any other with its own prior (docs/training.md, "Blue shadows")."""
     ignore = {} if count_grey else dict(ignore_label=YUV64_GREY_CLASS)
@@ -38,7 +38,7 @@ def yuv64_loss(caffe, L, P, ns, prediction, label, boost_lambda, count_grey=Fals
         # Rebalancing touches gradients only (identity forward), so the loss and accuracy Caffe
         # reports stay the plain per-pixel ones.
         ns.class_boost = python_layer(L, [label], "ClassBoostLayer", {
-            "prior": yuv64.PRIOR_WITH_GREY if count_grey else yuv64.DEFAULT_PRIOR, "lambda": boost_lambda,
+            "prior": prior or (yuv64.PRIOR_WITH_GREY if count_grey else yuv64.DEFAULT_PRIOR), "lambda": boost_lambda,
             "ignore_label": -1 if count_grey else YUV64_GREY_CLASS})
         loss_input = ns.scores_boost = python_layer(L, [prediction, ns.class_boost], "ClassRebalanceMultLayer",
                                                     propagate_down=[True, False])

@@ -1,9 +1,10 @@
 """Generate every colornet net and solver into prototxt/ with caffe.NetSpec.
 
-Four families, one module each in this package (common.py holds the shared Zhang trunk, Data
+Five families, one module each in this package (common.py holds the shared Zhang trunk, Data
 layers and solver skeleton):
 - color.py: the YUV-64 color net (plain, HDF5, L2 regression, rebalanced stages), full and lite;
 - fcn.py: FCN-8s on the YUV-64 classes, full and lite;
+- squeeze.py: the ImageNet-trained SqueezeNet trunk (squeezenet.py) under a YUV-64 colour head;
 - lab313.py: Zhang et al.'s Lab/313 net with Python layers (the reference) and with stock layers
   only (lab313_stock, for GPUs and `caffe train -gpu all`), full and lite, plus the stock net's
   frozen constants (lab313_stock_constants.caffemodel, from data/pts_in_hull.npy and
@@ -16,7 +17,7 @@ import logging
 import numpy as np
 
 from layers import lab313 as lab313_numpy
-from colornet.nets import color, fcn, lab313
+from colornet.nets import color, fcn, lab313, squeeze, squeezenet
 from colornet.nets.common import HEADER
 
 log = logging.getLogger("make_prototxt")
@@ -49,6 +50,11 @@ def generate():
         files[f"solver_lab313{variant.suffix}.prototxt"] = lab313.lab313_solver(variant)
         files[f"train_val_lab313_stock{variant.suffix}.prototxt"] = lab313.lab313_stock_train_val(variant)
         files[f"solver_lab313_stock{variant.suffix}.prototxt"] = lab313.lab313_solver(variant, stock=True)
+    for stage in squeeze.STAGES:
+        files[f"train_val_squeeze_{stage}.prototxt"] = squeeze.squeeze_train_val(stage)
+        files[f"solver_squeeze_{stage}.prototxt"] = squeeze.squeeze_solver(stage)
+    files["deploy_squeeze.prototxt"] = squeeze.squeeze_deploy()
+    files["deploy_squeezenet.prototxt"] = squeezenet.classifier_deploy()
     files["train_val_color_hdf5.prototxt"] = color.color_hdf5_train_val(color.FULL)
     files["train_val_color_l2.prototxt"] = color.color_l2_train_val(color.FULL)
     return {name: HEADER + text.rstrip() + "\n" for name, text in files.items()}

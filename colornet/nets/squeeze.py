@@ -1,0 +1,118 @@
+"""The "squeeze" family: the ImageNet-trained SqueezeNet v1.0 trunk (colornet/nets/squeezenet.py)
+on the grey photo, a convolutional colour head over its hypercolumn, and the default's YUV-64
+classes (grey class ignored, loss rebalanced), trained from the decoded weights by the stock
+`caffe train --weights models/squeezenet/squeezenet_grey.caffemodel`.
+
+Geometry. conv1 gets pad 4, so fire3's cells (stride 4) sit on input pixels 0, 4, 8, …, and a
+224 input gives fire3 56×56, fire5/fire7 28×28, fire9 14×14. The head brings fire5, fire7 (×2)
+and fire9 (×4) to fire3's grid with fixed bilinear Deconvolutions (group = channels, lr 0) and
+Crop, as FCN does; their cells land half a fire3 cell from fire3's, the same shift everywhere,
+which the head's 3×3 convolutions absorb. The class scores come up ×2 the same way, so the
+deploy net answers 64 class probabilities at half its input side, exactly like the lite colour
+net's (112×112 for 224): the colorize pipeline takes either unchanged.
+
+Training runs in two stages (make train-default): "head" trains only the head with the trunk
+frozen; "all" trains everything from the head stage's weights at a lower rate, the trunk at a
+tenth of the head's.
+"""
+from colornet.nets import squeezenet
+from colornet.nets.color import YUV64_CLASSES, yuv64_loss
+from colornet.nets.common import (FROZEN, MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules,
+                                  lmdb_data)
+
+SQUEEZE = ColorVariant("", 1.0, 128, 16, 8)
+TRAIN_LMDB = "data/train_scales_lmdb"
+# The class prior of the photos the family trains on (make lmdb-scales writes it).
+PRIOR = "data/yuv64_prior_probs_world.npy"
+BOOST_LAMBDA = 0.2
+HYPERCOLUMN = {"fire3": 1, "fire5": 2, "fire7": 2, "fire9": 4}   # fire → upsampling factor to fire3
+REDUCED = 64          # each fire's channels after its 1×1 reduction
+HEAD = 128            # channels of the head's two 3×3 convolutions
+FIXED = [dict(lr_mult=0, decay_mult=0)]
+# name: (trunk lr_mult, head lr_mult, base lr, gamma, stepsize, iterations, snapshot)
+STAGES = {
+    "head": (0, 1, 1e-3, 0.3, 2000, 6000, 500),
+    "all": (0.1, 1, 1e-4, 0.5, 2000, 6000, 500),
+}
+WEIGHTS = "models/squeezenet/squeezenet_grey.caffemodel"
+
+
+def learning(multiplier):
+    return [dict(lr_mult=multiplier, decay_mult=1), dict(lr_mult=2 * multiplier, decay_mult=0)]
+
+
+def upsample(L, ns, bottom, name, factor, channels):
+    """Fixed bilinear ×factor (kernel 2·factor, stride factor, one filter per channel)."""
+    layer = L.Deconvolution(bottom, param=FIXED, convolution_param=dict(
+        num_output=channels, group=channels, kernel_size=2 * factor, stride=factor,
+        pad=factor // 2 if name == "scores_up" else 0, bias_term=False, weight_filler=dict(type="bilinear")))
+    setattr(ns, name, layer)
+    return layer
+
+
+def colour_head(L, P, ns, tops, head_param):
+    """Hypercolumn of fire3/5/7/9 on fire3's grid → two 3×3 convolutions → 64 class scores at
+    twice fire3's resolution (half the input's side); returns the upsampled scores."""
+    filler = dict(weight_filler=dict(type="msra"), bias_filler=dict(type="constant", value=0))
+    if head_param:
+        filler["param"] = head_param
+    columns = []
+    for fire, factor in HYPERCOLUMN.items():
+        reduced = L.Convolution(tops[fire], num_output=REDUCED, kernel_size=1, **filler)
+        setattr(ns, f"{fire}_reduce", reduced)
+        setattr(ns, f"{fire}_reduce_relu", L.ReLU(reduced, in_place=True))
+        if factor > 1:
+            grown = upsample(L, ns, reduced, f"{fire}_up", factor, REDUCED)
+            reduced = L.Crop(grown, tops["fire3"], axis=2, offset=0)
+            setattr(ns, f"{fire}_crop", reduced)
+        columns.append(reduced)
+    ns.hypercolumn = L.Concat(*columns)
+    ns.head1 = L.Convolution(ns.hypercolumn, num_output=HEAD, kernel_size=3, pad=1, **filler)
+    ns.head1_relu = L.ReLU(ns.head1, in_place=True)
+    ns.head2 = L.Convolution(ns.head1, num_output=HEAD, kernel_size=3, pad=2, dilation=2, **filler)
+    ns.head2_relu = L.ReLU(ns.head2, in_place=True)
+    ns.scores = L.Convolution(ns.head2, num_output=YUV64_CLASSES, kernel_size=1, **filler)
+    return upsample(L, ns, ns.scores, "scores_up", 2, YUV64_CLASSES)
+
+
+def grey_input(L, ns, data_y):
+    # Frozen Scale: Y − 117 in training and deploy alike (conv1's bias carries the B, G, R means).
+    ns.data_y_centred = L.Scale(data_y, bias_term=True, filler=dict(type="constant", value=1),
+                                bias_filler=dict(type="constant", value=-squeezenet.GREY_MEAN), param=FROZEN * 2)
+    return ns.data_y_centred
+
+
+def squeeze_train_val(stage):
+    caffe, L, P = caffe_modules()
+    trunk_lr, head_lr = STAGES[stage][:2]
+    ns = caffe.NetSpec()
+    val_layer = lmdb_data(caffe, L, P, ns, SQUEEZE, TRAIN_LMDB, "data/val_lmdb")
+    ns.data_y, ns.label_uv = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
+    ns.label_uv2 = L.Pooling(ns.label_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
+    tops = squeezenet.squeezenet_trunk(L, P, ns, grey_input(L, ns, ns.data_y), conv1_pad=4,
+                                       frozen=learning(trunk_lr) if trunk_lr else FROZEN * 2)
+    prediction = colour_head(L, P, ns, tops, learning(head_lr))
+    ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
+    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, BOOST_LAMBDA, prior=PRIOR)
+    return f'name: "squeeze_{stage}"\n{val_layer}\n{ns.to_proto()}'
+
+
+def squeeze_deploy():
+    caffe, L, P = caffe_modules()
+    ns = caffe.NetSpec()
+    ns.data_y = L.Input(shape=dict(dim=[1, 1, 224, 224]))
+    tops = squeezenet.squeezenet_trunk(L, P, ns, grey_input(L, ns, ns.data_y), conv1_pad=4)
+    ns.prob = L.Softmax(colour_head(L, P, ns, tops, None))
+    return f'name: "squeeze_deploy"\n{ns.to_proto()}'
+
+
+def squeeze_solver(stage):
+    solver = base_solver("squeeze", SQUEEZE)
+    solver.net = f"prototxt/train_val_squeeze_{stage}.prototxt"
+    solver.snapshot_prefix = f"models/snapshots/squeeze_{stage}"
+    solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
+    _, _, lr, gamma, stepsize, iterations, snapshot = STAGES[stage]
+    solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = lr, gamma, stepsize, iterations
+    solver.snapshot, solver.test_interval = snapshot, snapshot
+    solver.test_iter.append(12)
+    return str(solver)
