@@ -1,5 +1,8 @@
 # colornet — common tasks. `make help` lists them.
 PYTHON ?= python3
+# Every target runs this checkout's package (make setup also installs it, editable, for commands
+# run by hand; a second checkout's `make setup` points that install at itself).
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 GPU ?= 0
 SIZE ?= 224
 CROPS ?= 8

@@ -11,11 +11,9 @@ import argparse
 import hashlib
 import json
 import logging
-import pathlib
 import subprocess
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from colornet.benchmark.results import publish
 from colornet.common import REPO_ROOT

@@ -33,7 +33,6 @@ import time
 import urllib.parse
 import urllib.request
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import cv2
 import numpy as np

@@ -19,8 +19,6 @@ import subprocess
 import sys
 import tempfile
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import numpy as np
 

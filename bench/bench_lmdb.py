@@ -9,7 +9,6 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from colornet.benchmark.results import write_section  # noqa: E402
 from colornet.common import REPO_ROOT, setup_logging  # noqa: E402

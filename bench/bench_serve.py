@@ -18,8 +18,6 @@ import time
 import urllib.error
 import urllib.request
 
-if __package__ in (None, ""):
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 import cv2
 import numpy as np

@@ -11,7 +11,6 @@ import os
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
 from colornet.benchmark.results import write_section
 from colornet.benchmark.caffe_time import parse

@@ -342,7 +342,6 @@ def prepare(folder, photos_list, short_side, bundle):
     photos = folder / "photos"
     shutil.rmtree(photos, ignore_errors=True)
     photos.mkdir(parents=True)
-    sys.path.insert(0, str(REPO_ROOT))
     from colornet.photo_io import UnreadableImage, list_images, read_bgr
     for number, path in enumerate(list_images([photos_list])):
         try:

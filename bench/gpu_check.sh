@@ -16,6 +16,8 @@ if [[ ${1:-} == -h || ${1:-} == --help ]]; then
   exit 0
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# The device machine has no `make setup` (no editable install): the checkout is the package.
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python=${PYTHON:-python3}
 command -v "$python" >/dev/null || { echo "gpu_check: error: no $python on PATH" >&2; exit 2; }
 exec "$python" bench/gpu_check.py "$@"

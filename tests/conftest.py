@@ -48,7 +48,8 @@ def write_tiny_train_net(tmp_path, net_name, lmdb_path, batch):
     """A generated train_val net rewritten to read lmdb_path in TRAIN and TEST at a small batch;
     returns the path of the copy."""
     text = (REPO_ROOT / f"prototxt/train_val_{net_name}.prototxt").read_text()
-    text = text.replace("data/train_lmdb", str(lmdb_path)).replace("data/val_lmdb", str(lmdb_path))
+    for source in ("data/train_lmdb", "data/train_scales_lmdb", "data/val_lmdb"):
+        text = text.replace(source, str(lmdb_path))
     text = text.replace("batch_size: 16", f"batch_size: {batch}").replace("batch_size: 8", f"batch_size: {batch}")
     path = tmp_path / "net.prototxt"
     path.write_text(text)

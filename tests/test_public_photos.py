@@ -7,7 +7,6 @@ import pathlib
 import subprocess
 
 import cv2
-import numpy as np
 import pytest
 import skimage
 

@@ -91,21 +91,20 @@ def _packed_bytes():
 
 
 def _sample_photos(count):
-    """Every 20th of the 1,000 ImageNet sample photos, with its class (from the pinned list)."""
+    """``count`` of the 1,000 ImageNet sample photos spread over the classes, with their classes
+    (from the pinned list): from `make photos`' folder (grey ones are not gathered there), else
+    from PHOTO_MIRROR."""
     pins = git_photos.parse_pins(REPO_ROOT / "data/sources/public-photos.txt")
     samples = next(repo for repo in pins if repo.repo == "EliSchwartz/imagenet-sample-images")
-    chosen = samples.files[::len(samples.files) // count][:count]
-    mirror = os.environ.get(git_photos.MIRROR_ENV)
     gathered = REPO_ROOT / "data/photos/imagenet-sample-images"
-    if all((gathered / f.path).is_file() for f in chosen):
-        return [((gathered / f.path).read_bytes(), f.imagenet_class) for f in chosen]
-    from colornet.common import cache_dir
-    try:
-        git_dir = git_photos.repo_git_dir(samples.repo, samples.commit, cache_dir(), mirror) if mirror else None
-    except git_photos.GitSourceError:
-        git_dir = None
+    present = [f for f in samples.files if (gathered / f.path).is_file()]
+    if len(present) >= 900:
+        return [((gathered / f.path).read_bytes(), f.imagenet_class) for f in present[::len(present) // count][:count]]
+    mirror = os.environ.get(git_photos.MIRROR_ENV)
+    git_dir = git_photos.mirror_git_dir(mirror, samples.repo) if mirror else None
     if git_dir is None:
         pytest.skip("the ImageNet sample photos are not here: run `make photos` (or set PHOTO_MIRROR)")
+    chosen = samples.files[::len(samples.files) // count][:count]
     blobs = git_photos.read_blobs(git_dir, samples.commit, [f.path for f in chosen])
     return [(blobs[f.path], f.imagenet_class) for f in chosen]
 

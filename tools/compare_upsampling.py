@@ -10,7 +10,6 @@ import logging
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
 from colornet.colorize.models import ModelError
 from colornet.common import setup_logging

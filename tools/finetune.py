@@ -14,10 +14,8 @@ held-out photos), for another --minutes. models/NAME is replaced only when a new
 import argparse
 import logging
 import os
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
 from colornet.colorize.models import ModelError
 from colornet.common import OutputExists, setup_logging

@@ -9,7 +9,6 @@ import os
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
 from colornet.common import REPO_ROOT, setup_logging
 from colornet.data.gather import TEST_PACKAGES, GatherOptions, gather

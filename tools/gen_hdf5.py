@@ -4,10 +4,8 @@ What it does and why: colornet/data/hdf5_writer.py (shown below by --help).
 """
 import argparse
 import logging
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
 from colornet.common import OutputExists, setup_logging
 from colornet.data.hdf5_writer import build

@@ -11,7 +11,6 @@ import logging
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
 from colornet.common import setup_logging
 from colornet.data.demo_samples import TooFewPhotos, make_samples

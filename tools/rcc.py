@@ -7,7 +7,6 @@ import logging
 import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
 from colornet.data.rcc import RccArchive, RccError
 from colornet.data import rcc as rcc_module

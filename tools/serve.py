@@ -12,10 +12,8 @@ What it does and why: colornet/serve/server.py (shown below by --help).
 """
 import argparse
 import logging
-import pathlib
 import sys
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script: the repo's package
 
 from colornet.colorize.models import ModelError
 from colornet.common import setup_logging

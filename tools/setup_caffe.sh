@@ -127,7 +127,8 @@ build_key=$( {
   echo "$CAFFE_DEB_VERSION"; printf '%s\n' "${cmake_flags[@]}"; echo "$py_version"
   cat "${patch_files[@]}"
 } | sha256sum | cut -d' ' -f1)
-requirements_key=$( { echo "$python_bin"; cat "$repo_root/requirements.txt"; } | sha256sum | cut -d' ' -f1)
+requirements_key=$( { echo "$python_bin"; echo "$repo_root"; cat "$repo_root/requirements.txt" "$repo_root/pyproject.toml"; } \
+  | sha256sum | cut -d' ' -f1)
 caffe_stamp="$prefix/.colornet-build-stamp"
 requirements_stamp="$py_site/colornet-requirements.stamp"
 
@@ -185,6 +186,10 @@ install_python_packages() {
     log "h5py uses HDF5 $h5py_hdf5, Caffe uses $system_hdf5: rebuilding $h5py_pin from source"
     "$python_bin" -m pip install --quiet --force-reinstall --no-deps --no-binary h5py "$h5py_pin"
   fi
+  # colornet itself, editable: this checkout's package is what tools/, bench/ and tests/ import
+  # (and what Caffe's embedded interpreter finds for the Python layers).
+  log "pip install -e . (colornet's package, editable)"
+  "$python_bin" -m pip install --quiet --no-deps -e "$repo_root"
   # Under pyenv, new commands (`ray`, for `ray start` in the README) reach PATH only through its
   # shims, which pip does not rewrite.
   if command -v pyenv >/dev/null; then pyenv rehash || log "pyenv rehash failed: run it before 'ray start'"; fi

@@ -1,0 +1,78 @@
+"""The squeeze family (SqueezeNet trunk + colour head): shapes and alignment of its grids, the
+head stage learning its head alone, a few real solver steps, and its deploy net in both backends."""
+import numpy as np
+import pytest
+
+from tests.conftest import REPO_ROOT, convolution_weights, write_tiny_train_net
+from tests.test_nets import solver_on_tiny_lmdb, with_input_instead_of_data
+from colornet.nets import squeeze, squeezenet
+
+HEAD_LAYERS = {f"{fire}_reduce" for fire in squeeze.HYPERCOLUMN} | {"head1", "head2", "scores"}
+FIXED_UPSAMPLING = {"fire5_up", "fire7_up", "fire9_up", "scores_up"}
+
+
+@pytest.mark.parametrize("stage", list(squeeze.STAGES))
+def test_train_net_shapes_and_which_layers_learn(caffe, tmp_path, stage):
+    path = with_input_instead_of_data(REPO_ROOT / f"prototxt/train_val_squeeze_{stage}.prototxt", [2, 2, 128, 128],
+                                      tmp_path)
+    net = caffe.Net(path, caffe.TRAIN)
+    rng = np.random.default_rng(0)
+    net.blobs["data"].data[:, 0] = rng.integers(0, 256, (2, 128, 128))
+    net.blobs["data"].data[:, 1] = rng.integers(0, 64, (2, 128, 128))
+    net.forward()
+    # conv1 pad 4: fire3 at stride 4 (32 for 128), the scores and labels at half the input side.
+    assert net.blobs["fire3_concat"].data.shape[2:] == (32, 32)
+    assert net.blobs["fire9_concat"].data.shape[2:] == (8, 8)
+    assert net.blobs["hypercolumn"].data.shape == (2, 4 * squeeze.REDUCED, 32, 32)
+    assert net.blobs["scores_up"].data.shape == (2, 64, 64, 64)
+    assert net.blobs["label_uv3"].data.shape[2:] == (64, 64)
+    np.testing.assert_allclose(net.blobs["data_y_centred"].data, net.blobs["data_y"].data - squeezenet.GREY_MEAN)
+    from caffe.proto import caffe_pb2
+    from google.protobuf import text_format
+    spec = text_format.Parse(open(path).read(), caffe_pb2.NetParameter())
+    learning = {layer.name for layer in spec.layer if layer.param and layer.param[0].lr_mult > 0}
+    trunk = {name for name, _ in squeezenet.layer_shapes()} - {"conv10"}
+    assert HEAD_LAYERS <= learning and not FIXED_UPSAMPLING & learning
+    assert (trunk <= learning) == (stage == "all") and (not trunk & learning) == (stage == "head")
+
+
+def test_fixed_upsampling_is_bilinear_per_channel(caffe):
+    net = caffe.Net(str(REPO_ROOT / "prototxt/deploy_squeeze.prototxt"), caffe.TEST)
+    weights = net.params["scores_up"][0].data
+    assert weights.shape == (64, 1, 4, 4)
+    line = np.array([0.25, 0.75, 0.75, 0.25])
+    np.testing.assert_allclose(weights[10, 0], np.outer(line, line))
+    assert net.params["fire9_up"][0].data.shape == (squeeze.REDUCED, 1, 8, 8)
+
+
+@pytest.mark.slow  # a real training run
+def test_head_stage_moves_only_the_head_and_lowers_the_loss(caffe, tmp_path, tiny_lmdb):
+    """30 Adam steps of the head stage on real photos: the loss falls, the trunk and the fixed
+    upsampling keep their weights, every head layer moves."""
+    write_tiny_train_net(tmp_path, "squeeze_head", tiny_lmdb, 4)
+    solver = solver_on_tiny_lmdb(caffe, tmp_path, "squeeze_head", tiny_lmdb, batch=4, base_lr=0.001, max_iter=30)
+    before = convolution_weights(solver.net)
+    losses = []
+    for _ in range(30):
+        solver.step(1)
+        losses.append(float(solver.net.blobs["loss"].data))
+    after = convolution_weights(solver.net)
+    changed = {name for name in before if not np.array_equal(before[name], after[name])}
+    assert changed == HEAD_LAYERS
+    assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:3]), losses
+
+
+def test_deploy_gives_64_classes_at_half_the_side_and_opencv_agrees(caffe, tmp_path):
+    import cv2
+    deploy = str(REPO_ROOT / "prototxt/deploy_squeeze.prototxt")
+    net = caffe.Net(deploy, caffe.TEST)
+    weights = tmp_path / "random.caffemodel"
+    net.save(str(weights))
+    y = np.random.default_rng(1).integers(0, 256, (1, 1, 224, 224)).astype(np.float32)
+    net.blobs["data_y"].data[...] = y
+    prob = net.forward()["prob"].copy()
+    assert prob.shape == (1, 64, 112, 112)
+    np.testing.assert_allclose(prob.sum(axis=1), 1, atol=1e-4)
+    dnn = cv2.dnn.readNetFromCaffe(deploy, str(weights))
+    dnn.setInput(y)
+    np.testing.assert_allclose(dnn.forward(), prob, atol=2e-3)
