@@ -17,6 +17,7 @@ import numpy as np
 from layers import lab313
 from layers.yuv64 import Codec
 from colornet.colorize import decoding, upsample as chroma_upsample
+from colornet.colour.gamut import ab_in_gamut, uv_in_gamut
 from colornet.colorize.hints import DEFAULT_PRIOR_WEIGHT, hinted_chroma
 from colornet.colorize.models import runner
 from colornet.photo_io import DEFAULT_MAX_PIXELS, check_pixels
@@ -74,6 +75,7 @@ def compose(lum, chroma, family, guided=True, dark_limit=0):
     for rows in chroma_upsample.row_bands(lum.shape[0]):
         if dark_limit:
             uv[rows] = decoding.fade_dark_chroma(lum[rows], uv[rows], dark_limit)
+        uv[rows] = uv_in_gamut(lum[rows], uv[rows])
         bgr[rows] = cv2.cvtColor(cv2.merge([lum[rows], uv[rows]]), cv2.COLOR_YUV2BGR)
     return bgr
 
@@ -87,7 +89,7 @@ def _compose_lab(lum, chroma, guided):
     ab = chroma_upsample.upsample(chroma, lum, 100, dtype=np.float32, guided=guided)
     bgr = np.empty(lum.shape + (3,), np.uint8)
     for rows in chroma_upsample.row_bands(lum.shape[0]):
-        bgr[rows] = lab313.lab_to_bgr(np.dstack([lum[rows], ab[rows]]))
+        bgr[rows] = lab313.lab_to_bgr(np.dstack([lum[rows], ab_in_gamut(lum[rows], ab[rows])]))
     return bgr
 
 
