@@ -1,9 +1,8 @@
-"""Parse `caffe time` logs and write their numbers into bench/RESULTS.md.
+"""Write the numbers of `caffe time` logs into a section of bench/RESULTS.md.
 
-    python -m colornet.benchmark.caffe_time logs/bench/*.log --section "bench_nets: caffe time per net"
+    python3 bench/caffe_time.py logs/bench/*.log --section "bench_nets: caffe time per net"
 
-Used by bench/bench_nets.sh and bench/bench_layers.py. Per log: the average forward, backward and
-forward-backward milliseconds per iteration, and per-layer averages.
+Run by bench/bench_nets.sh; the parsing is colornet/benchmark/caffe_time.py's.
 """
 import argparse
 import logging

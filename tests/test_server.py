@@ -78,6 +78,13 @@ def test_every_bad_request_gets_its_status_and_a_one_line_reason(client, tmp_pat
         (client.post("/api/colorize", data={"temperature": "warm"}, files={"image": ("a.jpg", photo)}), 422,
          "temperature must be a number"),
         (client.post("/api/colorize?format=gif", content=photo), 422, "format must be png or jpg"),
+        # Found from outside: a hints field nested 5,000 deep was a 500 (RecursionError in the
+        # worker), a form field over 1 MB and a query that is not a number answered {"detail": …}.
+        (client.post("/api/colorize", data={"hints": "[" * 5000 + "]" * 5000}, files={"image": ("a.jpg", photo)}),
+         422, "hints: nested too deeply"),
+        (client.post("/api/colorize", data={"hints": "x" * (2 ** 20 + 10)}, files={"image": ("a.jpg", photo)}),
+         413, "form refused"),
+        (client.post("/api/palette?x=left&y=2", content=photo), 422, "x: "),
     ]
     for answer, status, reason in cases:
         assert answer.status_code == status, (status, answer.text)

@@ -1,15 +1,10 @@
-"""Parse `caffe time` logs and write their numbers into bench/RESULTS.md.
-
-    python3 bench/caffe_time.py logs/bench/*.log --section "bench_nets: caffe time per net"
-
-Used by bench/bench_nets.sh and bench/bench_layers.py. Per log: the average forward, backward and
-forward-backward milliseconds per iteration, and per-layer averages.
+"""Parse `caffe time` logs: per log, the average forward, backward and forward-backward
+milliseconds per iteration, the batch size and per-layer averages (bench/caffe_time.py writes
+them into bench/RESULTS.md; bench_layers.py and bench_lab313_stock.py read them too).
 """
 import logging
 import pathlib
 import re
-
-
 
 log = logging.getLogger("caffe_time")
 TOTAL = re.compile(r"\] Average (Forward|Backward|Forward-Backward)(?: pass)?: ([\d.]+) ms")

@@ -65,6 +65,8 @@ def parse_hints(text, width, height, family, name="hints"):
         points = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise HintError(f"{name}: not JSON ({error})") from None
+    except RecursionError:
+        raise HintError(f"{name}: nested too deeply (a list of points is two levels deep)") from None
     if not isinstance(points, list):
         raise HintError(f"{name}: must be a JSON list of points like {{\"x\": 412, \"y\": 230, \"color\": \"#5a8f3c\"}}")
     if len(points) > MAX_HINTS:

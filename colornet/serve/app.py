@@ -195,6 +195,22 @@ def create_app(settings):
     async def request_error(request, error):
         return JSONResponse({"error": error.reason}, status_code=error.status, headers=error.headers)
 
+    # What FastAPI and Starlette answer themselves (a query parameter that is not a number, a
+    # form the multipart parser refuses) gets the API's one shape too: {"error": one line}.
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_parameters(request, error):
+        reasons = [f"{'.'.join(str(part) for part in problem['loc'][1:])}: {problem['msg']}"
+                   for problem in error.errors()]
+        return JSONResponse({"error": "; ".join(reasons) or "invalid request"}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, error):
+        return JSONResponse({"error": " ".join(str(error.detail).split())}, status_code=error.status_code,
+                            headers=getattr(error, "headers", None))
+
     @app.get("/", include_in_schema=False)
     async def page():
         return FileResponse(WEB / "index.html", media_type="text/html")
@@ -282,7 +298,13 @@ async def parse_form(request, body):
 
     async def replay():
         return {"type": "http.request", "body": body, "more_body": False}
-    form = await Request(request.scope, replay).form(max_files=1, max_fields=8)
+    from starlette.exceptions import HTTPException
+    try:
+        form = await Request(request.scope, replay).form(max_files=1, max_fields=8)
+    except HTTPException as error:
+        # Starlette refuses a form field over its 1 MB part limit with a plain 400.
+        status = 413 if "maximum size" in str(error.detail) else error.status_code
+        raise RequestError(status, f"form refused: {error.detail}") from None
     try:
         image, fields = b"", {}
         for key, value in form.multi_items():
