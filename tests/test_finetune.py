@@ -37,10 +37,29 @@ def own_photos(folder, count=24, grey=0, broken=0):
 def test_the_held_out_split_is_seeded_stable_and_disjoint():
     photos = [pathlib.Path(f"/photos/p{i:03d}.jpg") for i in range(60)]
     train, held = split_photos(photos, 0.1, 5, seed=0)
-    assert len(held) == 6 and not set(train) & set(held) and set(train) | set(held) == set(photos)
+    assert 5 <= len(held) <= 12 and not set(train) & set(held) and set(train) | set(held) == set(photos)
     assert split_photos(list(reversed(photos)), 0.1, 5, seed=0) == (train, held)  # the order given does not matter
     assert split_photos(photos, 0.1, 5, seed=1)[1] != held
     assert len(split_photos(photos[:20], 0.1, 5, seed=0)[1]) == 5  # at least 5
+
+
+def test_adding_photos_never_moves_a_photo_between_training_and_held_out():
+    """The user adds 1–20 photos to a folder of 60 and runs again (20 tries): every photo of the
+    first split stays where it was, the new ones are split by their own rank (this moved
+    held-out photos into training in 13 of 20 tries when the split was a count of the sorted
+    order), and a fresh split of the grown folder agrees with the kept one."""
+    import random
+    photos = [pathlib.Path(f"/photos/p{i:03d}.jpg") for i in range(60)]
+    train, held = split_photos(photos, 0.1, 5, seed=0)
+    earlier = {"train": [str(p) for p in train], "holdout": [str(p) for p in held]}
+    generator = random.Random(4)
+    for attempt in range(20):
+        added = [pathlib.Path(f"/photos/new{attempt}_{i}.jpg") for i in range(generator.randint(1, 20))]
+        grown_train, grown_held = split_photos(photos + added, 0.1, 5, seed=0, earlier=earlier)
+        assert set(held) <= set(grown_held) and set(train) <= set(grown_train)
+        assert set(grown_train) | set(grown_held) == set(photos + added)
+        # With enough photos the rank alone decides, so even without split.json nothing moves.
+        assert split_photos(photos + added, 0.1, 5, seed=0) == (grown_train, grown_held)
 
 
 def test_bad_input_gets_one_clear_line(tmp_path):
@@ -110,6 +129,21 @@ def test_a_tiny_run_exports_a_model_that_loads_and_a_second_run_continues(tmp_pa
     card, _, _ = tuning.run(options)
     assert card["training"]["iterations_total"] == 5 and card["training"]["iterations_this_run"] == 2
     assert json.loads((options.work / "split.json").read_text())["holdout"] == split["holdout"]
+    assert (models / "mine" / "held_out_sheet.jpg").is_file() and (models / "mine" / "held_out.txt").is_file()
+    # MINUTES: with no iteration cap, training stops when its wall-clock budget is spent.
+    import time
+    started = time.monotonic()
+    first, last = tuning.train(options.work, models / "mine" / "weights.caffemodel", 0.05, quiet=True)
+    elapsed = time.monotonic() - started
+    assert last > first + 1 and 3 <= elapsed < 60, (first, last, elapsed)
+
+
+def test_make_finetune_passes_minutes_to_the_command():
+    import subprocess
+    from tests.conftest import REPO_ROOT
+    commands = subprocess.run(["make", "-n", "finetune", "PHOTOS=own", "NAME=mine", "MINUTES=7"], cwd=REPO_ROOT,
+                              capture_output=True, text=True, check=True).stdout
+    assert "tools/finetune.py own --name mine --minutes 7" in commands
 
 
 def test_only_the_top_of_the_net_learns_and_the_batch_statistics_stay_the_shipped_ones():
@@ -127,3 +161,66 @@ def test_only_the_top_of_the_net_learns_and_the_batch_statistics_stay_the_shippe
     assert not any(learning[name] for name in names[:top]) and all(learning[name] for name in names[top:])
     assert top > len(names) // 2  # the features stay; the colour-naming top learns
     assert all(layer.batch_norm_param.use_global_stats for layer in net.layer if layer.type == "BatchNorm")
+
+
+def _summary(rebalanced, auc=80.0, psnr=20.0):
+    return {"model": {"auc_rebalanced": rebalanced, "auc": auc, "psnr": psnr, "cf": 0.5},
+            "grey": {"auc_rebalanced": 60.0, "auc": 79.0, "psnr": 19.0, "cf": 0.0}}
+
+
+@pytest.mark.parametrize("scores, chosen", [
+    # The best held-out candidate wins, wherever it is among the snapshots.
+    ({"base": 62.0, "s100": 63.0, "s200": 66.0, "s300": 64.0}, "s200"),
+    # Nothing beats the default's own weights: they are kept.
+    ({"base": 65.0, "s100": 63.0, "s200": 61.0, "s300": 64.0}, "base"),
+])
+def test_the_choice_is_the_best_held_out_candidate_or_the_defaults_own_weights(monkeypatch, scores, chosen):
+    weights = {name: pathlib.Path(f"/snap/{name}.caffemodel") for name in scores}
+
+    def score_decodings(path, holdout, dark_limit=0):
+        name = path.stem
+        # Each candidate at two decodings; the second is a little worse.
+        return [(0.38, 0.0, _summary(scores[name])), (0.5, 0.0, _summary(scores[name] - 1))]
+    monkeypatch.setattr(tuning, "score_decodings", score_decodings)
+    monkeypatch.setattr(tuning, "score_shipped", lambda model, holdout: _summary(scores["base"]))
+    candidates = [(int(name[1:]), weights[name]) for name in ("s100", "s200", "s300")]
+    best, base, eligible = tuning.choose(weights["base"], candidates, [])
+    assert best[1] == weights[chosen] and best[2] == 0.38 and eligible
+    # A candidate below grey on plain AuC is passed over, however high its rebalanced AuC.
+    scores_below_grey = dict(scores, s300=90.0)
+    monkeypatch.setattr(tuning, "score_decodings", lambda path, holdout, dark_limit=0: [
+        (0.38, 0.0, _summary(scores_below_grey[path.stem], auc=70.0 if path.stem == "s300" else 80.0))])
+    assert tuning.choose(weights["base"], candidates, [])[0][1] == weights[chosen]
+
+
+def test_the_disk_check_comes_before_any_record_is_built(tmp_path, monkeypatch):
+    import collections
+    photos = own_photos(tmp_path / "own", count=22)
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(finetune.shutil, "disk_usage", lambda path: usage(10 ** 9, 10 ** 9, 2 ** 20))
+    options = FinetuneOptions([photos], "mine", models_dir=tmp_path / "models", quiet=True)
+    with pytest.raises(FinetuneError, match="1 MB free"):
+        finetune.prepare(options)
+    assert not (options.work / "train_lmdb").exists() and not (options.work / "split.json").exists()
+
+
+def test_an_export_that_fails_half_way_leaves_the_old_model_whole(tmp_path, monkeypatch):
+    from colornet.colorize.models import Model
+    from colornet.train import export as export_module
+    old = tmp_path / "models" / "mine"
+    old.mkdir(parents=True)
+    (old / "model.json").write_text('{"family": "yuv64", "finetuned_from": "default"}')
+    (old / "weights.caffemodel").write_bytes(b"the old weights")
+    before = {p.name: p.read_bytes() for p in old.iterdir()}
+    default = Model.resolve("default")
+    split = {"train": ["a.jpg"], "holdout": ["b.jpg"], "skipped_grey": 0, "skipped_unreadable": 0}
+    best = ("iteration 10", default.weights, 0.38, 0.0, _summary(70.0))
+
+    def fail_after_the_weights(runner, path):
+        pathlib.Path(path).write_bytes(b"half")
+        raise OSError("disk full")
+    monkeypatch.setattr(export_module.CaffeRunner, "save", fail_after_the_weights)
+    with pytest.raises(OSError, match="disk full"):
+        tuning.export(tmp_path / "models", "mine", best, _summary(60.0), split, (0, 10), 30, True)
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == before
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["mine"]

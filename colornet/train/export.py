@@ -17,9 +17,10 @@ log = logging.getLogger("export_model")
 SIZE_LIMIT = 25 * 1024 * 1024  # what we commit to git: every file at most 25 MB
 
 
-def export_model(deploy, weights, output, info=None, force=False):
+def export_model(deploy, weights, output, info=None, force=False, files=None):
     """Write the model folder `output` (beside it, then renamed: an existing one stays until the
-    new one is complete). `info`: extra facts for model.json. Returns the weights' size in bytes.
+    new one is complete). `info`: extra facts for model.json; `files`: {name: bytes} written
+    into the folder too. Returns the weights' size in bytes.
 
     Raises ModelError, common.OutputExists, OSError or ValueError.
     """
@@ -34,6 +35,8 @@ def export_model(deploy, weights, output, info=None, force=False):
                 "exported": time.strftime("%Y-%m-%d")}
         card.update(info or {})
         (staging / "model.json").write_text(json.dumps(card, indent=2) + "\n")
+        for name, payload in (files or {}).items():
+            (staging / name).write_bytes(payload)
         size = (staging / "weights.caffemodel").stat().st_size
         if size > SIZE_LIMIT:
             raise ModelError(f"{weights}: exported weights are {size / 2**20:.1f} MB, over the 25 MB a "

@@ -100,16 +100,25 @@ def check_name(name, models_dir=MODELS):
 
 
 def holdout_rank(path, seed):
-    """A photo's place in the seeded order: the first ones are held out. Depends on the file's name
-    and the seed only, so the split stays the same when photos are added or the run is repeated."""
-    return hashlib.sha256(f"{seed}:{pathlib.Path(path).name}:{path}".encode()).hexdigest()
+    """A photo's place in [0, 1) of the seeded order, from its name and the seed alone."""
+    digest = hashlib.sha256(f"{seed}:{pathlib.Path(path).name}:{path}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2 ** 64
 
 
-def split_photos(usable, fraction, minimum, seed):
-    """(train, held out): a seeded fraction of the photos (at least `minimum`) held out."""
-    ordered = sorted(usable, key=lambda path: holdout_rank(path, seed))
-    count = max(minimum, round(fraction * len(ordered)))
-    return sorted(ordered[count:]), sorted(ordered[:count])
+def split_photos(usable, fraction, minimum, seed, earlier=None):
+    """(train, held out). A photo is held out when its seeded rank is below ``fraction``, and the
+    lowest-ranked others are added until ``minimum`` are. ``earlier`` (a previous split.json's
+    dict) keeps every photo it names where it was: adding photos to the folder never moves a
+    held-out photo into training or back (only new photos are placed, by their own rank)."""
+    earlier = earlier or {}
+    kept_train, kept_holdout = set(earlier.get("train", ())), set(earlier.get("holdout", ()))
+    train, holdout, new = [], [], []
+    for path in usable:
+        (holdout if str(path) in kept_holdout else train if str(path) in kept_train else new).append(path)
+    ranked = sorted(new, key=lambda path: holdout_rank(path, seed))
+    below = sum(holdout_rank(path, seed) < fraction for path in ranked)
+    count = max(below, minimum - len(holdout), 0)
+    return sorted(train + ranked[count:]), sorted(holdout + ranked[:count])
 
 
 def usable_photos(inputs):
@@ -153,14 +162,13 @@ def prepare(options):
         raise FinetuneError(f"{' '.join(map(str, options.photos))}: {len(colour)} usable colour photos "
                             f"({len(grey)} grey, {len(unreadable)} unreadable skipped); fine-tuning needs at "
                             f"least {options.min_photos}")
-    train, holdout = split_photos(colour, options.holdout_fraction, options.min_holdout, options.seed)
+    earlier = json.loads(split_file.read_text()) if split_file.is_file() else None
+    if earlier is not None and earlier.get("seed") != options.seed:
+        raise FinetuneError(f"{options.name}: was split with seed {earlier.get('seed')}, not {options.seed}; "
+                            f"use the same seed, or another NAME")
+    train, holdout = split_photos(colour, options.holdout_fraction, options.min_holdout, options.seed, earlier)
     split = {"train": [str(p) for p in train], "holdout": [str(p) for p in holdout], "seed": options.seed,
              "skipped_grey": len(grey), "skipped_unreadable": len(unreadable)}
-    if split_file.is_file():
-        earlier = json.loads(split_file.read_text())
-        if set(earlier["holdout"]) & set(split["train"]):
-            raise FinetuneError(f"{options.name}: some of its held-out photos would now be trained on; use another "
-                                f"NAME for another photo set")
     check_disk(work, len(train))
     records = work / "train_lmdb"
     sidecar = records / "colornet.json"

@@ -211,8 +211,12 @@ def before_after_sheet(holdout, base_model, weights, temperature, strength, outp
     atomic_write_bytes(output, cv2.imencode(".jpg", np.vstack(rows), [cv2.IMWRITE_JPEG_QUALITY, 88])[1].tobytes())
 
 
-def export(models_dir, name, best, base, split, trained, minutes, eligible, base_model="default"):
-    """models/NAME (written beside it and renamed: an existing one stays until this is complete)."""
+SHEET = "held_out_sheet.jpg"
+
+
+def export(models_dir, name, best, base, split, trained, minutes, eligible, base_model="default", sheet=None):
+    """models/NAME with its held-out list and before/after sheet (written beside it and renamed:
+    an existing one stays until this is complete)."""
     from colornet.colorize.models import Model
     from colornet.train.export import export_model
     label, weights, temperature, strength, summary = best
@@ -228,8 +232,11 @@ def export(models_dir, name, best, base, split, trained, minutes, eligible, base
                             "(none was at or above grey on plain AuC and PSNR there)"),
             "held_out_scores": {"grey": _brief(base["grey"]), "default": _brief(base["model"]),
                                 "fine_tuned": _brief(summary["model"])}}
-    export_model(BASE_DEPLOY, pathlib.Path(weights), pathlib.Path(models_dir) / name, info=card, force=True)
-    (pathlib.Path(models_dir) / name / "held_out.txt").write_text("".join(f"{path}\n" for path in split["holdout"]))
+    files = {"held_out.txt": "".join(f"{path}\n" for path in split["holdout"]).encode()}
+    if sheet is not None:
+        files[SHEET] = pathlib.Path(sheet).read_bytes()
+    export_model(BASE_DEPLOY, pathlib.Path(weights), pathlib.Path(models_dir) / name, info=card, force=True,
+                 files=files)
     return card
 
 
@@ -259,10 +266,11 @@ def run(options):
                             "before one iteration); give more MINUTES")
     holdout = [pathlib.Path(path) for path in split["holdout"]]
     best, base, eligible = choose(base_weights, candidates, holdout, options.base_model)
+    draft = options.work / SHEET
+    before_after_sheet(holdout, options.base_model, best[1], best[2], best[3], draft)
     card = export(options.models_dir, options.name, best, base, split, trained, options.minutes, eligible,
-                  options.base_model)
-    sheet = pathlib.Path(options.models_dir) / options.name / "held_out_sheet.jpg"
-    before_after_sheet(holdout, options.base_model, best[1], best[2], best[3], sheet)
+                  options.base_model, draft)
+    sheet = pathlib.Path(options.models_dir) / options.name / SHEET
     record_run(options.work, {"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "iterations": list(trained),
                               "minutes": options.minutes, "chosen": best[0], "temperature": best[2],
                               "undo_of_rebalancing": best[3]})
