@@ -101,6 +101,62 @@ def test_a_hint_pulls_the_colour_near_it_towards_the_chosen_one(colorizer):
     assert np.abs(y_after - photo).max() <= 1
 
 
+def blocks_photo():
+    """600×400 grey: 6×4 blocks of 100 px, neighbours of different luminance, with a little noise."""
+    levels = np.array([70, 130, 190, 100, 160, 220])
+    rows, cols = np.indices((4, 6))
+    photo = np.kron(levels[(rows * 2 + cols) % 6], np.ones((100, 100))).astype(np.float32)
+    photo += np.random.default_rng(0).normal(0, 2, photo.shape)
+    return np.clip(photo, 0, 255).astype(np.uint8)
+
+
+def chroma_at(image, x, y, half=3):
+    """Mean U, V offsets of the (2·half+1)² pixels around (x, y)."""
+    uv = cv2.cvtColor(image, cv2.COLOR_BGR2YUV)[..., 1:].astype(float) - 128
+    return uv[y - half:y + half + 1, x - half:x + half + 1].mean((0, 1))
+
+
+def assert_each_point_shows_its_own_colour(image, points):
+    """points: [(x, y, chroma)]. Around each point the colour leans to its own chroma's
+    direction, by at least a third of that chroma's length fitted into sRGB there, and away
+    from every other point's."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    for x, y, chroma in points:
+        seen = chroma_at(image, x, y)
+        reach = uv_in_gamut(np.uint8([[grey[y, x]]]), np.uint8(np.rint(np.array(chroma) + 128))[None, None])
+        reach = np.linalg.norm(reach[0, 0].astype(float) - 128)
+        for other_x, other_y, other in points:
+            towards = seen @ (np.array(other, float) / np.linalg.norm(other))
+            if (other_x, other_y) == (x, y):
+                assert towards > reach / 3, ((x, y), seen, reach)
+            else:
+                assert towards < 0, ((x, y), seen, (other_x, other_y))
+
+
+@pytest.mark.parametrize("first, second", [((350, 100), (100, 350)), ((560, 40), (40, 380)), ((300, 200), (20, 20))])
+def test_hints_colour_the_places_they_were_put(colorizer, first, second):
+    """Two hints of opposite colours on a photo larger than the 256-side grid (one hint alone
+    colours a whole photo alike wherever it is put): each point shows its own colour. With x and
+    y swapped the first two cases trade places; a wrong photo-to-grid scale moves the points."""
+    photo = blocks_photo()
+    blue = hint_module.colour_chroma((200, 60, 40), "yuv64")
+    red = hint_module.colour_chroma((40, 60, 200), "yuv64")
+    result = colorizer.colorize([photo], [[Hint(*first, blue, 6), Hint(*second, red, 6)]])[0]
+    assert_each_point_shows_its_own_colour(result, [(*first, blue), (*second, red)])
+
+
+def test_the_command_line_puts_hints_where_the_file_says(tmp_path):
+    cv2.imwrite(str(tmp_path / "blocks.png"), blocks_photo())
+    (tmp_path / "hints.json").write_text('[{"x": 350, "y": 100, "color": "#c83c28"},'
+                                         ' {"x": 100, "y": 350, "color": "#283cc8"}]')
+    result = run_tool("use_trained_model", tmp_path / "blocks.png", "--hints", tmp_path / "hints.json",
+                      "-o", tmp_path / "out", "-q")
+    assert result.returncode == 0, result.stderr
+    assert_each_point_shows_its_own_colour(cv2.imread(str(tmp_path / "out" / "blocks.png")), [
+        (350, 100, hint_module.colour_chroma((40, 60, 200), "yuv64")),
+        (100, 350, hint_module.colour_chroma((200, 60, 40), "yuv64"))])
+
+
 def test_hinted_photos_skip_the_net_only_when_their_result_does_not_read_it(colorizer, monkeypatch):
     photo, other = grey_photo(size=(300, 200)), grey_photo("camera.png", size=(200, 200))
     green = [Hint(150, 100, hint_module.colour_chroma((70, 140, 70), "yuv64"), 8)]
@@ -122,6 +178,28 @@ def test_the_palette_offers_nine_colours_and_the_likeliest_first(colorizer):
     colours = colorizer.palette(photo, 150, 100)
     assert len(colours) == 9 and all(len(c) == 7 and c.startswith("#") for c in colours)
     assert len(set(colours)) > 1
+
+
+def test_the_palette_reads_the_clicked_pixels_classes_in_order_of_likelihood(colorizer, monkeypatch):
+    """A net answer with a known order of classes in one cell and another order everywhere else:
+    the palette of a click in that cell lists that cell's classes, likeliest first (a reversed
+    list, a swapped x/y or another cell's scores fail)."""
+    photo = grey_photo(size=(300, 200))
+    side = colorizer.model.side // 2
+    row, col = 150 * side // 200, 60 * side // 300        # the net's cell of photo pixel (x 60, y 150)
+    cell_order = [17, 45, 3, 60, 29, 10, 52, 38, 22]
+    elsewhere = [44, 19, 27, 35, 51, 11, 2, 58, 30]
+    prob = np.full((1, 64, side, side), 1e-4, np.float32)
+    for rank, label in enumerate(elsewhere):
+        prob[0, label] = 0.5 / (rank + 1)
+    prob[0, :, row, col] = 1e-4
+    for rank, label in enumerate(cell_order):
+        prob[0, label, row, col] = 0.5 / (rank + 1)
+    monkeypatch.setattr(colorizer.runner, "forward", lambda batch: {"prob": prob})
+    lum_at = float(photo[150, 60])
+    assert colorizer.palette(photo, 60, 150) == [colorizer.class_colour(label, lum_at) for label in cell_order]
+    lum_elsewhere = float(photo[60, 150])
+    assert colorizer.palette(photo, 150, 60) == [colorizer.class_colour(label, lum_elsewhere) for label in elsewhere]
 
 
 def test_the_command_line_takes_a_hints_file_and_names_a_bad_point(tmp_path):

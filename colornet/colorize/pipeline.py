@@ -174,19 +174,22 @@ class Colorizer:
         row = min(int(y * scores.shape[1] / lum.shape[0]), scores.shape[1] - 1)
         col = min(int(x * scores.shape[2] / lum.shape[1]), scores.shape[2] - 1)
         at = scores[:, row, col]
+        lum_at = float(lum[int(y), int(x)])
+        return [self.class_colour(label, lum_at) for label in np.argsort(-at, kind="stable")[:count]]
+
+    def class_colour(self, label, lum_at):
+        """#rrggbb of one output class at luminance lum_at (L for lab313, Y for yuv64), its
+        chroma fitted into sRGB there as the photos' are."""
         if self.model.family == "lab313":
-            chroma, lum_at = lab313.load_centres(), float(lum[int(y), int(x)])
+            ab = lab313.load_centres()[label].astype(np.float32)[None, None]
+            lum = np.float32([[lum_at]])
+            bgr = lab313.lab_to_bgr(np.dstack([lum, ab_in_gamut(lum, ab)]))[0, 0]
         else:
-            chroma, lum_at = Codec().class_uv_offsets.astype(np.float32), int(lum[int(y), int(x)])
-        colours = []
-        for label in np.argsort(-at)[:count]:
-            if self.model.family == "lab313":
-                bgr = lab313.lab_to_bgr(np.float32([[[lum_at, *chroma[label]]]]))[0, 0]
-            else:
-                yuv = np.uint8([[[lum_at, *np.clip(np.rint(chroma[label] + 128), 0, 255)]]])
-                bgr = cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR)[0, 0]
-            colours.append("#%02x%02x%02x" % (int(bgr[2]), int(bgr[1]), int(bgr[0])))
-        return colours
+            offsets = Codec().class_uv_offsets.astype(np.float32)[label]
+            lum = np.uint8([[int(lum_at)]])
+            uv = uv_in_gamut(lum, np.uint8([[np.clip(np.rint(offsets + 128), 0, 255)]]))
+            bgr = cv2.cvtColor(cv2.merge([lum, uv]), cv2.COLOR_YUV2BGR)[0, 0]
+        return "#%02x%02x%02x" % (int(bgr[2]), int(bgr[1]), int(bgr[0]))
 
 
 def encode(image, image_format):
