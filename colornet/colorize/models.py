@@ -212,6 +212,15 @@ class OpenCVRunner:
                 layer = self.net.getLayer(self.net.getLayerId(name))
                 if len(layer.blobs) == 0:
                     layer.blobs = [b.reshape(1, -1) if b.ndim == 1 else b for b in blobs]
+        # OpenCV reads a layer type it has no implementation of (Caffe's Python layers) without a
+        # word and fails only when the net first runs: run it once now, so that such a net is
+        # refused here and the default backend falls back to pycaffe.
+        self.net.setInput(np.zeros((1, 1, model.side, model.side), np.float32), model.input_name)
+        try:
+            self.net.forward(model.output_name)
+        except cv2.error as error:
+            raise ModelError(f"{model.weights}: OpenCV cannot load it with {model.deploy}: "
+                             f"{str(error).strip().splitlines()[-1]}") from None
 
     def forward(self, batch, outputs=None):
         outputs = outputs or [self.model.output_name]
