@@ -76,10 +76,17 @@ def test_the_local_instance_runs_without_an_api_server_and_ray_init_is_left_as_i
     assert ray._private.node.Node.start_api_server.__qualname__ == "Node.start_api_server"
 
 
-def manifest(folder):
+def manifest_rows(folder):
     with open(folder / "manifest.csv", newline="") as handle:
-        return {pathlib.Path(row["input"]).relative_to(folder.parent / "in").as_posix(): row
-                for row in csv.DictReader(handle)}
+        return list(csv.DictReader(handle))
+
+
+def manifest(folder):
+    """{input relative to the photo folder: row}; the file must hold one row per input."""
+    rows = manifest_rows(folder)
+    inputs = [row["input"] for row in rows]
+    assert len(inputs) == len(set(inputs)), "manifest.csv has more than one row for an input"
+    return {pathlib.Path(row["input"]).relative_to(folder.parent / "in").as_posix(): row for row in rows}
 
 
 def test_two_actors_match_the_command_line_and_record_a_corrupt_file(local_ray, tmp_path):
@@ -118,7 +125,7 @@ def test_the_command_line_on_ray_then_a_rerun_redoes_exactly_the_deleted_outputs
     assert counts == {"done": 7, "failed": 1}
     for path in out.glob("*.png"):
         assert (path.stat().st_mtime_ns == kept[path.name]) == (path.name not in deleted), path.name
-    assert len(manifest(out)) == 8  # one row per input, the latest outcome
+    assert len(manifest_rows(out)) == 8  # one row per input, the latest outcome
 
 
 def test_an_actor_killed_mid_run_loses_only_its_photos_and_a_rerun_finishes(local_ray, tmp_path):
@@ -194,7 +201,7 @@ def test_a_film_is_split_at_its_cuts_coloured_on_two_actors_and_joined_without_a
     assert again["done"] == 1 and (out / "film.mp4").stat().st_mtime_ns == joined_at  # nothing redone
 
 
-def test_a_dead_actor_is_replaced_for_the_films_that_follow(local_ray):
+def test_a_dead_actor_is_replaced_for_the_films_that_follow(local_ray, tmp_path):
     from colornet.colorize.files import OutputSettings
     pool = ActorPool(ray, [None, None], ColorizerSettings(), OutputSettings())
     first = ray.get([actor.pid.remote() for actor in pool.actors])
@@ -211,6 +218,15 @@ def test_a_dead_actor_is_replaced_for_the_films_that_follow(local_ray):
     pool.replace_dead()
     second = ray.get([actor.pid.remote() for actor in pool.actors], timeout=120)
     assert second[1] == first[1] and second[0] not in first
+    # The replacement is a working colorizer, not only a process that answers.
+    photos = photo_tree(tmp_path / "in", count=2)
+    chunk = [(str(path), str(tmp_path / "out" / f"{index}.png"))
+             for index, path in enumerate([photos / "photo001.jpg", photos / "sub" / "photo000.jpg"])]
+    (tmp_path / "out").mkdir()
+    outcomes = ray.get(pool.actors[0].colour.remote(chunk), timeout=120)
+    assert [row[2] for row in outcomes] == ["done", "done"] and all(row[4].endswith(f":{second[0]}")
+                                                                     for row in outcomes)
+    assert all(pathlib.Path(target).is_file() for _, target in chunk)
     for actor in pool.actors:
         ray.kill(actor)
 
