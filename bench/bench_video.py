@@ -105,26 +105,22 @@ def speed(colorizer, folder, seconds, rounds=3):
         path = clips.write_clip(folder / f"speed{size[0]}.mp4", frames)
         decoded = clips.read_frames(path)
         colorizer.colorize(decoded[:8])  # warm-up
-        rates = {"stills": [], False: [], True: []}
+        rates = {"stills": [], "video": []}
         for _ in range(rounds):
             started = time.perf_counter()
             for first in range(0, len(decoded), 8):
                 colorizer.colorize(decoded[first:first + 8])
             rates["stills"].append(len(decoded) / (time.perf_counter() - started))
-            for separate in (False, True):
-                started = time.perf_counter()
-                written, _ = colorize_video(colorizer, path, folder / f"speed{size[0]}-out.mp4", separate_net=separate)
-                rates[separate].append(written / (time.perf_counter() - started))
-        row = {"size": size, "rounds": rounds}
-        for key, name in (("stills", "stills"), (False, "video"), (True, "separate")):
-            row[name] = statistics.median(rates[key])
-            if key != "stills":
-                row[f"{name} ratios"] = [video / stills for video, stills in zip(rates[key], rates["stills"])]
-                row[f"{name} ratio"] = statistics.median(row[f"{name} ratios"])
+            started = time.perf_counter()
+            written, _ = colorize_video(colorizer, path, folder / f"speed{size[0]}-out.mp4")
+            rates["video"].append(written / (time.perf_counter() - started))
+        row = {"size": size, "rounds": rounds, "stills": statistics.median(rates["stills"]),
+               "video": statistics.median(rates["video"]),
+               "video ratios": [video / stills for video, stills in zip(rates["video"], rates["stills"])]}
+        row["video ratio"] = statistics.median(row["video ratios"])
         rows.append(row)
-        log.info("%s: stills %.2f frames/s, video %.2f (%.0f %%; rounds %s), net in its own process %.2f (%.0f %%)",
-                 size, row["stills"], row["video"], 100 * row["video ratio"],
-                 ", ".join(f"{r:.0%}" for r in row["video ratios"]), row["separate"], 100 * row["separate ratio"])
+        log.info("%s: stills %.2f frames/s, video %.2f (%.0f %%; rounds %s)", size, row["stills"], row["video"],
+                 100 * row["video ratio"], ", ".join(f"{r:.0%}" for r in row["video ratios"]))
     return rows
 
 
@@ -144,7 +140,7 @@ def memory(colorizer, folder, seconds=30, size=(640, 480)):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="clip length (default 3)")
-    parser.add_argument("--rounds", type=int, default=5, help="speed rounds of stills and both video paths (default 5)")
+    parser.add_argument("--rounds", type=int, default=5, help="speed rounds of stills and video (default 5)")
     parser.add_argument("--no-write", action="store_true", help="print, leave bench/RESULTS.md alone")
     parser.add_argument("--strip", type=pathlib.Path, help="also write 6 frames of the pan clip, grey above, colour below")
     args = parser.parse_args(argv)
@@ -171,19 +167,16 @@ def main(argv=None):
                      f"{row['auc cut']:.2f} | {row['auc still']:.2f} | {row['switch']} frames |")
     lines.append(f"| grey | | {rows[0]['grey pan']:.2f} | {rows[0]['grey cut']:.2f} | {rows[0]['grey still']:.2f} | |")
     lines += ["", f"Speed: the pan clip, stills in batches of 8 against the whole video path (decode … encode), "
-              f"{speeds[0]['rounds']} rounds of the three side by side, medians (a round's rates move together on "
-              "this shared machine, so video ÷ stills is taken within each round). The net runs in this process, "
-              "batch after batch (the default), or in a process of its own, one batch ahead of smoothing and "
-              "encoding (`separate_net`). Encoder: "
+              f"{speeds[0]['rounds']} rounds of the two side by side, medians (a round's rates move together on "
+              "this shared machine, so video ÷ stills is taken within each round). Encoder: "
               + ", ".join(f"{key} {value}" for key, value in ENCODER_OPTIONS["libx264"].items())
               + " (colornet/colorize/video.py).", "",
-              "| frames | stills, frames/s | video, frames/s | video ÷ stills (each round) | net in its own process, frames/s (÷ stills) |",
-              "|---|---|---|---|---|"]
+              "| frames | stills, frames/s | video, frames/s | video ÷ stills (each round) |",
+              "|---|---|---|---|"]
     for row in speeds:
         width, height = row["size"]
         lines.append(f"| {width}×{height} | {row['stills']:.2f} | {row['video']:.2f} | **{row['video ratio']:.0%}** "
-                     f"({', '.join(f'{r:.0%}' for r in row['video ratios'])}) | "
-                     f"{row['separate']:.2f} ({row['separate ratio']:.0%}) |")
+                     f"({', '.join(f'{r:.0%}' for r in row['video ratios'])}) |")
     width, height = resident["size"]
     lines += ["", f"Memory: {resident['frames']} frames ({resident['frames'] / clips.FPS:.0f} s) at {width}×{height} in one "
               f"run, resident memory of the process: {resident['early']:.0f} MB at most over the first 5 s, "

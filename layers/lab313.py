@@ -283,6 +283,16 @@ def soft_cross_entropy(scores, targets):
     return loss, probabilities
 
 
+def annealed_exponentials(scores, temperature):
+    """exp((z − max z)/T) over axis 1 of N×K×h×w scores: softmax(z/T) before its normalisation,
+    float32 from a net (float64 kept as such). The one annealed softmax of the decoders."""
+    dtype = np.result_type(scores.dtype, np.float32)
+    weights = np.multiply(scores, 1.0 / temperature, dtype=dtype)
+    weights -= weights.max(axis=1, keepdims=True)
+    np.exp(weights, out=weights)
+    return weights
+
+
 def annealed_expectation(scores, colours, temperature):
     """Σ_k softmax(z/T)_k · colour_k per pixel: N×K×h×w scores, K×2 colours → N×2×h×w.
 
@@ -291,20 +301,11 @@ def annealed_expectation(scores, colours, temperature):
     fewer over the largest array of the post-processing.
     """
     n, k, h, w = scores.shape
-    dtype = np.result_type(scores.dtype, np.float32)  # float32 from a net, float64 kept as such
-    weights = np.multiply(scores, 1.0 / temperature, dtype=dtype)
-    weights -= weights.max(axis=1, keepdims=True)
-    np.exp(weights, out=weights)
-    weights = weights.reshape(n, k, h * w)
+    weights = annealed_exponentials(scores, temperature).reshape(n, k, h * w)
     total = weights.sum(axis=1, keepdims=True)
-    colour = np.matmul(colours.T.astype(dtype), weights)
+    colour = np.matmul(colours.T.astype(weights.dtype), weights)
     colour /= total
     return colour.reshape(n, 2, h, w)
-
-
-def annealed_mean(probabilities, centres, temperature=0.38):
-    """N×Q×H×W class probabilities → N×2×H×W ab: mean of the bins under p^(1/T), renormalised."""
-    return annealed_expectation(np.log(np.clip(probabilities, 1e-12, None)), centres, temperature)
 
 
 def gaussian_encode(ab, centres, sigma=5.0):

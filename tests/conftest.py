@@ -85,10 +85,12 @@ def colorize_paths(inputs, output, model=None, weights=None, backend=None, tempe
     from colornet.colorize.files import OutputSettings, colorize_files, expand_inputs
     from colornet.colorize.pipeline import Colorizer
     from colornet.colorize.models import Model
+    from colornet.colorize.settings import Settings
     from colornet.photo_io import DEFAULT_MAX_PIXELS
     paths, missing = expand_inputs(inputs)
-    colorizer = Colorizer(Model.resolve(model and str(model), weights), backend, temperature, decode,
-                          guided=upsampling == "guided", max_pixels=DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
+    settings = Settings(temperature=temperature, decode=decode, upsampling=upsampling or "guided",
+                        max_pixels=DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels)
+    colorizer = Colorizer(Model.resolve(model and str(model), weights), backend, settings)
     output_settings.setdefault("quiet", True)
     report = colorize_files(paths, output, colorizer, OutputSettings(**output_settings), video)
     report.failures[:0] = missing

@@ -5,6 +5,7 @@ import pytest
 
 from colornet.colorize import decoding
 from colornet.colorize.pipeline import decode
+from colornet.colorize.settings import Settings
 from colornet.evaluate.scoring import evaluate
 from colornet.photo_io import list_images, read_bgr
 from layers.yuv64 import Codec, class_boost_weights, class_prior
@@ -121,7 +122,7 @@ def test_the_model_cards_decoding_reaches_every_colorizer(tmp_path):
     photo = cv2.resize(photo, (160, 120))
     carded = Colorizer(Model.resolve(str(folder)), "opencv")
     assert (carded.method, carded.temperature) == ("median", 0.6)
-    plain = Colorizer(Model.resolve("default"), "opencv", 0.6, "median")
+    plain = Colorizer(Model.resolve("default"), "opencv", Settings(temperature=0.6, decode="median"))
     lum = [cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)]
     outputs = plain.runner.forward(plain.net_batch(lum))
     expected = decode(outputs, "yuv64", 0.6, "median", class_scale=scale)

@@ -177,33 +177,6 @@ def test_the_smoother_follows_a_pan_in_the_right_direction():
     assert errors[True] < 0.5 * errors[False], errors
 
 
-@pytest.mark.slow  # long video, or the command line in a fresh process
-def test_the_net_in_its_own_process_gives_the_same_frames_as_in_this_one(clip_folder, colorizer, tmp_path, monkeypatch):
-    """The pipelined path (net one batch ahead in a process of its own) against the plain one, on a
-    clip whose 50 frames end in a part batch: the same frames, byte for byte, go to the encoder.
-    (The encoded files are not compared: x264 itself, fed identical frames directly with one
-    thread, gave different bitstreams from run to run at this clip's 320×240 — the same ones in 5
-    runs each at 256×192, 384×288, 640×480 and 1280×720, or at 320×240 with its macroblock-tree
-    rate control or CRF turned off; cause not found.)"""
-    from colornet.colorize.video import colorize_video
-    handed = {}
-    original = av.VideoFrame.from_ndarray
-
-    def recording(array, format):
-        handed[current].append(array.copy())
-        return original(array, format=format)
-
-    monkeypatch.setattr(av.VideoFrame, "from_ndarray", recording)
-    for current in (True, False):
-        handed[current] = []
-        written, _ = colorize_video(colorizer, clip_folder / "pan.mp4", tmp_path / f"{current}.mp4", batch=8,
-                                    separate_net=current)
-        assert written == 50
-    assert len(handed[True]) == len(handed[False]) == 50
-    for pipelined, plain in zip(handed[True], handed[False]):
-        np.testing.assert_array_equal(pipelined, plain)
-
-
 def test_frame_by_frame_video_shows_the_stills_colours(clip_folder, colorizer, tmp_path, monkeypatch):
     """With no smoothing each frame is what the photo path makes of it: the encoder is handed
     exactly the stills (as I420), and a player shows the stills' colours within the codec's loss
@@ -245,14 +218,3 @@ def test_memory_stays_flat_over_a_long_video(colorizer, tmp_path):
     written, _ = colorize_video(colorizer, source, tmp_path / "out.mp4", progress=trace)
     assert written == trace.frames == 200
     assert trace.growth_after(80) < 10
-
-
-def test_a_model_the_net_process_cannot_load_is_one_clear_error(clip_folder, colorizer, tmp_path, monkeypatch):
-    from colornet.colorize.models import ModelError
-    from colornet.colorize.video import colorize_video
-    broken = Colorizer(Model.resolve("default"))
-    settings = broken.settings()
-    monkeypatch.setattr(broken, "settings", lambda: {**settings, "temperature": -1})
-    with pytest.raises(ModelError, match="temperature must be positive"):
-        colorize_video(broken, clip_folder / "pan.mp4", tmp_path / "out.mp4", separate_net=True)
-    assert not list(tmp_path.iterdir())  # nothing half-written left behind

@@ -11,7 +11,8 @@ import pathlib
 import sys
 
 
-from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer
+from colornet.colorize import settings as colour_settings
+from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import Model, ModelError
 from colornet.common import setup_logging
 from colornet.evaluate.scoring import score_lists, side_by_side_table
@@ -30,26 +31,17 @@ def main(argv=None):
     parser.add_argument("--model", help="model name in models/ or a deploy .prototxt (default: models/default)")
     parser.add_argument("--weights", help="weights .caffemodel (default: the model folder's)")
     parser.add_argument("--backend", choices=("caffe", "opencv"), default="caffe")
-    parser.add_argument("--decode", choices=("mean", "median", "argmax"), default=None,
-                        help="YUV-64 decoding (default: the model card's, else mean)")
-    parser.add_argument("--temperature", type=float, default=None,
-                        help=f"annealed-mean temperature (default: the model's own, else {DEFAULT_TEMPERATURE})")
-    parser.add_argument("--dark-limit", type=int, default=None,
-                        help="luminance below which chroma fades to grey (YUV-64; default: the model card's, else 0: off)")
-    parser.add_argument("--upsampling", choices=("guided", "cubic"), default="guided",
-                        help="chroma upsampling, as in use_trained_model.py (default guided)")
+    colour_settings.add_arguments(parser, output=False)
     parser.add_argument("--max-side", type=int, default=512, help="long side photos are scored at (default 512)")
     parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("out/eval"),
                         help="folder for summary.json, per_photo.csv, cdf.png (default out/eval)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    settings = colour_settings.from_arguments(args, parser)
     setup_logging()
     try:
         model = Model.resolve(args.model, args.weights)
-        colorizer = Colorizer(model, args.backend, args.temperature, args.decode,
-                              guided=args.upsampling == "guided")
-        if args.dark_limit is not None:
-            colorizer = colorizer.with_settings(dark_limit=args.dark_limit)
+        colorizer = Colorizer(model, args.backend, settings)
         summaries = score_lists(args.photos, colorizer, args.output, args.splits, args.max_side, args.quiet)
     except (ModelError, ValueError) as error:
         log.error("%s", error)

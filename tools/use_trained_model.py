@@ -18,10 +18,10 @@ import sys
 
 from colornet.colorize.files import SAMPLES, OutputSettings, VideoSettings, colorize_files, expand_inputs
 from colornet.colorize.video import VIDEO_SUFFIXES
-from colornet.colorize.pipeline import DEFAULT_TEMPERATURE, Colorizer
+from colornet.colorize import settings as colour_settings
+from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import DEFAULT_MODEL, Model, ModelError
 from colornet.common import setup_logging
-from colornet.photo_io import DEFAULT_MAX_PIXELS
 
 log = logging.getLogger("use_trained_model")
 
@@ -36,8 +36,7 @@ def colorize_on_cluster(paths, args, parser):
         parser.error("--cluster colours whole films: leave out --start and --duration")
     films = [path for path in paths if pathlib.Path(path).suffix.lower() in VIDEO_SUFFIXES]
     photos = [path for path in paths if pathlib.Path(path).suffix.lower() not in VIDEO_SUFFIXES]
-    settings = ColorizerSettings(args.model, args.weights, args.backend, args.temperature, args.decode,
-                                 args.upsampling == "guided", int(args.max_pixels * 1e6))
+    settings = ColorizerSettings(args.model, args.weights, args.backend, args.settings)
     counts = colorize_archive(photos, args.output, settings, OutputSettings(args.format, batch=args.batch),
                               args.cluster, args.workers, progress=not args.quiet, films=films,
                               video_settings=VideoSettings(args.video_format, args.temporal_smoothing,
@@ -56,19 +55,7 @@ def main(argv=None):
     parser.add_argument("--backend", choices=("opencv", "caffe"), default=None,
                         help="OpenCV's dnn (default: 2.6x faster a photo; pycaffe, with a note, for nets it cannot "
                              "load) or pycaffe")
-    parser.add_argument("--decode", choices=("mean", "median", "argmax"), default=None,
-                        help="YUV-64: annealed mean over the classes' colours, their geometric median, or argmax "
-                        "(the original's); default: the model card's, else mean")
-    parser.add_argument("--temperature", type=float, default=None,
-                        help="annealed-mean temperature: lower is more vivid, 1 is the plain mean (default: the "
-                             f"model's own, chosen when it was fine-tuned, else {DEFAULT_TEMPERATURE})")
-    parser.add_argument("--upsampling", choices=("guided", "cubic"), default="guided",
-                        help="chroma to full size: guided by the photo's own luminance, so colour keeps to "
-                             "edges (default), or plain cubic")
-    parser.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6, metavar="MP",
-                        help="refuse inputs over this many megapixels, read from the file header before "
-                             "decoding (default %(default)g; 0: no limit)")
-    parser.add_argument("--format", choices=("png", "jpg"), default="png", help="output format (default png)")
+    colour_settings.add_arguments(parser)
     parser.add_argument("--side-by-side", action="store_true",
                         help="write grey | result (| original, for colour inputs) in one image")
     parser.add_argument("--sheet", type=pathlib.Path,
@@ -99,12 +86,9 @@ def main(argv=None):
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     setup_logging()
-    if args.temperature is not None and args.temperature <= 0:
-        parser.error("--temperature must be positive")
+    args.settings = colour_settings.from_arguments(args, parser)
     if args.batch < 1:
         parser.error("--batch must be at least 1")
-    if args.max_pixels < 0:
-        parser.error("--max-pixels must be 0 (no limit) or positive")
     if not 0 <= args.temporal_smoothing < 1:
         parser.error("--temporal-smoothing must be at least 0 and below 1")
     if args.start < 0 or (args.duration is not None and args.duration <= 0):
@@ -115,8 +99,7 @@ def main(argv=None):
         log.error("%s", failure)
     try:
         model = Model.resolve(args.model, args.weights)
-        colorizer = Colorizer(model, args.backend, args.temperature, args.decode,
-                              guided=args.upsampling == "guided", max_pixels=int(args.max_pixels * 1e6))
+        colorizer = Colorizer(model, args.backend, args.settings)
     except ModelError as error:
         log.error("%s", error)
         return 2

@@ -44,14 +44,12 @@ def chunk_sizes(count, workers, largest=CHUNK):
 
 @dataclasses.dataclass
 class ColorizerSettings:
-    """What every actor builds its colorizer from (the command line's options of these names)."""
+    """What every actor builds its colorizer from: the model, its backend and the colouring
+    settings (colorize.settings.Settings), as the command line's options of these names give them."""
     model: str = None
     weights: str = None
     backend: str = None
-    temperature: float = None
-    decode: str = None
-    guided: bool = True
-    max_pixels: int = None
+    settings: object = None
 
 
 def plan(paths, output, image_format):
@@ -67,10 +65,7 @@ def build_colorizer(settings):
     """An actor's colorizer, of these ColorizerSettings."""
     from colornet.colorize.pipeline import Colorizer
     from colornet.colorize.models import Model
-    from colornet.photo_io import DEFAULT_MAX_PIXELS
-    model = Model.resolve(settings.model, settings.weights)
-    return Colorizer(model, settings.backend, settings.temperature, settings.decode, guided=settings.guided,
-                     max_pixels=DEFAULT_MAX_PIXELS if settings.max_pixels is None else settings.max_pixels)
+    return Colorizer(Model.resolve(settings.model, settings.weights), settings.backend, settings.settings)
 
 
 def colour_chunk(colorizer, chunk, output_settings):

@@ -26,6 +26,8 @@ AuC alike (docs/training.md, "Blue shadows…").
 """
 import numpy as np
 
+from layers import lab313
+
 MEDIAN_ITERATIONS = 12
 # Weiszfeld divides by the distance to each class colour; a floor keeps a pixel sitting exactly on
 # one finite (its weight then dominates, which is where the iteration converges anyway).
@@ -34,10 +36,7 @@ MIN_DISTANCE = 0.5
 
 def annealed_weights(scores, temperature):
     """N×K×h×w log-probabilities or scores → softmax(z/T) over K, float32 (or float64 kept)."""
-    dtype = np.result_type(scores.dtype, np.float32)
-    weights = np.multiply(scores, 1.0 / temperature, dtype=dtype)
-    weights -= weights.max(axis=1, keepdims=True)
-    np.exp(weights, out=weights)
+    weights = lab313.annealed_exponentials(scores, temperature)
     weights /= weights.sum(axis=1, keepdims=True)
     return weights
 

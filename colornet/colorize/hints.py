@@ -21,15 +21,13 @@ import re
 import cv2
 import numpy as np
 
+from colornet.colorize.settings import DEFAULT_HINT_WEIGHT
+
 HINT_GRID_SIDE = 256
 DEFAULT_HINT_SIZE = 6        # ideepcolor's sweep: 6×6 patches
 MAX_HINTS = 1000             # a client's list is bounded: the solve's cost grows with it
-# The net's colours as a prior far from the hints: chosen on val by bench/bench_hints.py, where
-# every weight tried (0.0005, 0.003, 0.02) lost PSNR against none at every N (12 val photos at
-# 256²: 22.37 against 25.48 dB at 1 point, 27.72 against 31.73 at 100 for the smallest): the
-# default model's colours are further from the truth than grey is on these photos (21.82 against
-# 24.19 dB), so with hints the photo's own edges carry the hints' colours alone.
-DEFAULT_PRIOR_WEIGHT = 0.0
+# The net's colours as a prior far from the hints: colorize/settings.py's DEFAULT_HINT_WEIGHT.
+DEFAULT_PRIOR_WEIGHT = DEFAULT_HINT_WEIGHT
 SOLVE_TOLERANCE = 1e-5      # relative residual: within 0.005 of a level of the exact solve at 256²
 HEX_COLOUR = re.compile(r"^#([0-9a-fA-F]{6})$")
 

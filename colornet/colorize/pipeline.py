@@ -18,13 +18,12 @@ from layers import lab313
 from layers.yuv64 import Codec
 from colornet.colorize import decoding, upsample as chroma_upsample
 from colornet.colour.gamut import ab_in_gamut, uv_in_gamut
-from colornet.colorize.hints import DEFAULT_PRIOR_WEIGHT, hinted_chroma
+from colornet.colorize.hints import hinted_chroma
 from colornet.colorize.models import runner
-from colornet.photo_io import DEFAULT_MAX_PIXELS, check_pixels
+from colornet.colorize.settings import DEFAULT_TEMPERATURE, Settings
+from colornet.photo_io import check_pixels
 
 log = logging.getLogger("colorize")
-DEFAULT_TEMPERATURE = 0.38
-
 
 def luminance(bgr, family):
     """The photo's own luminance at full resolution (BGR H×W×3 or grey H×W in): L 0..100 as float32 (lab313) or Y 0..255 as
@@ -96,23 +95,30 @@ def _compose_lab(lum, chroma, guided):
 class Colorizer:
     """Photos in (uint8 BGR H×W×3 or grey H×W, any size) → colorized BGR photos out, in batches.
 
-    guided: edge-aware chroma upsampling (default) or plain cubic. max_pixels: larger photos are
-    refused (photo_io.PixelLimitExceeded) before any work is done on them.
+    settings: a colorize.settings.Settings (decode, temperature, upsampling, dark limit, hint
+    weight, pixel limit); what it leaves None comes from the model card. Larger photos than its
+    pixel limit are refused (photo_io.PixelLimitExceeded) before any work is done on them.
     """
 
-    def __init__(self, model, backend=None, temperature=None, method=None, guided=True,
-                 max_pixels=DEFAULT_MAX_PIXELS):
+    def __init__(self, model, backend=None, settings=None):
         self.model = model
-        # None: the model's own (its card's), else DEFAULT_TEMPERATURE and the annealed mean.
-        if temperature is None:
-            temperature = model.temperature or DEFAULT_TEMPERATURE
-        method = method or model.method or "mean"
-        if not temperature > 0:
-            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.settings = (settings or Settings()).for_model(model)
         self.runner = runner(model, backend)
-        self.temperature, self.method, self.guided, self.max_pixels = temperature, method, guided, max_pixels
-        self.dark_limit = model.dark_limit
-        self.hint_weight = DEFAULT_PRIOR_WEIGHT
+
+    temperature = property(lambda self: self.settings.temperature)
+    method = property(lambda self: self.settings.decode)
+    guided = property(lambda self: self.settings.guided)
+    max_pixels = property(lambda self: self.settings.max_pixels)
+    dark_limit = property(lambda self: self.settings.dark_limit)
+    hint_weight = property(lambda self: self.settings.hint_weight)
+
+    def with_settings(self, **changes):
+        """This colorizer with other Settings fields (temperature, decode, upsampling, dark_limit,
+        hint_weight, max_pixels) over the same loaded net: a per-request change costs no net.
+        A field given as None is the model's own again."""
+        other = copy.copy(self)
+        other.settings = self.settings.replace(**changes).for_model(self.model)
+        return other
 
     def chroma(self, lums):
         return self.chroma_of(self.net_batch(lums))
@@ -125,25 +131,6 @@ class Colorizer:
         """The net's input batch → N×2×h×w chroma."""
         return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method,
                       class_scale=self.model.class_scale)
-
-    def with_settings(self, **settings):
-        """This colorizer with other decoding settings (temperature, method, guided, max_pixels,
-        hint_weight, dark_limit) over the same loaded net: a per-request change costs no net."""
-        unknown = set(settings) - {"temperature", "method", "guided", "max_pixels", "hint_weight", "dark_limit"}
-        if unknown:
-            raise ValueError(f"not a per-request setting: {', '.join(sorted(unknown))}")
-        if "temperature" in settings and settings["temperature"] is None:  # the model's own, as in __init__
-            settings["temperature"] = self.model.temperature or DEFAULT_TEMPERATURE
-        if "temperature" in settings and not settings["temperature"] > 0:
-            raise ValueError(f"temperature must be positive, got {settings['temperature']}")
-        other = copy.copy(self)
-        other.__dict__.update(settings)
-        return other
-
-    def settings(self):
-        """What rebuilds this colorizer elsewhere (colorize/net_process.py): Colorizer(**settings())."""
-        return dict(model=self.model, backend=self.runner.name, temperature=self.temperature, method=self.method,
-                    guided=self.guided, max_pixels=self.max_pixels)
 
     def colorize(self, photos, hints=None):
         """hints: per photo a list of hints.Hint (or None), spread over the net's colours."""

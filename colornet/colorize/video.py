@@ -16,7 +16,6 @@ import numpy as np
 
 from layers import lab313
 from colornet.colorize.pipeline import compose, luminance
-from colornet.colorize.net_process import NetProcess
 from colornet.photo_io import check_pixels
 from colornet.colorize.temporal import ChromaSmoother
 
@@ -88,15 +87,12 @@ def has_only_other_streams(path):
 
 
 def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9, motion=True, start=0.0,
-                   duration=None, batch=8, max_pixels=None, progress=None, separate_net=False):
+                   duration=None, batch=8, max_pixels=None, progress=None):
     """Colorize source into target (written as target's partial twin, renamed at the end).
     Returns (frames written, the frames where a scene cut was found). Raises VideoError; if the
     input breaks off after some frames, those are written first and the error says how many.
-
-    separate_net: run the net in a process of its own (colorize/net_process.py), one batch ahead of
-    the smoothing and encoding here. Off by default: on a 2-core CPU it was slower than the net in
-    this process, batch after batch (68 % against 86 % of the stills' rate at 1280×720,
-    bench/bench_video.py), the two processes' threads competing for the same cores."""
+    (The net runs here, batch after batch: in a process of its own, one batch ahead of the
+    encoding, it was slower on 2 cores; docs/experiments.md.)"""
     import av
     source, target = pathlib.Path(source), pathlib.Path(target)
     encoder, pixel_format, audio_ok, audio_fallback = CONTAINERS[video_format]
@@ -128,7 +124,7 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
             out_video.codec_context.colorspace, out_video.codec_context.color_range = BT601, LIMITED_RANGE
             out_audio = _audio_stream(writer, audio, audio_ok, audio_fallback)
             pipeline = _Pipeline(colorizer, ChromaSmoother(smoothing, motion), writer, out_video, video, start,
-                                 progress, NetProcess(colorizer) if separate_net else None)
+                                 progress)
             pending = []
             streams = [video] + ([audio] if audio is not None and out_audio is not None else [])
             broken = None
@@ -147,9 +143,6 @@ def colorize_video(colorizer, source, target, video_format="mp4", smoothing=0.9,
                         _copy_audio(packet, writer, out_audio, audio, start, end)
             except av.FFmpegError as error:
                 broken = error  # what was decoded before the damage is still written below
-            except BaseException:
-                pipeline.stop()
-                raise
             written = pipeline.finish(pending)
             if written:  # an encoder that was given no frame cannot be flushed
                 _finish(writer, out_video, out_audio)
@@ -228,51 +221,24 @@ def _copy_audio(packet, writer, out_audio, audio, start, end):
 
 
 class _Pipeline:
-    """Batches of decoded frames → colour → smoothing → encoder, with the net one batch ahead in
-    its own process when there is one (net: a NetProcess, or None for this process)."""
+    """Batches of decoded frames → colour → smoothing → encoder."""
 
-    def __init__(self, colorizer, smoother, writer, out_video, video, start, progress, net):
+    def __init__(self, colorizer, smoother, writer, out_video, video, start, progress):
         self.colorizer, self.smoother, self.writer, self.out_video = colorizer, smoother, writer, out_video
-        self.video, self.shift, self.progress, self.net = video, int(round(start / video.time_base)), progress, net
-        self.in_flight, self.written = None, 0
+        self.video, self.shift, self.progress = video, int(round(start / video.time_base)), progress
+        self.written = 0
 
     def add(self, frames):
         if not frames:
             return
         lums = [luminance(frame.to_ndarray(format="bgr24"), self.colorizer.model.family) for frame in frames]
         batch = self.colorizer.net_batch(lums)
-        if self.net is None:
-            self._write(frames, lums, batch, self.colorizer.chroma_of(batch))
-            return
-        # Collect the previous batch's chroma before sending this batch: both ends write to the
-        # pipe, and two writers blocked on a full pipe would wait for each other.
-        previous = self._collect()
-        self.net.submit(batch)
-        self.in_flight = (frames, lums, batch)
-        if previous is not None:
-            self._write(*previous)  # while the net computes this batch
+        self._write(frames, lums, batch, self.colorizer.chroma_of(batch))
 
     def finish(self, frames):
-        """The last frames and the batch in flight; stops the net's process. Frames written."""
-        try:
-            self.add(frames)
-            previous = self._collect()
-            if previous is not None:
-                self._write(*previous)
-        finally:
-            self.stop()
+        """The last frames; returns the frames written."""
+        self.add(frames)
         return self.written
-
-    def stop(self):
-        if self.net is not None:
-            self.net.close()
-
-    def _collect(self):
-        """(frames, lums, net input batch, chroma) of the batch in flight, or None."""
-        if self.in_flight is None:
-            return None
-        in_flight, self.in_flight = self.in_flight, None
-        return (*in_flight, self.net.result())
 
     def _write(self, frames, lums, batch, chromas):
         import av

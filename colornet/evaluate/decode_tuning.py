@@ -28,6 +28,7 @@ import numpy as np
 from colornet.colorize import decoding
 from colornet.colorize.models import Model
 from colornet.colorize.pipeline import Colorizer
+from colornet.colorize.settings import DEFAULT_TEMPERATURE
 from colornet.common import atomic_write_bytes
 from colornet.evaluate.scoring import evaluate
 from colornet.photo_io import list_images
@@ -38,7 +39,7 @@ log = logging.getLogger("tune_decode")
 STRENGTHS = (0.0, 0.5, 1.0)
 DARK_LIMITS = (0, 96, 128, 192)
 SHADOW_TOLERANCE = 3.0  # b* units: the bound for "the shadows are not blue"
-DECODES = (("mean", 0.38), ("mean", 0.5), ("mean", 0.6), ("mean", 1.0))
+DECODES = (("mean", DEFAULT_TEMPERATURE), ("mean", 0.5), ("mean", 0.6), ("mean", 1.0))
 
 
 @dataclasses.dataclass
@@ -82,7 +83,7 @@ def sweep(photos, model, boost, backend=None, max_side=512, strengths=STRENGTHS,
     for strength in strengths:
         model.class_scale = decoding.boost_undoing_scale(class_weights, strength).tolist() if strength else None
         for (method, temperature), dark_limit in itertools.product(decodes, dark_limits):
-            colorizer = base.with_settings(method=method, temperature=temperature, dark_limit=dark_limit)
+            colorizer = base.with_settings(decode=method, temperature=temperature, dark_limit=dark_limit)
             summary, _, _ = evaluate(photos, colorizer.colorize, max_side, progress=progress)
             results.append({"strength": strength, "decode": method, "temperature": temperature,
                             "dark_limit": dark_limit, "summary": summary})

@@ -17,7 +17,7 @@ from colornet.nets.common import (FROZEN, ColorVariant, base_solver, caffe_modul
 LAB_FULL = ColorVariant("", 1.0, 176, 40, 10)
 LAB_LITE = ColorVariant("_lite", 0.25, 176, 8, 8)
 LAB_BINS = 313
-LAB_TEMPERATURE_SCALE = 2.606  # 1/T for the annealed mean, T ≈ 0.38 (Zhang et al.)
+LAB_TEMPERATURE_SCALE = 2.606  # 1/T for the annealed mean: the constant of Zhang et al.'s released net
 LAB_SIGMA = 5.0
 LAB_BOOST_SIGMA = 1.0  # the stock net's soft argmax for the prior boost (stock_targets)
 LAB_BOOST_LAMBDA = 0.5

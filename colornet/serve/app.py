@@ -10,13 +10,13 @@ import os
 import pathlib
 import tempfile
 
-from colornet.colorize.pipeline import DEFAULT_TEMPERATURE
+from colornet.photo_io import DEFAULT_MAX_PIXELS
+from colornet.colorize.settings import Settings, SettingsError, describe, parse_field
 from colornet.colorize.models import available_models
 
 log = logging.getLogger("serve")
 WEB = pathlib.Path(__file__).resolve().parent / "web"
 FORMATS = {"png": "image/png", "jpg": "image/jpeg"}
-TEMPERATURE_RANGE = (0.01, 5.0)
 
 
 @dataclasses.dataclass
@@ -25,7 +25,7 @@ class ServerSettings:
     workers: int = 2
     queue: int = 8
     max_upload_bytes: int = 25 * 2 ** 20
-    max_pixels: int = 50_000_000
+    max_pixels: int = DEFAULT_MAX_PIXELS
     cors: list = dataclasses.field(default_factory=list)
     scratch: pathlib.Path = None
     models_dir: pathlib.Path = None
@@ -56,7 +56,7 @@ def _worker_colorizer(models_dir, model_name):
         return _worker_colorizers[model_name]
     folder = pathlib.Path(models_dir) / model_name if models_dir else model_name
     # The pixel limit is checked on the header before decoding; the colorizer needs none of its own.
-    colorizer = Colorizer(Model.resolve(str(folder)), max_pixels=0)
+    colorizer = Colorizer(Model.resolve(str(folder)), settings=Settings(max_pixels=0))
     _worker_colorizers[model_name] = colorizer
     while len(_worker_colorizers) > MODELS_PER_WORKER:
         _worker_colorizers.popitem(last=False)
@@ -74,17 +74,19 @@ def _decode_upload(payload, max_pixels):
         return None, (415, str(error))
 
 
-def _colorize_in_worker(models_dir, model_name, temperature, guided, image_format, payload, max_pixels,
-                        hints_text=None):
-    """In a worker: bytes in → (status, bytes or reason). The same calls as use_trained_model."""
+def _colorize_in_worker(models_dir, model_name, settings, payload, hints_text=None):
+    """In a worker: bytes in → (status, bytes or reason), coloured with ``settings`` (a
+    Settings; its pixel limit is checked on the upload's header). The same calls as
+    use_trained_model."""
     from colornet.colorize.hints import HintError, parse_hints
     from colornet.colorize.pipeline import encode
     from colornet.colorize.models import ModelError
-    photo, refusal = _decode_upload(payload, max_pixels)
+    photo, refusal = _decode_upload(payload, settings.max_pixels)
     if refusal:
         return refusal
     try:
-        colorizer = _worker_colorizer(models_dir, model_name).with_settings(temperature=temperature, guided=guided)
+        colorizer = _worker_colorizer(models_dir, model_name).with_settings(
+            temperature=settings.temperature, upsampling=settings.upsampling)
         hints = parse_hints(hints_text, photo.shape[1], photo.shape[0], colorizer.model.family) \
             if hints_text else None
         result = colorizer.colorize([photo], [hints])[0]
@@ -92,7 +94,7 @@ def _colorize_in_worker(models_dir, model_name, temperature, guided, image_forma
         return 422, str(error)
     except ModelError as error:
         return 500, str(error)
-    return 200, encode(result, image_format)
+    return 200, encode(result, settings.format)
 
 
 def _palette_in_worker(models_dir, model_name, payload, max_pixels, x, y):
@@ -114,7 +116,7 @@ def _warm_up(models_dir, model_name):
     import cv2
     import numpy as np
     grey = cv2.imencode(".png", np.full((8, 8), 128, np.uint8))[1].tobytes()
-    return _colorize_in_worker(models_dir, model_name, DEFAULT_TEMPERATURE, True, "png", grey, 10_000)[0] == 200
+    return _colorize_in_worker(models_dir, model_name, Settings(max_pixels=10_000), grey)[0] == 200
 
 
 class WorkerPool:
@@ -231,7 +233,7 @@ def create_app(settings):
     @app.get("/api/models")
     async def models():
         """The models in models/, with their model cards' key facts."""
-        return {"default": settings.default_model,
+        return {"default": settings.default_model, "settings": describe(),
                 "models": [{"name": name, **card} for name, card in available_models(models_dir).items()]}
 
     @app.post("/api/colorize", responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
@@ -248,15 +250,14 @@ def create_app(settings):
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             payload, form_fields = await parse_form(request, body)
             fields.update({k: v for k, v in form_fields.items() if fields.get(k) is None})
-        name, temp, image_format, guided = validate(fields, settings, available_models(models_dir))
+        name, colour_settings = validate(fields, settings, available_models(models_dir))
         if not payload:
             raise RequestError(415, "no image in the request (send it as the form field 'image' or as the body)")
-        status, result = await app.state.pool.colorize(name, temp, guided, image_format, payload,
-                                                       settings.max_pixels, fields.get("hints") or None)
+        status, result = await app.state.pool.colorize(name, colour_settings, payload, fields.get("hints") or None)
         if status != 200:
             raise RequestError(status, result)
-        return Response(result, media_type=FORMATS[image_format],
-                        headers={"Content-Disposition": f'inline; filename="colorized.{image_format}"'})
+        return Response(result, media_type=FORMATS[colour_settings.format],
+                        headers={"Content-Disposition": f'inline; filename="colorized.{colour_settings.format}"'})
 
     @app.post("/api/palette")
     async def palette(request: Request, x: float, y: float, model: str = None):
@@ -319,21 +320,14 @@ async def parse_form(request, body):
 
 
 def validate(fields, settings, models):
-    """(model name, temperature, format, guided) from request fields, or RequestError."""
+    """(model name, colorize.settings.Settings) from request fields, or RequestError."""
     name = fields.get("model") or settings.default_model
     if name not in models:
         raise RequestError(404, f"no model {name!r}; models: {', '.join(models) or 'none'}")
     try:
-        temperature = float(fields["temperature"]) if fields.get("temperature") not in (None, "") else None
-    except ValueError:
-        raise RequestError(422, f"temperature must be a number, got {fields['temperature']!r}") from None
-    low, high = TEMPERATURE_RANGE
-    if temperature is not None and not low <= temperature <= high:
-        raise RequestError(422, f"temperature must be between {low} and {high}, got {temperature}")
-    image_format = (fields.get("format") or "png").lower().replace("jpeg", "jpg")
-    if image_format not in FORMATS:
-        raise RequestError(422, f"format must be png or jpg, got {fields['format']!r}")
-    upsampling = fields.get("upsampling") or "guided"
-    if upsampling not in ("guided", "cubic"):
-        raise RequestError(422, f"upsampling must be guided or cubic, got {upsampling!r}")
-    return name, temperature, image_format, upsampling == "guided"
+        return name, Settings(temperature=parse_field("temperature", fields.get("temperature")),
+                              format=parse_field("format", fields.get("format")) or "png",
+                              upsampling=parse_field("upsampling", fields.get("upsampling")) or "guided",
+                              max_pixels=settings.max_pixels)
+    except SettingsError as error:
+        raise RequestError(422, str(error)) from None

@@ -8,10 +8,11 @@ import pathlib
 import time
 
 from colornet.train.finetune import BASE_DEPLOY, BASE_TRAIN_NET, LEARNING_RATE, SNAPSHOT_SECONDS, TRAIN_FROM
+from colornet.colorize.settings import DEFAULT_TEMPERATURE, Settings
 from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
 
 log = logging.getLogger("finetune")
-TEMPERATURES = (0.38, 0.6, 1.0)  # the first is the default's (pipeline.DEFAULT_TEMPERATURE)
+TEMPERATURES = (DEFAULT_TEMPERATURE, 0.6, 1.0)
 # How much of the training's class rebalancing the decode undoes (colorize/decoding.py): the
 # fine-tuning net is the default's rebalanced one (λ 0.2 over data/yuv64_prior_probs.npy).
 UNDO_STRENGTHS = (0.0, 0.75)
@@ -195,7 +196,8 @@ def before_after_sheet(holdout, base_model, weights, temperature, strength, outp
     from colornet.photo_io import read_bgr
     base = Model.resolve(base_model)
     default = Colorizer(base, "opencv")
-    tuned = Colorizer(tuned_model(weights, strength, base.dark_limit), "opencv", temperature, "mean")
+    tuned = Colorizer(tuned_model(weights, strength, base.dark_limit), "opencv",
+                      Settings(temperature=temperature, decode="mean"))
     rows = []
     for path in holdout[:count]:
         truth = fit(read_bgr(path), 320)

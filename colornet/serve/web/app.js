@@ -11,6 +11,13 @@ async function loadModels() {
   try {
     const answer = await fetch("/api/models");
     const info = await answer.json();
+    // The controls take the server's ranges (colorize/settings.py), not numbers of their own.
+    const temperature = info.settings.temperature;
+    $("temperature").min = temperature.min;
+    $("temperature").max = temperature.max;
+    const defaultCard = info.models.find((model) => model.name === info.default) || {};
+    $("temperature").title = `${temperature.explained}; empty: the model's own` +
+      (defaultCard.temperature ? ` (${defaultCard.temperature} for ${info.default})` : "");
     for (const model of info.models) {
       const option = new Option(model.family ? `${model.name} (${model.family})` : model.name, model.name);
       option.selected = model.name === info.default;
