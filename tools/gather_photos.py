@@ -11,7 +11,7 @@ import sys
 
 
 from colornet.common import REPO_ROOT, setup_logging
-from colornet.data.gather import TEST_PACKAGES, GatherOptions, gather
+from colornet.data.gather import TEST_PACKAGES, GatherError, GatherOptions, gather
 from colornet.data import gather as gather_module
 
 log = logging.getLogger("gather_photos")
@@ -49,11 +49,11 @@ def main(argv=None):
         args.public_list = None
     setup_logging(args.verbose)
     try:
-        return gather(GatherOptions(**{field.name: getattr(args, field.name)
-                                       for field in dataclasses.fields(GatherOptions)}))
-    except (OSError, ValueError) as err:
+        gather(GatherOptions(**{field.name: getattr(args, field.name) for field in dataclasses.fields(GatherOptions)}))
+    except (GatherError, OSError, ValueError) as err:
         log.error("%s", err)
         return 1
+    return 0
 
 
 if __name__ == "__main__":
