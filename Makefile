@@ -37,7 +37,7 @@ DEFAULT_NET ?= color_lite_scales_long
 DEFAULT_DEPLOY ?= color_lite
 DEFAULT_ITER ?= 3000
 
-.PHONY: squeezenet train-squeeze lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+.PHONY: squeezenet train-squeeze train-squeeze-control lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -127,6 +127,10 @@ train-squeeze: squeezenet  ## train the squeeze family: head (trunk frozen), the
 		--weights models/squeezenet/squeezenet_grey.caffemodel $(TRAIN_ARGS)
 	$(PYTHON) tools/train.py prototxt/solver_squeeze_all.prototxt --log logs/squeeze_all.log \
 		--weights models/snapshots/squeeze_head_iter_$(SQUEEZE_HEAD_ITER).caffemodel $(TRAIN_ARGS)
+
+train-squeeze-control:  ## the squeeze head on a random trunk, same photos (what the pretraining buys) → logs/, models/snapshots/
+	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }
+	$(PYTHON) tools/train.py prototxt/solver_squeeze_control.prototxt --log logs/squeeze_control.log $(TRAIN_ARGS)
 
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }

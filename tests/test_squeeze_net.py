@@ -33,7 +33,7 @@ def test_train_net_shapes_and_which_layers_learn(caffe, tmp_path, stage):
     learning = {layer.name for layer in spec.layer if layer.param and layer.param[0].lr_mult > 0}
     trunk = {name for name, _ in squeezenet.layer_shapes()} - {"conv10"}
     assert HEAD_LAYERS <= learning and not FIXED_UPSAMPLING & learning
-    assert (trunk <= learning) == (stage == "all") and (not trunk & learning) == (stage == "head")
+    assert (trunk <= learning) == (stage == "all") and (not trunk & learning) == (stage != "all")
 
 
 def test_fixed_upsampling_is_bilinear_per_channel(caffe):

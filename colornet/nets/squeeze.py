@@ -13,7 +13,7 @@ net's (112×112 for 224): the colorize pipeline takes either unchanged.
 
 Training runs in two stages (make train-default): "head" trains only the head with the trunk
 frozen; "all" trains everything from the head stage's weights at a lower rate, the trunk at a
-tenth of the head's.
+tenth of the head's. "control" is the head stage on a random trunk (make train-squeeze-control).
 """
 from colornet.nets import squeezenet
 from colornet.nets.color import YUV64_CLASSES, yuv64_loss
@@ -33,6 +33,9 @@ FIXED = [dict(lr_mult=0, decay_mult=0)]
 STAGES = {
     "head": (0, 1, 1e-3, 0.3, 2000, 6000, 500),
     "all": (0.1, 1, 1e-4, 0.5, 2000, 6000, 500),
+    # The control: the head stage on a trunk left at its random (xavier) initialisation, started
+    # without --weights: what the head learns from the same photos without ImageNet's features.
+    "control": (0, 1, 1e-3, 0.3, 2000, 3000, 500),
 }
 WEIGHTS = "models/squeezenet/squeezenet_grey.caffemodel"
 
