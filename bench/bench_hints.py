@@ -37,6 +37,7 @@ import urllib.request
 import cv2
 import numpy as np
 
+from colornet.colorize import families
 from colornet.benchmark.results import publish
 from colornet.benchmark.serving import free_port, start_server
 from colornet.colorize import hints as hint_module
@@ -74,16 +75,14 @@ def sample_hints(truth_chroma, count, rng, family):
 
 
 def family_chroma(bgr, family):
-    if family == "lab313":
-        return lab313.bgr_to_lab(bgr.transpose(2, 0, 1)[None])[0, 1:]
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 1:].transpose(2, 0, 1).astype(np.float32) - 128
+    return families.family(family).chroma_image(bgr)
 
 
 def levin_from_grey(grey_bgr, hints, family):
     """Levin's propagation from grey at the photo's own size: hinted patches fixed, nothing else."""
     lum = luminance(grey_bgr, family)
     shape = lum.shape
-    guide = lum.astype(np.float32) / (100.0 if family == "lab313" else 255.0)
+    guide = lum.astype(np.float32) / families.family(family).lum_range
     chroma = hint_module.propagate(guide, *hint_module.fixed_patches(hints, shape, shape))
     return compose(lum, chroma, family, guided=False)
 

@@ -22,6 +22,7 @@ import time
 import cv2
 import numpy as np
 
+from colornet.colorize import families
 from colornet.benchmark.float_path import float_path
 from colornet.benchmark.rates import command_line_rate
 from colornet.benchmark.results import best_time, publish
@@ -58,7 +59,7 @@ def stage_times(colorizer, path, repeats):
         times[name] = best_time(lambda: compose(lum, decode(outputs, model.family)[0], model.family, guided), repeats)
     result = compose(lum, decode(outputs, model.family)[0], model.family)
     times["write"] = best_time(lambda: cv2.imencode(".png", result), repeats)
-    if model.family == "yuv64":
+    if families.family(model.family).has_classes:  # the YUV-64 float path it replaced
         times["old pre+post"] = best_time(lambda: float_path(bgr, decode(outputs, "yuv64")[0], model.side), repeats)
     return times
 

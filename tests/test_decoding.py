@@ -49,13 +49,13 @@ def test_pipeline_decode_median_uses_the_annealed_distribution():
     rng = np.random.default_rng(5)
     probabilities = rng.dirichlet(np.full(64, 0.5), size=(2, 3, 4)).transpose(0, 3, 1, 2).astype(np.float32)
     outputs = {"prob": probabilities}
-    median = decode(outputs, "yuv64", temperature=1.0, method="median", codec=codec)
-    mean = decode(outputs, "yuv64", temperature=1.0, method="mean", codec=codec)
+    median = decode(outputs, "yuv64", temperature=1.0, method="median")
+    mean = decode(outputs, "yuv64", temperature=1.0, method="mean")
     assert median.shape == mean.shape == (2, 2, 3, 4)
     colours = codec.class_uv_offsets.astype(np.float64)
     weights = probabilities[0, :, 1, 2].astype(np.float64)
     assert median_cost(median[0, :, 1, 2], weights, colours) < median_cost(mean[0, :, 1, 2], weights, colours)
-    sharper = decode(outputs, "yuv64", temperature=0.2, method="median", codec=codec)
+    sharper = decode(outputs, "yuv64", temperature=0.2, method="median")
     assert not np.allclose(sharper, median)
 
 

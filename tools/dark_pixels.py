@@ -11,6 +11,7 @@ import pathlib
 import sys
 
 
+from colornet.colorize import families
 from colornet.colorize.models import Model, ModelError
 from colornet.common import atomic_write_bytes, setup_logging
 from colornet.evaluate import dark_pixels
@@ -35,7 +36,7 @@ def main(argv=None):
         return 2
     try:
         model = Model.resolve(args.model, args.weights)
-        if model.family != "yuv64":
+        if not families.family(model.family).has_classes:
             raise ModelError(f"{model.deploy}: the dark-pixel report is for YUV-64 models")
         report = dark_pixels.dark_pixel_report(photos, model, calibrate=not args.raw)
     except (ModelError, ValueError) as error:

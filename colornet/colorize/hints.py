@@ -21,6 +21,7 @@ import re
 import cv2
 import numpy as np
 
+from colornet.colorize import families
 from colornet.colorize.settings import DEFAULT_HINT_WEIGHT
 
 HINT_GRID_SIDE = 256
@@ -48,12 +49,7 @@ class Hint:
 
 def colour_chroma(bgr, family):
     """The chroma of one 8-bit BGR colour in the family's space (its luminance is dropped)."""
-    pixel = np.uint8(bgr).reshape(1, 1, 3)
-    if family == "lab313":
-        from layers import lab313
-        return tuple(float(v) for v in lab313.bgr_to_lab(pixel.transpose(2, 0, 1)[None].astype(np.float32))[0, 1:, 0, 0])
-    yuv = cv2.cvtColor(pixel, cv2.COLOR_BGR2YUV)[0, 0].astype(np.float32)
-    return float(yuv[1] - 128), float(yuv[2] - 128)
+    return families.family(family).chroma_of(bgr)
 
 
 def parse_hints(text, width, height, family, name="hints"):
@@ -194,8 +190,7 @@ def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_PRIOR_WEIGHT,
     if not hints:
         return chroma
     shape = grid_shape(lum.shape, side)
-    lum_range = 100.0 if family == "lab313" else 255.0
-    guide = cv2.resize(lum, shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32) / lum_range
+    guide = cv2.resize(lum, shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32) / families.family(family).lum_range
     prior = None if prior_weight == 0 else np.stack(
         [cv2.resize(c, shape[::-1], interpolation=cv2.INTER_CUBIC) for c in chroma.astype(np.float32)])
     return propagate(guide, *fixed_patches(hints, lum.shape, shape), prior, prior_weight)

@@ -10,6 +10,7 @@ import re
 import cv2
 import numpy as np
 
+from colornet.colorize import families
 from colornet.common import REPO_ROOT
 from layers import lab313
 
@@ -36,12 +37,9 @@ class Model:
                              "or give --weights FILE)")
         text = self.deploy.read_text()
         inputs = re.findall(r'type:\s*"Input"\s*top:\s*"(\w+)"', text)
-        if inputs == ["data_l"]:
-            self.family, self.input_name = "lab313", "data_l"
-            self.output_name = "conv8_313"
-        elif inputs == ["data_y"]:
-            self.family, self.input_name = "yuv64", "data_y"
-            self.output_name = "prob"
+        if len(inputs) == 1 and inputs[0] in families.BY_INPUT:
+            kind = families.BY_INPUT[inputs[0]]
+            self.family, self.input_name, self.output_name = kind.name, kind.input_name, kind.output_name
         else:
             raise ModelError(f"{self.deploy}: not a colornet deploy net (need one Input layer, data_l or data_y; "
                              f"found {inputs or 'none'})")
@@ -104,7 +102,7 @@ def constant_blobs(model):
         blobs[name] = [np.full(channels, float(scale.group(1)) if scale else 1.0, np.float32)]
         if bias:
             blobs[name].append(np.full(channels, float(bias.group(1)), np.float32))
-    if model.family == "lab313":
+    if not families.family(model.family).has_classes:  # the Lab/313 nets' bin centres
         centres = lab313.load_centres().astype(np.float32)
         blobs[CENTRES_LAYER] = [centres.T.reshape(2, len(centres), 1, 1)]
     return blobs

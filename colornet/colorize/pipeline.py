@@ -14,10 +14,7 @@ import logging
 import cv2
 import numpy as np
 
-from layers import lab313
-from layers.yuv64 import Codec
-from colornet.colorize import decoding, upsample as chroma_upsample
-from colornet.colour.gamut import ab_in_gamut, uv_in_gamut
+from colornet.colorize import families
 from colornet.colorize.hints import hinted_chroma
 from colornet.colorize.models import runner
 from colornet.colorize.settings import DEFAULT_TEMPERATURE, Settings
@@ -26,16 +23,9 @@ from colornet.photo_io import check_pixels
 log = logging.getLogger("colorize")
 
 def luminance(bgr, family):
-    """The photo's own luminance at full resolution (BGR H×W×3 or grey H×W in): L 0..100 as float32 (lab313) or Y 0..255 as
-    uint8 (yuv64; OpenCV's BGR→grey: the Y of its BGR→YUV, without computing U and V, within one
-    level on 0.04 % of colour pixels and exact on grey ones)."""
-    if family == "lab313":
-        lum = np.empty(bgr.shape[:2], np.float32)
-        for rows in chroma_upsample.row_bands(bgr.shape[0]):
-            band = bgr[rows] if bgr.ndim == 3 else cv2.cvtColor(bgr[rows], cv2.COLOR_GRAY2BGR)
-            lum[rows] = lab313.bgr8_to_l(band)
-        return lum
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY) if bgr.ndim == 3 else bgr
+    """The photo's own luminance at full resolution (BGR H×W×3 or grey H×W in): L 0..100 as
+    float32 (lab313) or Y 0..255 as uint8 (yuv64); colorize/families.py."""
+    return families.family(family).luminance(bgr)
 
 
 def net_input(lum, side):
@@ -44,52 +34,20 @@ def net_input(lum, side):
     return cv2.resize(lum, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", codec=None, class_scale=None):
+def decode(outputs, family, temperature=DEFAULT_TEMPERATURE, method="mean", class_scale=None):
     """Net output → N×2×h×w chroma: ab (lab313) or centred UV offsets (yuv64). class_scale: the
     model card's per-class calibration (colorize/decoding.py), yuv64 only."""
-    if family == "lab313":
-        return lab313.annealed_expectation(outputs["conv8_313"], lab313.load_centres(), temperature)
-    codec = codec or Codec()
-    offsets = codec.class_uv_offsets.astype(np.float32)  # 64×2 decoded (u, v) − 128
-    probabilities = decoding.calibrated(outputs["prob"], class_scale)
-    if method == "argmax":
-        return offsets[probabilities.argmax(axis=1)].transpose(0, 3, 1, 2)
-    log_p = np.log(np.clip(probabilities, 1e-12, None))
-    if method == "median":
-        return decoding.geometric_median(decoding.annealed_weights(log_p, temperature), offsets)
-    return lab313.annealed_expectation(log_p, offsets, temperature)
+    return families.family(family).decode(outputs, temperature, method, class_scale)
 
 
 def compose(lum, chroma, family, guided=True, dark_limit=0):
     """Full-resolution luminance H×W + low-resolution chroma 2×h×w → uint8 BGR H×W×3.
 
-    guided: edge-aware upsampling (colorize/upsample.py), else cubic. yuv64 works in 8 bits
-    (the chroma is rounded to whole levels, as the output is); lab313 in float, band by band.
-    dark_limit (yuv64; 0: off): the model card's luminance below which chroma fades to grey.
+    guided: edge-aware upsampling (colorize/upsample.py), else cubic; dark_limit (yuv64; 0: off):
+    the model card's luminance below which chroma fades to grey. Chroma that does not fit in sRGB
+    at a pixel's luminance is shrunk, so the photo keeps its luminance (colour/gamut.py).
     """
-    if family == "lab313":
-        return _compose_lab(lum, chroma, guided)
-    uv = upsample_uv(lum, chroma, guided)
-    bgr = np.empty(lum.shape + (3,), np.uint8)
-    for rows in chroma_upsample.row_bands(lum.shape[0]):
-        if dark_limit:
-            uv[rows] = decoding.fade_dark_chroma(lum[rows], uv[rows], dark_limit)
-        uv[rows] = uv_in_gamut(lum[rows], uv[rows])
-        bgr[rows] = cv2.cvtColor(cv2.merge([lum[rows], uv[rows]]), cv2.COLOR_YUV2BGR)
-    return bgr
-
-
-def upsample_uv(lum, chroma, guided=True):
-    """yuv64: Y uint8 H×W + UV offsets 2×h×w → U, V as uint8 H×W×2 (128 = neutral)."""
-    return chroma_upsample.upsample(chroma, lum, 255, offset=128.0, guided=guided)
-
-
-def _compose_lab(lum, chroma, guided):
-    ab = chroma_upsample.upsample(chroma, lum, 100, dtype=np.float32, guided=guided)
-    bgr = np.empty(lum.shape + (3,), np.uint8)
-    for rows in chroma_upsample.row_bands(lum.shape[0]):
-        bgr[rows] = lab313.lab_to_bgr(np.dstack([lum[rows], ab_in_gamut(lum[rows], ab[rows])]))
-    return bgr
+    return families.family(family).compose(lum, chroma, guided, dark_limit)
 
 
 class Colorizer:
@@ -156,8 +114,7 @@ class Colorizer:
         #rrggbb at the photo's own luminance there (ideepcolor offers 9 such as a palette)."""
         lum = luminance(photo, self.model.family)
         outputs = self.runner.forward(self.net_batch([lum]))
-        scores = outputs[self.model.output_name]
-        scores = (decoding.calibrated(scores, self.model.class_scale) if self.model.family == "yuv64" else scores)[0]
+        scores = families.family(self.model.family).scores(outputs, self.model.class_scale)[0]
         row = min(int(y * scores.shape[1] / lum.shape[0]), scores.shape[1] - 1)
         col = min(int(x * scores.shape[2] / lum.shape[1]), scores.shape[2] - 1)
         at = scores[:, row, col]
@@ -167,16 +124,8 @@ class Colorizer:
     def class_colour(self, label, lum_at):
         """#rrggbb of one output class at luminance lum_at (L for lab313, Y for yuv64), its
         chroma fitted into sRGB there as the photos' are."""
-        if self.model.family == "lab313":
-            ab = lab313.load_centres()[label].astype(np.float32)[None, None]
-            lum = np.float32([[lum_at]])
-            bgr = lab313.lab_to_bgr(np.dstack([lum, ab_in_gamut(lum, ab)]))[0, 0]
-        else:
-            offsets = Codec().class_uv_offsets.astype(np.float32)[label]
-            lum = np.uint8([[int(lum_at)]])
-            uv = uv_in_gamut(lum, np.uint8([[np.clip(np.rint(offsets + 128), 0, 255)]]))
-            bgr = cv2.cvtColor(cv2.merge([lum, uv]), cv2.COLOR_YUV2BGR)[0, 0]
-        return "#%02x%02x%02x" % (int(bgr[2]), int(bgr[1]), int(bgr[0]))
+        family = families.family(self.model.family)
+        return family.colour(family.class_colours()[label], lum_at)
 
 
 def encode(image, image_format):

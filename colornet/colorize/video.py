@@ -14,7 +14,7 @@ import pathlib
 import cv2
 import numpy as np
 
-from layers import lab313
+from colornet.colorize import families
 from colornet.colorize.pipeline import compose, luminance
 from colornet.photo_io import check_pixels
 from colornet.colorize.temporal import ChromaSmoother
@@ -267,8 +267,7 @@ def small_luminance(net_input, side, family):
     optical flow: from the net's input (already area-resampled), not the full frame, which cost
     1.8 ms a frame at 1280×720 against 0.01 ms (within one level of it)."""
     small = cv2.resize(net_input, (side, side), interpolation=cv2.INTER_AREA)
-    scale = lab313.LAB8_L_SCALE if family == "lab313" else 1.0  # lab313's input is L 0..100
-    return np.clip(small * scale + 0.5, 0, 255).astype(np.uint8)
+    return np.clip(small * families.family(family).lum_to_8bit + 0.5, 0, 255).astype(np.uint8)
 
 
 def _finish(writer, out_video, out_audio):

@@ -25,6 +25,7 @@ import pathlib
 
 import numpy as np
 
+from colornet.colorize import families
 from colornet.colorize import decoding
 from colornet.colorize.models import Model
 from colornet.colorize.pipeline import Colorizer
@@ -144,7 +145,7 @@ def tune(photo_inputs, model_name, weights, boost, output, card=False, backend=N
     if not photos:
         raise ValueError(f"no photos in {' '.join(map(str, photo_inputs))}")
     model = Model.resolve(model_name, weights)
-    if model.family != "yuv64":
+    if not families.family(model.family).has_classes:
         raise ValueError(f"{model.deploy}: decode tuning is for YUV-64 models (this one is {model.family})")
     model.class_scale, model.method, model.temperature, model.dark_limit = None, None, None, 0  # from the raw net
     results = sweep(photos, model, boost, backend, max_side, progress=progress)

@@ -14,7 +14,7 @@ import logging
 import cv2
 import numpy as np
 
-from layers import lab313
+from colornet.colorize import families
 from colornet.colorize.pipeline import Colorizer, compose, luminance
 from colornet.colorize.models import Model
 from colornet.common import atomic_write_bytes
@@ -38,10 +38,7 @@ def best_gain_window(cubic, guided, truth, size):
 
 def true_chroma(photo, family, size):
     """The photo's own chroma at the net's output resolution (size × size)."""
-    small = cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA)
-    if family == "lab313":
-        return lab313.bgr_to_lab(small.transpose(2, 0, 1)[None])[0, 1:]
-    return cv2.cvtColor(small, cv2.COLOR_BGR2YUV)[..., 1:].transpose(2, 0, 1).astype(np.float32) - 128
+    return families.family(family).chroma_image(cv2.resize(photo, (size, size), interpolation=cv2.INTER_AREA))
 
 
 def rows_for(photo, colorizer, crop, zoom, source, errors):
