@@ -14,7 +14,6 @@ import logging
 import subprocess
 import sys
 
-
 from colornet.benchmark.results import publish
 from colornet.common import REPO_ROOT
 from colornet.photo_io import list_images

@@ -15,7 +15,6 @@ import pathlib
 import subprocess
 import sys
 
-
 import numpy as np
 
 from colornet.benchmark.caffe_time import layer_types, parse

@@ -9,7 +9,6 @@ import sys
 import tempfile
 import time
 
-
 from colornet.benchmark.results import write_section  # noqa: E402
 from colornet.common import REPO_ROOT, setup_logging  # noqa: E402
 from colornet.photo_io import list_images  # noqa: E402

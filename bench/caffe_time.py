@@ -10,7 +10,6 @@ import os
 import pathlib
 import sys
 
-
 from colornet.benchmark.results import write_section
 from colornet.benchmark.caffe_time import parse
 

@@ -63,3 +63,15 @@ def atomic_write_bytes(path, payload):
     staging = path.with_name(f".{path.name}.partial-{os.getpid()}")
     staging.write_bytes(payload)
     os.replace(staging, path)
+
+
+def exit_status(log, work, *errors, status=1):
+    """A command's exit status: run ``work()``; an error of the given types is logged as one line
+    and gives ``status``, anything else propagates; 0 when it ran through. (The library raises; a
+    tool's main() answers with this.)"""
+    try:
+        work()
+    except errors as error:
+        log.error("%s", error)
+        return status
+    return 0

@@ -10,9 +10,8 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.colorize.models import ModelError
-from colornet.common import setup_logging
+from colornet.common import exit_status, setup_logging
 from colornet.evaluate.upsampling import compare_upsampling
 from colornet.evaluate import upsampling as upsampling_module
 
@@ -32,12 +31,9 @@ def main(argv=None):
                         help="low-resolution chroma: the photo's own (isolates the upsampling; default) or the net's")
     args = parser.parse_args(argv)
     setup_logging()
-    try:
-        compare_upsampling(args.photos, args.output, args.model, args.count, args.crop, args.max_side, args.chroma)
-    except (ModelError, ValueError) as error:
-        log.error("%s", error)
-        return 2
-    return 0
+    return exit_status(log, lambda: compare_upsampling(args.photos, args.output, args.model, args.count, args.crop,
+                                                       args.max_side, args.chroma),
+                       ModelError, ValueError, status=2)
 
 
 if __name__ == "__main__":

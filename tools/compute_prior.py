@@ -10,7 +10,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.common import setup_logging
 from colornet.data.prior import compute_prior
 from layers import lab313

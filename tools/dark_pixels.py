@@ -10,7 +10,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.colorize import families
 from colornet.colorize.models import Model, ModelError
 from colornet.common import atomic_write_bytes, setup_logging

@@ -9,8 +9,7 @@ import logging
 import pathlib
 import sys
 
-
-from colornet.common import REPO_ROOT, setup_logging
+from colornet.common import REPO_ROOT, exit_status, setup_logging
 from colornet.nets.draw import DrawError, draw_nets
 
 log = logging.getLogger("draw_nets")
@@ -26,12 +25,8 @@ def main(argv=None):
     parser.add_argument("--phase", choices=("TRAIN", "TEST"), help="draw only one phase's layers (default all)")
     args = parser.parse_args(argv)
     setup_logging()
-    try:
-        draw_nets({path.stem: path for path in args.nets}, args.output, args.rankdir, args.phase)
-    except DrawError as error:
-        log.error("%s", error)
-        return 2
-    return 0
+    nets = {path.stem: path for path in args.nets}
+    return exit_status(log, lambda: draw_nets(nets, args.output, args.rankdir, args.phase), DrawError, status=2)
 
 
 if __name__ == "__main__":

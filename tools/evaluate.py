@@ -10,7 +10,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.colorize import settings as colour_settings
 from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import Model, ModelError

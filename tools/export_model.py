@@ -13,7 +13,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.colorize.models import ModelError
 from colornet.common import OutputExists, setup_logging
 from colornet.train.export import export_model

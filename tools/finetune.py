@@ -16,7 +16,6 @@ import logging
 import os
 import sys
 
-
 from colornet.colorize.models import ModelError
 from colornet.common import OutputExists, setup_logging
 from colornet.train.finetune import FinetuneError, FinetuneOptions

@@ -9,8 +9,7 @@ import os
 import pathlib
 import sys
 
-
-from colornet.common import REPO_ROOT, setup_logging
+from colornet.common import REPO_ROOT, exit_status, setup_logging
 from colornet.data.gather import TEST_PACKAGES, GatherError, GatherOptions, gather
 from colornet.data import gather as gather_module
 
@@ -48,12 +47,8 @@ def main(argv=None):
     if str(args.public_list) in ("", "."):
         args.public_list = None
     setup_logging(args.verbose)
-    try:
-        gather(GatherOptions(**{field.name: getattr(args, field.name) for field in dataclasses.fields(GatherOptions)}))
-    except (GatherError, OSError, ValueError) as err:
-        log.error("%s", err)
-        return 1
-    return 0
+    options = GatherOptions(**{field.name: getattr(args, field.name) for field in dataclasses.fields(GatherOptions)})
+    return exit_status(log, lambda: gather(options), GatherError, OSError, ValueError)
 
 
 if __name__ == "__main__":

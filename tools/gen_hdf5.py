@@ -6,8 +6,7 @@ import argparse
 import logging
 import sys
 
-
-from colornet.common import OutputExists, setup_logging
+from colornet.common import OutputExists, exit_status, setup_logging
 from colornet.data.hdf5_writer import build
 from colornet.data.lmdb_writer import RecordOptions, add_sampling_arguments, write_records
 from colornet.data import hdf5_writer as hdf5_writer_module
@@ -22,12 +21,7 @@ def main(argv=None):
     parser.add_argument("--max-file-mb", type=float, default=256, help="largest file size in MiB (default 256)")
     options = RecordOptions.from_args(parser.parse_args(argv))
     setup_logging()
-    try:
-        write_records(build, options)
-    except (OutputExists, OSError, RuntimeError, ValueError) as error:
-        log.error("%s", error)
-        return 1
-    return 0
+    return exit_status(log, lambda: write_records(build, options), OutputExists, OSError, RuntimeError, ValueError)
 
 
 if __name__ == "__main__":

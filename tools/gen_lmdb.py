@@ -6,8 +6,7 @@ import argparse
 import logging
 import sys
 
-
-from colornet.common import OutputExists, setup_logging
+from colornet.common import OutputExists, exit_status, setup_logging
 from colornet.data.lmdb_writer import FORMATS, RecordOptions, add_sampling_arguments, build, write_records
 from colornet.data import lmdb_writer as lmdb_writer_module
 
@@ -22,12 +21,7 @@ def main(argv=None):
     parser.add_argument("--commit-every", type=int, default=100, help="records per transaction (default 100)")
     options = RecordOptions.from_args(parser.parse_args(argv))
     setup_logging()
-    try:
-        write_records(build, options)
-    except (OutputExists, OSError, RuntimeError, ValueError) as error:
-        log.error("%s", error)
-        return 1
-    return 0
+    return exit_status(log, lambda: write_records(build, options), OutputExists, OSError, RuntimeError, ValueError)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import logging
 import pathlib
 import sys
 
-from colornet.common import setup_logging
+from colornet.common import exit_status, setup_logging
 from colornet.nets.squeezenet import PackedFormatError
 from colornet.train import pretrained
 
@@ -25,12 +25,8 @@ def main(argv=None):
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
-    try:
-        pretrained.install(args.output, args.mirror, args.force)
-    except (pretrained.PretrainedError, PackedFormatError, OSError) as err:
-        log.error("%s", err)
-        return 1
-    return 0
+    return exit_status(log, lambda: pretrained.install(args.output, args.mirror, args.force),
+                       pretrained.PretrainedError, PackedFormatError, OSError)
 
 
 if __name__ == "__main__":

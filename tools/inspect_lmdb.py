@@ -5,8 +5,7 @@ import logging
 import pathlib
 import sys
 
-
-from colornet.common import setup_logging
+from colornet.common import exit_status, setup_logging
 from colornet.data.inspect import inspect_records
 
 log = logging.getLogger("inspect_lmdb")
@@ -26,12 +25,8 @@ def main(argv=None):
                              "counts grey (make lmdb writes data/yuv64_prior_probs_grey.npy)")
     args = parser.parse_args(argv)
     setup_logging()
-    try:
-        inspect_records(args.lmdb, args.sheet, args.count, args.json, args.prior, args.prior_with_grey)
-    except ValueError as error:
-        log.error("%s", error)
-        return 1
-    return 0
+    return exit_status(log, lambda: inspect_records(args.lmdb, args.sheet, args.count, args.json, args.prior,
+                                                    args.prior_with_grey), ValueError)
 
 
 if __name__ == "__main__":

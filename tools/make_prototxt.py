@@ -7,7 +7,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.common import REPO_ROOT, setup_logging
 from colornet.nets.generate import write_generated
 from colornet.nets import generate as generate_module

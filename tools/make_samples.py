@@ -11,7 +11,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.common import setup_logging
 from colornet.data.demo_samples import TooFewPhotos, make_samples
 from colornet.photo_io import UnreadableImage

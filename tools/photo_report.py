@@ -5,8 +5,7 @@ import logging
 import pathlib
 import sys
 
-
-from colornet.common import REPO_ROOT, setup_logging
+from colornet.common import REPO_ROOT, exit_status, setup_logging
 from colornet.data.report import write_report
 
 log = logging.getLogger("photo_report")
@@ -18,12 +17,7 @@ def main(argv=None):
     parser.add_argument("--docs", type=pathlib.Path, default=REPO_ROOT / "docs")
     args = parser.parse_args(argv)
     setup_logging()
-    try:
-        write_report(args.photos, args.docs)
-    except FileNotFoundError as error:
-        log.error("%s", error)
-        return 1
-    return 0
+    return exit_status(log, lambda: write_report(args.photos, args.docs), FileNotFoundError)
 
 
 if __name__ == "__main__":

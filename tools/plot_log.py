@@ -11,7 +11,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.common import setup_logging
 from colornet.train.log_plot import NotACaffeLog, compare_runs, plot_stages
 from colornet.train import log_plot as log_plot_module

@@ -7,7 +7,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.data.rcc import RccArchive, RccError
 from colornet.data import rcc as rcc_module
 

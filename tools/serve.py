@@ -14,9 +14,8 @@ import argparse
 import logging
 import sys
 
-
 from colornet.colorize.models import ModelError
-from colornet.common import setup_logging
+from colornet.common import exit_status, setup_logging
 from colornet.photo_io import DEFAULT_MAX_PIXELS
 from colornet.serve.app import ServerSettings
 from colornet.serve.server import DEFAULT_MAX_UPLOAD_MB, run_server
@@ -55,12 +54,7 @@ def main(argv=None):
     settings = ServerSettings(default_model=args.model, workers=args.workers, queue=args.queue,
                               max_upload_bytes=int(args.max_upload_mb * 2 ** 20),
                               max_pixels=int(args.max_pixels * 1e6), cors=args.cors)
-    try:
-        run_server(args.host, args.port, settings)
-    except ModelError as error:
-        log.error("%s", error)
-        return 2
-    return 0
+    return exit_status(log, lambda: run_server(args.host, args.port, settings), ModelError, status=2)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.common import setup_logging
 from colornet.train.runner import TrainError, train
 from colornet.train import runner as runner_module

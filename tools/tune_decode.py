@@ -10,7 +10,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.colorize.models import ModelError
 from colornet.common import setup_logging
 from colornet.evaluate import decode_tuning

@@ -15,7 +15,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.colorize.files import SAMPLES, OutputSettings, VideoSettings, colorize_files, expand_inputs
 from colornet.colorize.video import VIDEO_SUFFIXES
 from colornet.colorize import settings as colour_settings

@@ -13,7 +13,6 @@ import logging
 import pathlib
 import sys
 
-
 from colornet.colorize.models import ModelError
 from colornet.common import setup_logging
 from colornet.evaluate.val_accuracy import val_accuracy
