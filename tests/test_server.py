@@ -213,19 +213,19 @@ def test_distinct_temperatures_leave_a_workers_memory_as_it_was(tmp_path):
     from colornet.colorize.pipeline import Colorizer, encode
     from colornet.colorize.models import Model
     from colornet.colorize.settings import Settings
-    from colornet.serve import app
+    from colornet.serve import worker
     payload = grey_jpeg(tmp_path / "a.jpg", size=(96, 64)).read_bytes()
-    app._worker_colorizers.clear()
-    assert app._colorize_in_worker(None, "default", Settings(max_pixels=10 ** 6), payload)[0] == 200
+    worker._worker_colorizers.clear()
+    assert worker.colorize_upload(None, "default", Settings(max_pixels=10 ** 6), payload)[0] == 200
     gc.collect()
     before = resident_mb()
-    answers = [app._colorize_in_worker(None, "default", Settings(temperature=0.2 + 0.02 * step, max_pixels=10 ** 6,
+    answers = [worker.colorize_upload(None, "default", Settings(temperature=0.2 + 0.02 * step, max_pixels=10 ** 6,
                                                                  upsampling="guided" if step % 2 == 0 else "cubic"),
                                        payload) for step in range(50)]
     gc.collect()
     assert all(status == 200 for status, _ in answers)
     assert resident_mb() - before < 15, f"{resident_mb() - before:.0f} MB more after 50 temperatures"
-    assert len(app._worker_colorizers) == 1
+    assert len(worker._worker_colorizers) == 1
     # The settings still apply per request: the same bytes as a colorizer made for them.
     photo = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_UNCHANGED)
     fresh = Colorizer(Model.resolve("default"), settings=Settings(temperature=0.2 + 0.02 * 7, upsampling="cubic",
