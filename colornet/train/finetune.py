@@ -5,31 +5,14 @@ Everything of one NAME lives in models/snapshots/finetune-NAME/ (ignored by git)
 records, the solver, the log and the snapshots. Running again with the same NAME continues from
 the newest snapshot for another budget; models/NAME is replaced only by a complete new export.
 
-The recipe, and why:
-- the default model's own net (the lite color net with the class-rebalanced loss, λ 0.2), from
-  its weights: the user's photos are few, so the net starts from all it knows;
-- only the top of the net learns (conv7_1 on: the last dilated block and the upsampling
-  classifier), and every BatchNorm keeps the shipped statistics (use_global_stats): on the
-  documentation photos, the whole net at Adam 3e-5 with the batch statistics moving lost 5-6
-  points of plain AuC on the held-out five within 300 iterations and never came back
-  (docs/finetune.md); the features and their normalisation, learned from 792 photos, are what a
-  few dozen photos cannot improve, what colour they mean here is what they can;
-- Adam at 1e-5, fixed, for those top layers: at 1e-4 (the issue's calibration's rate, for the
-  previous default) 100 iterations on 17 nature photos gave their held-out five +1.5 rebalanced
-  AuC, but the first 5-minute snapshot (654 iterations) had lost 3 and plain AuC fell 8.6 points;
-  at 1e-5, 400 iterations gave +0.5 with plain AuC still above grey, so the 5-minute snapshots of
-  a 30-minute budget span the useful early part instead of passing it before the first one;
-- each photo whole at short sides 160, 224 and 320 (gen_lmdb.py --scales), the records the
-  default's own last 5,000 iterations learned from; the net draws 128-pixel crops with mirroring
-  from them, new ones every epoch, batch 16, as the default. (Until 2026-12-02: 16 random crops
-  of 224 per photo, each 35-100 % of the photo's short side, so objects 1.5-4.5 times larger than
-  at the evaluation's 512-pixel long side; on both sources every snapshot lost 6-8 points of plain
-  AuC on the held-out photos within 600 iterations: docs/finetune.md);
+The recipe (each choice's measurements: docs/finetune.md, "Why the recipe is what it is"):
+- the default model's own net (the lite color net, class-rebalanced loss, λ 0.2), from its weights;
+- only the top of the net learns (conv7_1 on), every BatchNorm keeps the shipped statistics;
+- Adam at 1e-5, fixed;
+- each photo whole at short sides 160, 224 and 320 (the default's own last records), 128-pixel
+  crops with mirroring drawn anew every epoch, batch 16;
 - a snapshot every SNAPSHOT_SECONDS of training, each scored on the held-out photos at a few
-  temperatures: the model card records the chosen temperature, which the colorizer then uses.
-  Every 5 minutes: with a snapshot every minute the choice among 30 of them (×3 temperatures) on 5
-  held-out photos fitted those five (+4.8 rebalanced AuC there, −0.13 on the scored photos against
-  +1.19 with 5-minute snapshots; docs/finetune.md).
+  temperatures and undo strengths, the default's own weights competing (tuning.choose).
 """
 import dataclasses
 import hashlib
