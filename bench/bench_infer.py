@@ -13,7 +13,6 @@ import argparse
 import logging
 import os
 import pathlib
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,13 +22,14 @@ import cv2
 import numpy as np
 
 from colornet.colorize import families
+from colornet.benchmark.memory import command_peak_mb
+from colornet.benchmark.samples import backend_photos
 from colornet.benchmark.float_path import float_path
 from colornet.benchmark.rates import command_line_rate
 from colornet.benchmark.results import best_time, publish
 from colornet.colorize.pipeline import Colorizer, compose, decode, luminance, net_input
 from colornet.colorize.models import Model
-from colornet.common import REPO_ROOT
-from colornet.photo_io import list_images, read_bgr
+from colornet.photo_io import read_bgr
 
 log = logging.getLogger("bench_infer")
 SIZES = ((224, 224), (1024, 1024), (4000, 3000), (6000, 4000))
@@ -66,34 +66,8 @@ def stage_times(colorizer, path, repeats):
 
 def peak_rss_mb(path, model, upsampling, scratch):
     """Peak resident memory of the command line colorizing this one photo, in a fresh process."""
-    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent through
-    # fork and exec, so a child of a big parent would report the parent's peak.
-    code = ("import re, runpy, sys; sys.argv[0] = %r; status = 0\n"
-            "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
-            "except SystemExit as stop:\n    status = stop.code\n"
-            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
-            "sys.exit(status)") % str(REPO_ROOT / "tools/use_trained_model.py")
-    arguments = [str(path), "-o", str(scratch), "-q", "--upsampling", upsampling, "--model", model, "--backend", "caffe"]
-    result = subprocess.run([sys.executable, "-c", code, *arguments], capture_output=True, text=True,
-                            env={**os.environ, "GLOG_minloglevel": "2"})
-    if result.returncode != 0:
-        raise RuntimeError(f"use_trained_model failed on {path}: {result.stderr[-400:]}")
-    return int(result.stdout.split()[-1]) / 1024
-
-
-def backend_photos(folder, count):
-    """Grey JPEGs of at most 512 px a side: the val photos (or the demo samples), as a new user
-    colours them."""
-    sources = list_images([REPO_ROOT / "data/photos/val.txt"]) if (REPO_ROOT / "data/photos/val.txt").exists() \
-        else list_images([REPO_ROOT / "data/samples"])
-    paths = []
-    for number, source in enumerate(sources[:count]):
-        grey = cv2.cvtColor(read_bgr(source), cv2.COLOR_BGR2GRAY)
-        scale = min(1.0, 512 / max(grey.shape))
-        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        paths.append(folder / f"{number:03d}.jpg")
-        cv2.imwrite(str(paths[-1]), grey, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    return paths
+    return command_peak_mb([str(path), "-o", str(scratch), "-q", "--upsampling", upsampling, "--model", model,
+                            "--backend", "caffe"])
 
 
 def backends_side_by_side(model, paths, rounds, scratch):

@@ -1,6 +1,10 @@
 """Memory of a whole process tree, read from /proc: what a command costs, its helpers included."""
 import os
 import pathlib
+import subprocess
+import sys
+
+from colornet.common import REPO_ROOT
 
 
 def tree_rss_mb(root):
@@ -25,3 +29,19 @@ def tree_rss_mb(root):
         except (OSError, IndexError, ValueError):
             pass
     return total / 2 ** 20
+
+
+def command_peak_mb(arguments):
+    """Peak resident memory (MB) of `tools/use_trained_model.py ARGUMENTS` in a fresh process."""
+    # VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over from the parent through
+    # fork and exec, so a child of a big parent would report the parent's peak.
+    code = ("import re, runpy, sys; sys.argv[0] = %r; status = 0\n"
+            "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+            "except SystemExit as stop:\n    status = stop.code\n"
+            "print(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)); "
+            "sys.exit(status)") % str(REPO_ROOT / "tools/use_trained_model.py")
+    result = subprocess.run([sys.executable, "-c", code, *map(str, arguments)], capture_output=True, text=True,
+                            env={**os.environ, "GLOG_minloglevel": "2"})
+    if result.returncode != 0:
+        raise RuntimeError(f"use_trained_model {' '.join(map(str, arguments))} failed: {result.stderr[-400:]}")
+    return int(result.stdout.split()[-1]) / 1024

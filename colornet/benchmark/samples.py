@@ -23,3 +23,18 @@ def real_ab_batch(count=40, side=176):
             continue
     batch = np.stack([images[i % len(images)] for i in range(count)]).transpose(0, 3, 1, 2)
     return lab313.bgr_to_lab(batch)[:, 1:, ::4, ::4].astype(np.float32)
+
+
+def backend_photos(folder, count):
+    """Grey JPEGs of at most 512 px a side: the val photos (or the demo samples), as a new user
+    colours them."""
+    sources = list_images([REPO_ROOT / "data/photos/val.txt"]) if (REPO_ROOT / "data/photos/val.txt").exists() \
+        else list_images([REPO_ROOT / "data/samples"])
+    paths = []
+    for number, source in enumerate(sources[:count]):
+        grey = cv2.cvtColor(read_bgr(source), cv2.COLOR_BGR2GRAY)
+        scale = min(1.0, 512 / max(grey.shape))
+        grey = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        paths.append(folder / f"{number:03d}.jpg")
+        cv2.imwrite(str(paths[-1]), grey, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return paths
