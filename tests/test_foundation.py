@@ -117,6 +117,7 @@ def test_setup_without_root_says_what_to_run_instead():
         shutil.copytree(REPO_ROOT / "tools" / "caffe-patches", copy / "tools" / "caffe-patches")
         shutil.copy(REPO_ROOT / "tools" / "setup_caffe.sh", copy / "tools")
         shutil.copy(REPO_ROOT / "requirements.txt", copy)
+        shutil.copy(REPO_ROOT / "pyproject.toml", copy)
         for path in [copy, *copy.rglob("*")]:
             path.chmod(0o755)
         # nobody cannot run a python3 under /root, so setup finds the system one; either way a

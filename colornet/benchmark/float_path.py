@@ -1,6 +1,6 @@
 """The float inference path colorize had before its 8-bit one (float Y, float resize, float
 cubic chroma at full size, one rounding): kept as the reference that the fast path is measured
-against (bench/bench_infer.py) and tested against (tests/test_fast_path.py)."""
+against (bench/bench_infer.py) and tested against (tests/colorize/test_fast_path.py)."""
 import cv2
 import numpy as np
 

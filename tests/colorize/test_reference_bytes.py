@@ -18,7 +18,7 @@ from colornet.colorize.models import Model
 from colornet.colorize.pipeline import Colorizer, encode
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-REFERENCE = REPO_ROOT / "tests/data/reference"
+REFERENCE = REPO_ROOT / "tests/colorize/reference"
 PHOTOS = ["data/samples/moose.jpg", "data/samples/kite.jpg"]
 
 

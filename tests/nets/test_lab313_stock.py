@@ -8,7 +8,7 @@ from google.protobuf import text_format
 
 from layers import lab313
 from tests.conftest import REPO_ROOT
-from tests.test_nets import with_input_instead_of_data
+from tests.helpers import with_input_instead_of_data
 from colornet.data import lmdb_writer as gen_lmdb
 from colornet.nets import lab313 as lab313_nets
 from colornet.data.samples import photo_samples

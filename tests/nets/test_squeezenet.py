@@ -10,7 +10,7 @@ import pytest
 from colornet.data import git_photos
 from colornet.nets import squeezenet
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _encode(layers):

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.test_server import free_port, grey_jpeg, start_server
+from tests.helpers import free_port, grey_jpeg, start_server
 
 pytest.importorskip("selenium")
 pytestmark = pytest.mark.skipif(shutil.which("chromedriver") is None or shutil.which("chromium") is None,

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO_ROOT, convolution_weights, write_tiny_train_net
-from tests.test_nets import solver_on_tiny_lmdb, with_input_instead_of_data
+from tests.helpers import solver_on_tiny_lmdb, with_input_instead_of_data
 from colornet.nets import squeeze, squeezenet
 
 HEAD_LAYERS = {f"{fire}_reduce" for fire in squeeze.HYPERCOLUMN} | {"head1", "head2", "scores"}

@@ -102,7 +102,7 @@ def test_pin_list_errors_name_the_line(tmp_path):
 
 
 def test_the_shipped_pins_keep_every_dog_class_out():
-    pins = git_photos.parse_pins(pathlib.Path(__file__).resolve().parents[1] / "data/sources/public-photos.txt")
+    pins = git_photos.parse_pins(pathlib.Path(__file__).resolve().parents[2] / "data/sources/public-photos.txt")
     files = [f for repo in pins for f in repo.files]
     assert len(files) == 2800
     dogs = [f for f in files if git_photos.is_dog(f)]

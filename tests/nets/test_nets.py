@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 
-from tests.conftest import REPO_ROOT, convolution_weights, make_dry_run, run_tool, write_tiny_train_net
+from tests.conftest import REPO_ROOT, convolution_weights, make_dry_run, run_tool
 from colornet.nets import color as color_nets, fcn as fcn_nets
+from tests.helpers import solver_on_tiny_lmdb, with_input_instead_of_data
 
 
 def test_committed_prototxt_matches_the_generator(tmp_path):
@@ -18,25 +19,6 @@ def test_committed_prototxt_matches_the_generator(tmp_path):
         committed = REPO_ROOT / "prototxt" / name
         assert committed.exists(), f"{name} is generated but not committed"
         assert committed.read_bytes() == (tmp_path / name).read_bytes(), f"{name} drifted from the generator"
-
-
-def with_input_instead_of_data(prototxt_path, shape, tmp_path, label_shape=None):
-    """The train_val net with its Data layers replaced by one Input layer of the given shape
-    (and, for HDF5Data nets, one for "label")."""
-    from caffe.proto import caffe_pb2
-    net = caffe_pb2.NetParameter()
-    text_format.Parse(prototxt_path.read_text(), net)
-    layers = [layer for layer in net.layer if layer.type not in ("Data", "HDF5Data")]
-    del net.layer[:]
-    data = net.layer.add(name="data", type="Input", top=["data"])
-    data.input_param.shape.add(dim=shape)
-    if label_shape is not None:
-        label = net.layer.add(name="label", type="Input", top=["label"])
-        label.input_param.shape.add(dim=label_shape)
-    net.layer.extend(layers)
-    path = tmp_path / prototxt_path.name
-    path.write_text(text_format.MessageToString(net))
-    return str(path)
 
 
 @pytest.mark.parametrize("suffix, batch", [("", 1), ("_lite", 2)])
@@ -179,15 +161,6 @@ def test_color_l2_targets_are_opencv_yuv(caffe, tmp_path):
         assert np.all(np.abs(target[~inside]) >= 126)
     assert net.blobs["conv9_1"].data.shape == net.blobs["target_uv3"].data.shape == (1, 2, 112, 112)
     assert_trains(net, "bw_conv1_1")
-
-
-def solver_on_tiny_lmdb(caffe, tmp_path, net_name, lmdb_path, batch, base_lr, max_iter):
-    """An Adam solver for a generated train_val net, reading the tiny LMDB for TRAIN and TEST."""
-    net = write_tiny_train_net(tmp_path, net_name, lmdb_path, batch)
-    (tmp_path / "solver.prototxt").write_text(
-        f'net: "{net}"\ntype: "Adam"\nbase_lr: {base_lr}\nmomentum: 0.9\nmomentum2: 0.99\n'
-        f'lr_policy: "fixed"\nmax_iter: {max_iter}\nsolver_mode: CPU\nrandom_seed: 1\n')
-    return caffe.get_solver(str(tmp_path / "solver.prototxt"))
 
 
 @pytest.mark.slow  # a real training run

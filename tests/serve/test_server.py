@@ -4,7 +4,6 @@ import asyncio
 import os
 import pathlib
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,18 +16,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import REPO_ROOT, run_tool
-from tests.test_fast_path import png_bomb
+from tests.helpers import free_port, grey_jpeg, png_bomb, start_server
 
 pytest.importorskip("fastapi")
 SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
-
-
-def grey_jpeg(path, name="coffee.png", size=None):
-    image = cv2.imread(str(SKIMAGE_DATA / name), cv2.IMREAD_GRAYSCALE)
-    if size:
-        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-    cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -124,27 +115,6 @@ def test_a_full_queue_answers_503_with_retry_after(tmp_path):
     assert statuses.count(200) >= 1 and statuses.count(503) >= 1, statuses
     busy = next(a for a in answers if a.status_code == 503)
     assert busy.headers["retry-after"] == "2" and "busy" in busy.json()["error"]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(port, *extra):
-    process = subprocess.Popen([sys.executable, str(REPO_ROOT / "tools/serve.py"), "--port", str(port), *extra],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as answer:
-                if answer.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise AssertionError(f"server did not start: {process.stdout.read()}")
 
 
 def children(pid):
