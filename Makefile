@@ -36,6 +36,8 @@ color_lite_continue = $(PYTHON) tools/train.py prototxt/solver_color_lite_contin
 DEFAULT_NET ?= color_lite_scales_long
 DEFAULT_DEPLOY ?= color_lite
 DEFAULT_ITER ?= 3000
+# The class prior its loss was rebalanced with (the squeeze family's: data/yuv64_prior_probs_world.npy).
+DEFAULT_PRIOR ?= data/yuv64_prior_probs.npy
 
 .PHONY: squeezenet train-squeeze train-squeeze-control lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
@@ -183,6 +185,16 @@ else ifeq ($(DEFAULT_NET),color_lite_scales_long)
 		--weights models/snapshots/color_lite_rebalance_iter_500.caffemodel --fresh
 	$(PYTHON) tools/train.py prototxt/solver_color_lite_scales_long.prototxt --log logs/color_lite_scales_long.log \
 		--weights models/snapshots/color_lite_scales_iter_2000.caffemodel --fresh
+else ifeq ($(DEFAULT_NET),squeeze_head)
+	$(MAKE) lmdb-scales squeezenet
+	$(PYTHON) tools/train.py prototxt/solver_squeeze_head.prototxt --log logs/squeeze_head.log \
+		--weights models/squeezenet/squeezenet_grey.caffemodel --fresh
+else ifeq ($(DEFAULT_NET),squeeze_all)
+	$(MAKE) lmdb-scales squeezenet
+	$(PYTHON) tools/train.py prototxt/solver_squeeze_head.prototxt --log logs/squeeze_head.log \
+		--weights models/squeezenet/squeezenet_grey.caffemodel --fresh
+	$(PYTHON) tools/train.py prototxt/solver_squeeze_all.prototxt --log logs/squeeze_all.log \
+		--weights models/snapshots/squeeze_head_iter_$(SQUEEZE_HEAD_ITER).caffemodel --fresh
 else ifeq ($(DEFAULT_NET),color_lite_continue)
 	$(COLOR_LITE_STAGE1) --fresh
 	$(call color_lite_stage2,rebalance) --fresh
@@ -193,7 +205,7 @@ endif
 	$(PYTHON) tools/export_model.py --deploy prototxt/deploy_$(DEFAULT_DEPLOY).prototxt \
 		--weights models/snapshots/$(DEFAULT_NET)_iter_$(DEFAULT_ITER).caffemodel -o models/default --force
 ifneq ($(findstring lab313,$(DEFAULT_NET)),lab313)
-	$(PYTHON) tools/tune_decode.py $(PHOTOS)/val.txt --model default --prior data/yuv64_prior_probs.npy \
+	$(PYTHON) tools/tune_decode.py $(PHOTOS)/val.txt --model default --prior $(DEFAULT_PRIOR) \
 		--boost-lambda 0.2 -o out/decode --card
 endif
 	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt $(PHOTOS)/test.txt --splits --model default -o out/eval

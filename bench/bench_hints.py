@@ -46,7 +46,7 @@ from colornet.colorize.models import Model
 from colornet.common import REPO_ROOT, atomic_write_bytes
 from colornet.evaluate.scoring import ErrorHistogram
 from colornet.photo_io import UnreadableImage, list_images, read_bgr
-from layers import lab313
+from colornet.colour import lab313
 
 log = logging.getLogger("bench_hints")
 COUNTS = (0, 1, 2, 5, 10, 20, 50, 100)

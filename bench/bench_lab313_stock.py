@@ -25,7 +25,7 @@ import numpy as np
 from colornet.benchmark.samples import real_ab_batch
 from colornet.benchmark.caffe_time import layer_types, parse
 from colornet.benchmark.results import publish
-from layers import lab313
+from colornet.colour import lab313
 from colornet.common import REPO_ROOT
 from colornet.nets import lab313 as lab313_nets
 

@@ -20,7 +20,7 @@ import numpy as np
 from colornet.benchmark.caffe_time import layer_types, parse
 from colornet.benchmark.results import best_time, write_section
 from colornet.benchmark.samples import real_ab_batch
-from layers import lab313
+from colornet.colour import lab313
 from colornet.common import REPO_ROOT
 
 log = logging.getLogger("bench_layers")
@@ -72,7 +72,7 @@ def caffe_blob(shape):
 
 
 def numba_threads():
-    from layers.soft_encode_jit import numba
+    from colornet.colour.soft_encode_jit import numba
     return numba.config.NUMBA_NUM_THREADS
 
 
@@ -84,13 +84,13 @@ class numba_thread_count:
 
     def __enter__(self):
         if self.count is not None:
-            from layers.soft_encode_jit import numba
+            from colornet.colour.soft_encode_jit import numba
             self.previous = numba.get_num_threads()
             numba.set_num_threads(self.count)
 
     def __exit__(self, *exc):
         if self.previous is not None:
-            from layers.soft_encode_jit import numba
+            from colornet.colour.soft_encode_jit import numba
             numba.set_num_threads(self.previous)
 
 
@@ -153,7 +153,7 @@ def main(argv=None):
             f"core) {'met' if parallel >= 20 else 'not met'} ({parallel:.1f}×). The baseline is "
             "single-threaded, as the original layer was. The numpy version measures distances to a "
             "dozen precomputed candidate centres per pixel with whole-array passes; the compiled loop "
-            "(layers/soft_encode_jit.py) does the same selection per pixel: it takes a cell's first K "
+            "(colornet/colour/soft_encode_jit.py) does the same selection per pixel: it takes a cell's first K "
             "candidates, replaces the worst with any closer later one, and stops at the first "
             "candidate that cannot enter the K nearest. Every encoder writes into a blob of Caffe's "
             "own memory, as the layer does in training."

@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from colornet.benchmark.results import publish
-from layers import lab313
+from colornet.colour import lab313
 from colornet.evaluate import clips
 from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import Model

@@ -10,10 +10,10 @@ import numpy as np
 
 import caffe
 
-from layers import lab313, yuv64
+from colornet.colour import lab313, yuv64
 from layers.interpreter import interpreter_report
 from layers.params import check_blob_counts, parse_param_str
-from layers.rebalance import rebalance_backward
+from colornet.colour.rebalance import rebalance_backward
 
 
 def boost_weights_from(name, prior_path, weigh):

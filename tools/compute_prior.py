@@ -12,7 +12,7 @@ import sys
 
 from colornet.common import setup_logging
 from colornet.data.prior import compute_prior
-from layers import lab313
+from colornet.colour import lab313
 from colornet.data import prior as prior_module
 
 log = logging.getLogger("compute_prior")

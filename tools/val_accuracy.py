@@ -16,7 +16,7 @@ import sys
 from colornet.colorize.models import ModelError
 from colornet.common import setup_logging
 from colornet.evaluate.val_accuracy import val_accuracy
-from layers import yuv64
+from colornet.colour import yuv64
 from colornet.evaluate import val_accuracy as val_accuracy_module
 
 log = logging.getLogger("val_accuracy")

@@ -6,7 +6,7 @@ import numpy as np
 
 from colornet.common import REPO_ROOT
 from colornet.photo_io import list_images, read_bgr
-from layers import lab313
+from colornet.colour import lab313
 
 
 def real_ab_batch(count=40, side=176):

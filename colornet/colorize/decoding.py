@@ -26,7 +26,7 @@ AuC alike (docs/training.md, "Blue shadows…").
 """
 import numpy as np
 
-from layers import lab313
+from colornet.colour import lab313
 
 MEDIAN_ITERATIONS = 12
 # Weiszfeld divides by the distance to each class colour; a floor keeps a pixel sitting exactly on

@@ -5,8 +5,8 @@ pipeline, hints, video and the tools ask the family instead of branching on its 
 import cv2
 import numpy as np
 
-from layers import lab313
-from layers.yuv64 import Codec
+from colornet.colour import lab313
+from colornet.colour.yuv64 import Codec
 from colornet.colorize import decoding, upsample as chroma_upsample
 from colornet.colour.gamut import ab_in_gamut, uv_in_gamut
 

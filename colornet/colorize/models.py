@@ -12,7 +12,7 @@ import numpy as np
 
 from colornet.colorize import families
 from colornet.common import REPO_ROOT
-from layers import lab313
+from colornet.colour import lab313
 
 log = logging.getLogger("colorize")
 MODELS_DIR = REPO_ROOT / "models"

@@ -8,7 +8,7 @@ Pixels already in gamut are left exactly as they were.
 """
 import numpy as np
 
-from layers import lab313
+from colornet.colour import lab313
 
 # OpenCV's 8-bit YUV → BGR: B = Y + 2.032·u, G = Y − 0.395·u − 0.581·v, R = Y + 1.140·v, with
 # u, v = U − 128, V − 128 (checked against cv2.cvtColor).

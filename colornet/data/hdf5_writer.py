@@ -14,7 +14,7 @@ import time
 import h5py
 import numpy as np
 
-from layers.yuv64 import Codec
+from colornet.colour.yuv64 import Codec
 from colornet.common import atomic_output_dir
 from colornet.data.lmdb_writer import readable_records
 

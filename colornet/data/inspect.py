@@ -10,7 +10,7 @@ import cv2
 import lmdb
 import numpy as np
 
-from layers.yuv64 import Codec, class_prior
+from colornet.colour.yuv64 import Codec, class_prior
 from colornet.common import atomic_write_bytes
 
 log = logging.getLogger("inspect_lmdb")

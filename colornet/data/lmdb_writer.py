@@ -2,7 +2,7 @@
 
 Formats:
 - ``yuv64`` (default): Datum 2×S×S uint8, channel 0 = Y, channel 1 = the packed 3+3-bit UV class
-  (μ-law codec of layers/yuv64.py; grey = 36);
+  (μ-law codec of colornet/colour/yuv64.py; grey = 36);
 - ``bgr``: Datum 3×S×S uint8 BGR, as Caffe's convert_imageset writes, for the Lab/313 nets;
 - ``lab``: Datum 3×S×S uint8 8-bit Lab (L·255/100, a + 128, b + 128, rounded: within 0.2 in L
   and 0.5 in a, b), for the stock Lab/313 nets, which then convert no colours while training.
@@ -30,8 +30,8 @@ import lmdb
 import numpy as np
 from tqdm import tqdm
 
-from layers import lab313
-from layers.yuv64 import DEFAULT_BITS, DEFAULT_MU, Codec
+from colornet.colour import lab313
+from colornet.colour.yuv64 import DEFAULT_BITS, DEFAULT_MU, Codec
 from colornet.common import atomic_output_dir
 from colornet.photo_io import UnreadableImage, list_images
 from colornet.data.samples import MAX_ASPECT, RESIZE_MODES, photo_samples

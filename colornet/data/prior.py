@@ -15,7 +15,7 @@ import pathlib
 import cv2
 import numpy as np
 
-from layers import lab313
+from colornet.colour import lab313
 from colornet.photo_io import UnreadableImage, list_images, read_bgr
 
 log = logging.getLogger("compute_prior")

@@ -14,7 +14,7 @@ import numpy as np
 from colornet.colorize import decoding
 from colornet.colorize.pipeline import Colorizer
 from colornet.photo_io import UnreadableImage, read_bgr
-from layers.yuv64 import Codec
+from colornet.colour.yuv64 import Codec
 
 log = logging.getLogger("dark_pixels")
 DARK_FRACTION = 0.2

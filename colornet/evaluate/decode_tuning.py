@@ -33,8 +33,8 @@ from colornet.colorize.settings import DEFAULT_TEMPERATURE
 from colornet.common import atomic_write_bytes
 from colornet.evaluate.scoring import evaluate
 from colornet.photo_io import list_images
-from layers import lab313
-from layers.yuv64 import class_boost_weights
+from colornet.colour import lab313
+from colornet.colour.yuv64 import class_boost_weights
 
 log = logging.getLogger("tune_decode")
 STRENGTHS = (0.0, 0.5, 1.0)

@@ -19,7 +19,7 @@ import pathlib
 
 import numpy as np
 
-from layers import yuv64
+from colornet.colour import yuv64
 from colornet.data.inspect import read_records
 
 log = logging.getLogger("val_accuracy")

@@ -1,7 +1,7 @@
 """The YUV-64 "color" net: train_val (plain, HDF5, L2 regression, the rebalanced second stages),
 deploy and solvers, full size (the original's 224 input, batch 4, for a GPU) and lite (¼ width,
 128 crops, for a 2-core CPU)."""
-from layers import yuv64
+from colornet.colour import yuv64
 from colornet.nets.common import (MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules, centred_y,
                                lmdb_data, python_layer, schedule, zhang_trunk)
 

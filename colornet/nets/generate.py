@@ -16,7 +16,7 @@ import logging
 
 import numpy as np
 
-from layers import lab313 as lab313_numpy
+from colornet.colour import lab313 as lab313_numpy
 from colornet.nets import color, fcn, lab313, squeeze, squeezenet
 from colornet.nets.common import HEADER
 

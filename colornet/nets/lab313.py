@@ -10,7 +10,7 @@ training forms that train the same model and share every trunk layer name with t
 """
 import numpy as np
 
-from layers import lab313
+from colornet.colour import lab313
 from colornet.nets.common import (FROZEN, ColorVariant, base_solver, caffe_modules, lmdb_data, python_layer, schedule,
                                zhang_trunk)
 
@@ -190,7 +190,7 @@ def lab313_stock_train_val(variant):
     ns = caffe.NetSpec()
     val_layer = lmdb_data(caffe, L, P, ns, variant, "data/train_lab_lmdb", "data/val_lab_lmdb", record_side=256)
     ns.data_l8, ns.data_ab8 = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
-    # The Lab LMDB's 8-bit Lab (layers/lab313.py, bgr8_to_lab8) back to L 0..100 and signed a, b.
+    # The Lab LMDB's 8-bit Lab (colornet/colour/lab313.py, bgr8_to_lab8) back to L 0..100 and signed a, b.
     ns.data_l = L.Power(ns.data_l8, power_param=dict(scale=1 / lab313.LAB8_L_SCALE))
     ns.data_ab = L.Power(ns.data_ab8, power_param=dict(shift=-lab313.LAB8_AB_OFFSET))
     subsampled_ab(L, ns, ns.data_ab)

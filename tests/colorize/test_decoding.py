@@ -8,7 +8,7 @@ from colornet.colorize.pipeline import decode
 from colornet.colorize.settings import Settings
 from colornet.evaluate.scoring import evaluate
 from colornet.photo_io import list_images, read_bgr
-from layers.yuv64 import Codec, class_boost_weights, class_prior
+from colornet.colour.yuv64 import Codec, class_boost_weights, class_prior
 
 
 def brute_force_median(weights, colours):

@@ -63,7 +63,7 @@ def test_fast_stages_equal_the_float_path_within_one_level(tmp_path):
 
 
 def test_lab_luminance_and_compose_in_bands_equal_the_whole_image():
-    from layers import lab313
+    from colornet.colour import lab313
     bgr = cv2.imread(str(SKIMAGE_DATA / "coffee.png"))
     bgr = np.vstack([bgr, bgr[:300]])  # over two bands of chroma_upsample.BAND_ROWS
     lum = colorize.luminance(bgr, "lab313")

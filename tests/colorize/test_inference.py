@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from layers import lab313, yuv64
-from layers.yuv64 import Codec
+from colornet.colour import lab313, yuv64
+from colornet.colour.yuv64 import Codec
 from tests.conftest import REPO_ROOT, colorize_paths, run_tool
 from colornet.colorize import models
 from colornet.evaluate import scoring as evaluate

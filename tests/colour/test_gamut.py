@@ -11,7 +11,7 @@ from colornet.colorize import hints as hint_module
 from colornet.colorize.hints import Hint
 from colornet.colorize.models import Model
 from colornet.colorize.pipeline import Colorizer
-from layers import lab313
+from colornet.colour import lab313
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from layers.yuv64 import Codec
+from colornet.colour.yuv64 import Codec
 from colornet.data import hdf5_writer as gen_hdf5
 from colornet.data import lmdb_writer as gen_lmdb
 from colornet.photo_io import UnreadableImage, decode_bgr, list_images, read_bgr

@@ -3,7 +3,7 @@ import pathlib
 import numpy as np
 import pytest
 
-from layers import lab313
+from colornet.colour import lab313
 from tests.conftest import REPO_ROOT
 
 

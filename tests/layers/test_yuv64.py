@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from layers import yuv64
+from colornet.colour import yuv64
 
 # code → (first offset, last offset, decoded offset), offsets = raw − 128 (spec table).
 SPEC_BINS = {0: (-128, -128, -128), 1: (-127, -65, -64), 2: (-64, -30, -29), 3: (-29, -11, -10),

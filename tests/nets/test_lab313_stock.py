@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from google.protobuf import text_format
 
-from layers import lab313
+from colornet.colour import lab313
 from tests.conftest import REPO_ROOT
 from tests.helpers import with_input_instead_of_data
 from colornet.data import lmdb_writer as gen_lmdb

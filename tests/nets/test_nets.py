@@ -49,7 +49,7 @@ def test_yuv64_loss_gradient_is_rebalanced_by_class(caffe, tmp_path, family, net
     """The gradient reaching the scores is the plain softmax loss's, (p − onehot)/valid pixels,
     times the prior boost of each pixel's class where the net is rebalanced (make_prototxt's
     *_BOOST_LAMBDA); grey pixels get none; the loss Caffe reports is the plain one."""
-    from layers import yuv64
+    from colornet.colour import yuv64
     path = with_input_instead_of_data(REPO_ROOT / f"prototxt/train_val_{net_name}.prototxt", [1, 2, 64, 64], tmp_path)
     net = caffe.Net(path, caffe.TRAIN)
     rng = np.random.default_rng(4)
@@ -196,7 +196,7 @@ def test_lab313_lite_train_net_on_a_real_photo(caffe, tmp_path):
 
 @pytest.mark.parametrize("suffix", ["", "_lite"])
 def test_lab313_deploy_gives_ab_at_a_quarter_of_the_input(caffe, suffix):
-    from layers import lab313
+    from colornet.colour import lab313
     net = caffe.Net(str(REPO_ROOT / f"prototxt/deploy_lab313{suffix}.prototxt"), caffe.TEST)
     net.params["class8_ab"][0].data[...] = lab313.load_centres().T[:, :, None, None]
     net.blobs["data_l"].data[...] = 50
@@ -222,7 +222,7 @@ def test_weight_decay_is_small_beside_the_data_gradient(caffe, tmp_path, family,
     convolution of every lite solver."""
     import cv2
     import skimage
-    from layers.yuv64 import Codec
+    from colornet.colour.yuv64 import Codec
     solver = solver_settings(f"solver_{family}_lite.prototxt")
     assert solver.type == "Adam"
     channels = 3 if family == "lab313" else 2

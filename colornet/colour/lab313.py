@@ -10,7 +10,7 @@ import pathlib
 import numpy as np
 
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_CENTRES = "data/pts_in_hull.npy"
 DEFAULT_PRIOR = "data/prior_probs.npy"
 GRID_STEP = 10.0  # the ab grid the 313 bins sit on
@@ -117,11 +117,11 @@ class SoftEncoder:
     CELL = 2.0  # side of a lookup cell in ab units
 
     def __init__(self, centres, k=5, sigma=5.0, compiled=None):
-        """compiled: use the Numba loop of layers/soft_encode_jit.py (default: when numba is
+        """compiled: use the Numba loop of colornet/colour/soft_encode_jit.py (default: when numba is
         installed); False keeps the numpy version, the reference it is tested against."""
         # Imported here, not with the module: colorizing photos needs lab313's colour
         # conversions only, and numba alone adds ~240 MB of resident memory.
-        from layers import soft_encode_jit
+        from colornet.colour import soft_encode_jit
         self._encode_into = soft_encode_jit.encode_into
         if compiled and self._encode_into is None:
             raise ValueError("compiled=True needs numba, which is not installed")

@@ -147,7 +147,7 @@ def class_boost_weights(prior, lam=0.5, ignore_class=None):
     (None or a negative class: none is ignored)."""
     # Zhang's boost, shared with the 313-bin nets; imported here because lab313 loads numba,
     # which the codec's other users (the dataset tools) do not need.
-    from layers.lab313 import prior_boost_weights
+    from colornet.colour.lab313 import prior_boost_weights
     prior = np.asarray(prior, dtype=np.float64)
     weights = prior_boost_weights(prior, lam, classes=int((prior > 0).sum()))
     if ignore_class is not None and ignore_class >= 0:
