@@ -257,11 +257,6 @@ def non_grey_mask(ab, threshold=5.0):
     return np.broadcast_to(coloured[:, None, None, None], (len(ab), 1) + ab.shape[2:]).astype(np.float32)
 
 
-def log_softmax(scores, axis=1):
-    shifted = scores - scores.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
-
-
 def soft_cross_entropy(scores, targets):
     """Loss −Σ t·log softmax(z) over classes and pixels, divided by the batch size, and its
     gradient with respect to the scores: (softmax(z)·Σ_c t − t) / N."""
@@ -340,9 +335,3 @@ def bgr8_to_lab8(bgr):
     return np.clip(np.rint(lab), 0, 255).astype(np.uint8).transpose(1, 2, 0)
 
 
-def lab8_to_lab(lab8):
-    """N×3×H×W 8-bit Lab (any dtype) → N×3×H×W float32 Lab."""
-    lab = np.asarray(lab8, dtype=np.float32).copy()
-    lab[:, 0] /= LAB8_L_SCALE
-    lab[:, 1:] -= LAB8_AB_OFFSET
-    return lab

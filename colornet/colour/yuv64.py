@@ -23,33 +23,6 @@ def _check(mu, bits):
         raise ValueError(f"bits per component must be 1..4 (2..256 classes), got {bits}")
 
 
-def compand_scalar(offset, mu=DEFAULT_MU):
-    """μ-law of one centred value −128..127, truncated toward zero (scalar reference)."""
-    if offset == 0:
-        return 0
-    magnitude = 128.0 * math.log(1.0 + mu * abs(offset) / 128.0) / math.log(1.0 + mu)
-    return int(math.copysign(int(magnitude), offset))
-
-
-def encode_component_scalar(raw, mu=DEFAULT_MU, bits=DEFAULT_BITS):
-    """Quantised code 0..2**bits−1 of one raw U or V byte (scalar reference of the spec)."""
-    _check(mu, bits)
-    step = 256 >> bits
-    companded = compand_scalar(int(raw) - 128, mu)
-    return int(companded / step) + (1 << (bits - 1))
-
-
-def decode_component_scalar(code, mu=DEFAULT_MU, bits=DEFAULT_BITS):
-    """Centred offset −128..127 that a code decodes to (scalar reference of the spec)."""
-    _check(mu, bits)
-    step = 256 >> bits
-    companded = (int(code) - (1 << (bits - 1))) * step
-    if companded == 0:
-        return 0
-    magnitude = (math.exp(abs(companded) / 128.0 * math.log(1.0 + mu)) - 1.0) * 128.0 / mu
-    return int(math.copysign(int(magnitude), companded))
-
-
 def encode_table(mu=DEFAULT_MU, bits=DEFAULT_BITS):
     """uint8[256]: raw U or V byte → code."""
     _check(mu, bits)
