@@ -115,7 +115,8 @@ train-continue:  ## train the lite color net on from models/default's weights on
 SCALES_STAGE ?= scales
 train-scales:  ## the lite color net on from CONTINUE_FROM on whole photos at scales (SCALES_STAGE=scales_grey: grey counted)
 	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }
-	$(PYTHON) tools/train.py prototxt/solver_color_lite_$(SCALES_STAGE).prototxt --log logs/color_lite_$(SCALES_STAGE).log --weights $(CONTINUE_FROM)
+	$(PYTHON) tools/train.py prototxt/$(if $(filter scales_grey,$(SCALES_STAGE)),experiments/)solver_color_lite_$(SCALES_STAGE).prototxt \
+		--log logs/color_lite_$(SCALES_STAGE).log --weights $(CONTINUE_FROM)
 
 # The squeeze family (colornet/nets/squeeze.py): the ImageNet-trained SqueezeNet trunk under a colour
 # head, the head alone first (trunk frozen), then everything from the head's last weights.
@@ -132,7 +133,7 @@ train-squeeze: squeezenet  ## train the squeeze family: head (trunk frozen), the
 
 train-squeeze-control:  ## the squeeze head on a random trunk, same photos (what the pretraining buys) → logs/, models/snapshots/
 	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }
-	$(PYTHON) tools/train.py prototxt/solver_squeeze_control.prototxt --log logs/squeeze_control.log $(TRAIN_ARGS)
+	$(PYTHON) tools/train.py prototxt/experiments/solver_squeeze_control.prototxt --log logs/squeeze_control.log $(TRAIN_ARGS)
 
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }

@@ -54,14 +54,14 @@ def test_use_trained_model_runs_as_the_readme_writes_it_in_a_clean_clone(tmp_pat
 def test_every_solver_can_write_its_snapshots_in_a_clean_clone(tmp_path):
     clone = clean_clone(tmp_path / "clone")
     prefixes = [re.search(r'snapshot_prefix:\s*"([^"]+)"', path.read_text()).group(1)
-                for path in sorted((clone / "prototxt").glob("solver_*.prototxt"))]
+                for path in sorted((clone / "prototxt").rglob("solver_*.prototxt"))]
     assert len(prefixes) >= 8
     for prefix in prefixes:
         assert (clone / prefix).parent.is_dir(), f"{prefix}: its folder is missing in a clean clone"
 
 
 def test_generated_solvers_skip_the_meaningless_test_at_iteration_0():
-    for path in (REPO_ROOT / "prototxt").glob("solver_*.prototxt"):
+    for path in (REPO_ROOT / "prototxt").rglob("solver_*.prototxt"):
         assert "test_initialization: false" in path.read_text(), path.name
 
 

@@ -3,7 +3,7 @@ deploy and solvers, full size (the original's 224 input, batch 4, for a GPU) and
 128 crops, for a 2-core CPU)."""
 from colornet.colour import yuv64
 from colornet.nets.common import (MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules, centred_y,
-                               lmdb_data, python_layer, schedule, zhang_trunk)
+                               lmdb_data, net_path, python_layer, schedule, zhang_trunk)
 
 YUV64_CLASSES = 64
 YUV64_GREY_CLASS = 36
@@ -174,7 +174,7 @@ COLOR_REBALANCE_STAGES = {  # name: (λ, layers trained; None: all)
 
 def color_rebalance_solver(variant, stage):
     solver = base_solver("color", variant)
-    solver.net = f"prototxt/train_val_color{variant.suffix}_{stage}.prototxt"
+    solver.net = net_path(f"train_val_color{variant.suffix}_{stage}.prototxt")
     solver.snapshot_prefix = f"models/snapshots/color{variant.suffix}_{stage}"
     solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
     solver.lr_policy = "fixed"
@@ -194,7 +194,7 @@ COLOR_CONTINUE_ITERATIONS = 3000
 
 def color_continue_solver(variant, stage="rebalance", name="continue", iterations=COLOR_CONTINUE_ITERATIONS):
     solver = base_solver("color", variant)
-    solver.net = f"prototxt/train_val_color{variant.suffix}_{stage}.prototxt"
+    solver.net = net_path(f"train_val_color{variant.suffix}_{stage}.prototxt")
     solver.snapshot_prefix = f"models/snapshots/color{variant.suffix}_{name}"
     solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
     return schedule(solver, True, 3e-4, 0.33, 1000, iterations, 6)
@@ -210,7 +210,7 @@ COLOR_SCALES_ITERATIONS = 2000
 
 def color_long_solver(variant):
     solver = base_solver("color", variant)
-    solver.net = f"prototxt/train_val_color{variant.suffix}_scales.prototxt"
+    solver.net = net_path(f"train_val_color{variant.suffix}_scales.prototxt")
     solver.snapshot_prefix = f"models/snapshots/color{variant.suffix}_scales_long"
     solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
     schedule(solver, True, 1e-4, 0.5, 2000, 6000, 6)

@@ -18,7 +18,7 @@ import numpy as np
 
 from colornet.colour import lab313 as lab313_numpy
 from colornet.nets import color, fcn, lab313, squeeze, squeezenet
-from colornet.nets.common import HEADER
+from colornet.nets.common import HEADER, prototxt_name
 
 log = logging.getLogger("make_prototxt")
 
@@ -57,7 +57,7 @@ def generate():
     files["deploy_squeezenet.prototxt"] = squeezenet.classifier_deploy()
     files["train_val_color_hdf5.prototxt"] = color.color_hdf5_train_val(color.FULL)
     files["train_val_color_l2.prototxt"] = color.color_l2_train_val(color.FULL)
-    return {name: HEADER + text.rstrip() + "\n" for name, text in files.items()}
+    return {prototxt_name(name): HEADER + text.rstrip() + "\n" for name, text in files.items()}
 
 
 def generate_constants():
@@ -72,6 +72,7 @@ def write_generated(output):
     """Write every generated prototxt and the constants file into the folder `output`."""
     output.mkdir(parents=True, exist_ok=True)
     for name, text in generate().items():
+        (output / name).parent.mkdir(parents=True, exist_ok=True)
         (output / name).write_text(text)
         log.info("wrote %s", output / name)
     for name, payload in generate_constants().items():

@@ -18,7 +18,7 @@ tenth of the head's. "control" is the head stage on a random trunk (make train-s
 from colornet.nets import squeezenet
 from colornet.nets.color import YUV64_CLASSES, yuv64_loss
 from colornet.nets.common import (FROZEN, MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules,
-                                  lmdb_data)
+                                  lmdb_data, net_path)
 
 SQUEEZE = ColorVariant("", 1.0, 128, 16, 8)
 TRAIN_LMDB = "data/train_scales_lmdb"
@@ -111,7 +111,7 @@ def squeeze_deploy():
 
 def squeeze_solver(stage):
     solver = base_solver("squeeze", SQUEEZE)
-    solver.net = f"prototxt/train_val_squeeze_{stage}.prototxt"
+    solver.net = net_path(f"train_val_squeeze_{stage}.prototxt")
     solver.snapshot_prefix = f"models/snapshots/squeeze_{stage}"
     solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
     _, _, lr, gamma, stepsize, iterations, snapshot = STAGES[stage]

@@ -13,8 +13,8 @@ from tests.helpers import solver_on_tiny_lmdb, with_input_instead_of_data
 def test_committed_prototxt_matches_the_generator(tmp_path):
     result = run_tool("make_prototxt", "--output", tmp_path)
     assert result.returncode == 0, result.stderr
-    generated = sorted(p.name for p in tmp_path.iterdir())
-    assert generated
+    generated = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file())
+    assert generated and any(name.startswith("experiments/") for name in generated)
     for name in generated:
         committed = REPO_ROOT / "prototxt" / name
         assert committed.exists(), f"{name} is generated but not committed"
@@ -144,7 +144,7 @@ def test_color_hdf5_net_reads_data_and_label_tops(caffe, tmp_path):
 def test_color_l2_targets_are_opencv_yuv(caffe, tmp_path):
     """The regression net derives Y and centred U, V from BGR with fixed Eltwise coefficients."""
     import cv2
-    path = with_input_instead_of_data(REPO_ROOT / "prototxt/train_val_color_l2.prototxt", [1, 3, 224, 224], tmp_path)
+    path = with_input_instead_of_data(REPO_ROOT / "prototxt/experiments/train_val_color_l2.prototxt", [1, 3, 224, 224], tmp_path)
     net = caffe.Net(path, caffe.TRAIN)
     bgr = np.random.default_rng(3).integers(0, 256, (224, 224, 3)).astype(np.uint8)
     net.blobs["data"].data[0] = bgr.transpose(2, 0, 1)
