@@ -6,6 +6,7 @@ import pytest
 from tests.conftest import REPO_ROOT, convolution_weights, write_tiny_train_net
 from tests.helpers import solver_on_tiny_lmdb, with_input_instead_of_data
 from colornet.nets import squeeze, squeezenet
+from colornet.nets.common import net_path
 
 HEAD_LAYERS = {f"{fire}_reduce" for fire in squeeze.HYPERCOLUMN} | {"head1", "head2", "scores"}
 FIXED_UPSAMPLING = {"fire5_up", "fire7_up", "fire9_up", "scores_up"}
@@ -13,7 +14,7 @@ FIXED_UPSAMPLING = {"fire5_up", "fire7_up", "fire9_up", "scores_up"}
 
 @pytest.mark.parametrize("stage", list(squeeze.STAGES))
 def test_train_net_shapes_and_which_layers_learn(caffe, tmp_path, stage):
-    path = with_input_instead_of_data(REPO_ROOT / f"prototxt/train_val_squeeze_{stage}.prototxt", [2, 2, 128, 128],
+    path = with_input_instead_of_data(REPO_ROOT / net_path(f"train_val_squeeze_{stage}.prototxt"), [2, 2, 128, 128],
                                       tmp_path)
     net = caffe.Net(path, caffe.TRAIN)
     rng = np.random.default_rng(0)
