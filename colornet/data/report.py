@@ -92,7 +92,8 @@ TEST_SPLIT_NOTE = (
     "test is how well colours carry over to photos from elsewhere. Four packages rather than two or "
     "three: no three of the new packages with real variety reach 50 photos without cimg-doc's "
     "webcam shots of postcards, whose colour casts would make a poor measure. Nothing is trained on "
-    "test or picks a snapshot during training; the default model is chosen by test, val breaking ties.")
+    "test or chosen on it: models, snapshots and decodings are chosen on val, and test is scored once, "
+    "at the end.")
 
 
 SECOND_HUNT_NOTE = (
