@@ -29,7 +29,8 @@ from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import Model
 from colornet.evaluate.scoring import ErrorHistogram
 from colornet.colorize.temporal import flicker
-from colornet.colorize.video import ENCODER_OPTIONS, colorize_video
+from colornet.colorize.video import colorize_video
+from colornet.colorize.video_writer import ENCODER_OPTIONS
 
 log = logging.getLogger("bench_video")
 SETTINGS = {"frame by frame": (0.0, False), "EMA 0.8": (0.8, False), "EMA 0.8 + flow": (0.8, True),

@@ -16,7 +16,7 @@ import pathlib
 import sys
 
 from colornet.colorize.files import SAMPLES, OutputSettings, VideoSettings, colorize_files, expand_inputs
-from colornet.colorize.video import VIDEO_SUFFIXES
+from colornet.colorize.video_source import VIDEO_SUFFIXES
 from colornet.colorize import settings as colour_settings
 from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import DEFAULT_MODEL, Model, ModelError

@@ -32,7 +32,7 @@ def cut_times(colorizer, source, start, end):
     import av
     from colornet.colorize.pipeline import luminance
     from colornet.colorize.temporal import is_cut, luminance_histogram
-    from colornet.colorize.video import small_luminance
+    from colornet.colorize.video_frames import small_luminance
     cuts, previous, chroma_side = [], None, None
     with av.open(str(source)) as reader:
         video = reader.streams.video[0]
@@ -78,7 +78,7 @@ def join_pieces(source, pieces, target, video_format):
     """The pieces' video packets one after another (each shifted to its start), and the source's
     audio, into target (written beside it, renamed). Returns the number of video packets."""
     import av
-    from colornet.colorize.video import CONTAINERS, _audio_stream, _copy_audio
+    from colornet.colorize.video_writer import CONTAINERS, audio_stream, copy_audio
     _, _, audio_ok, audio_fallback = CONTAINERS[video_format]
     staging = target.with_name(f".{target.name}.partial-{os.getpid()}")
     packets = 0
@@ -87,7 +87,7 @@ def join_pieces(source, pieces, target, video_format):
                 av.open(str(staging), "w", format=video_format) as writer:
             out_video = writer.add_stream_from_template(first.streams.video[0])
             audio = original.streams.audio[0] if original.streams.audio else None
-            out_audio = _audio_stream(writer, audio, audio_ok, audio_fallback)
+            out_audio = audio_stream(writer, audio, audio_ok, audio_fallback)
             for path, start in pieces:
                 with av.open(str(path)) as piece:
                     stream = piece.streams.video[0]
@@ -102,7 +102,7 @@ def join_pieces(source, pieces, target, video_format):
             if audio is not None and out_audio is not None:
                 for packet in original.demux(audio):
                     if packet.dts is not None:
-                        _copy_audio(packet, writer, out_audio, audio, 0.0, None)
+                        copy_audio(packet, writer, out_audio, audio, 0.0, None)
                 if out_audio[1]:
                     writer.mux(out_audio[0].encode(None))
         os.replace(staging, target)
@@ -142,7 +142,7 @@ def colour_films(ray, pool, films, video_settings, batch, manifest, progress=Tru
     (after an actor died, on a replacement)."""
     import shutil
     from tqdm import tqdm
-    from colornet.colorize.video import probe
+    from colornet.colorize.video_source import probe
     for source, target in films:
         film = Film(source, pathlib.Path(target))
         actors = pool.actors

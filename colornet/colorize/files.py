@@ -49,7 +49,7 @@ class Report:
 def expand_inputs(inputs):
     """Globs expanded (also where the shell did not), then files/folders/lists as photo_io lists
     them. Returns (paths, one line per input that names nothing)."""
-    from colornet.colorize.video import VIDEO_SUFFIXES
+    from colornet.colorize.video_source import VIDEO_SUFFIXES
     expanded, missing = [], []
     for item in map(str, inputs):
         if glob.has_magic(item):
@@ -88,7 +88,7 @@ def batches(items, size):
 
 def split_videos(paths, failures):
     """(photos, videos) by the files' content; media files without a video stream are refused."""
-    from colornet.colorize.video import classify
+    from colornet.colorize.video_source import classify
     photos, videos = [], []
     for path in paths:
         kind = classify(path)
@@ -102,7 +102,8 @@ def split_videos(paths, failures):
 
 def colorize_videos(videos, colorizer, output, video, batch, quiet, failures):
     from tqdm import tqdm
-    from colornet.colorize.video import VideoError, colorize_video, frames_in_range, probe
+    from colornet.colorize.video import colorize_video
+    from colornet.colorize.video_source import VideoError, frames_in_range, probe
     taken, written = set(), 0
     for path in videos:
         info = probe(path) or {}

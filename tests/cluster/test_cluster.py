@@ -163,7 +163,8 @@ def test_a_film_is_split_at_its_cuts_coloured_on_two_actors_and_joined_without_a
     from colornet.colorize.files import VideoSettings
     from colornet.colorize.models import Model
     from colornet.colorize.pipeline import Colorizer
-    from colornet.colorize.video import colorize_video, probe
+    from colornet.colorize.video import colorize_video
+    from colornet.colorize.video_source import probe
     from colornet.evaluate import clips
     film = film_with_cuts(tmp_path / "film.mp4")
     assert plan_pieces(4.0, [1.0, 2.0, 3.0], 4) == [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, None)]

@@ -42,7 +42,7 @@ def audio_seconds(path):
 def test_round_trip_keeps_frames_size_rate_duration_audio_and_luminance(clip_folder, tmp_path):
     result = run_tool("use_trained_model", clip_folder / "pan.mp4", clip_folder / "cut.mkv", "-o", tmp_path, "-q")
     assert result.returncode == 0, result.stderr
-    from colornet.colorize.video import probe
+    from colornet.colorize.video_source import probe
     for name in ("pan", "cut"):
         source, result = probe(clip_folder / f"{name}.{'mp4' if name == 'pan' else 'mkv'}"), probe(tmp_path / f"{name}.mp4")
         assert (result["width"], result["height"], result["fps"], result["frames"]) == \
@@ -86,7 +86,7 @@ def test_a_cut_is_found_and_the_colour_switches_with_it(clip_folder, colorizer, 
 def test_start_duration_webm_and_a_colour_video_greyed_first(clip_folder, tmp_path):
     part_settings = VideoSettings(video_format="webm", start=0.4, duration=1)
     assert colorize_paths([clip_folder / "pan.mp4"], tmp_path / "part", video=part_settings).failures == []
-    from colornet.colorize.video import probe
+    from colornet.colorize.video_source import probe
     part = probe(tmp_path / "part" / "pan.webm")
     assert part["frames"] == 25 or abs(part["duration"] - 1.0) < 0.1
     assert audio_seconds(tmp_path / "part" / "pan.webm") == pytest.approx(1.0, abs=0.1)
@@ -123,7 +123,8 @@ def test_bad_videos_get_one_line_errors_and_the_rest_still_run(clip_folder, tmp_
 
 
 def test_a_truncated_video_keeps_what_was_decoded_and_says_how_much(clip_folder, colorizer, tmp_path):
-    from colornet.colorize.video import VideoError, colorize_video
+    from colornet.colorize.video import colorize_video
+    from colornet.colorize.video_source import VideoError
     frames, _ = clips.pan_frames(SIZE, 2)
     whole = clips.write_clip(tmp_path / "whole.mkv", frames, audio=False)  # Matroska: header first
     data = whole.read_bytes()
