@@ -42,7 +42,7 @@ def make_photos(folder, count, long_side):
 
 def make_film(path, seconds, size=(480, 270), scene_seconds=2.5):
     """A film of train photos, each a scene slowly panned, a cut between scenes, with audio."""
-    from colornet.evaluate.clips import FPS, write_clip
+    from colornet.benchmark.clips import FPS, write_clip
     sources = list_images([REPO_ROOT / "data/photos/train.txt"])
     frames, scene = [], round(scene_seconds * FPS)
     for number in range(round(seconds * FPS)):

@@ -1,4 +1,4 @@
-"""Video: flicker, colour and speed, on clips made from real photos (colornet/evaluate/clips.py).
+"""Video: flicker, colour and speed, on clips made from real photos (colornet/benchmark/clips.py).
 
 Quality, at 320×240, clips of --seconds at 25 fps, for each temporal smoothing setting: flicker on
 the static shot (mean |Δab| between frames where the true content does not change,
@@ -24,7 +24,7 @@ import numpy as np
 
 from colornet.benchmark.results import publish
 from colornet.colour import lab313
-from colornet.evaluate import clips
+from colornet.benchmark import clips
 from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import Model
 from colornet.evaluate.scoring import ErrorHistogram
@@ -156,7 +156,7 @@ def main(argv=None):
         speeds = speed(colorizer, folder, args.seconds, args.rounds)
         resident = memory(colorizer, folder)
     base = rows[0]["flicker"]
-    lines = [f"Clips of {args.seconds:g} s at 25 fps made from scikit-image photos (colornet/evaluate/clips.py), the still shot "
+    lines = [f"Clips of {args.seconds:g} s at 25 fps made from scikit-image photos (colornet/benchmark/clips.py), the still shot "
              "with film grain and exposure flicker; the default model, guided upsampling. Flicker: mean |Δab| between "
              "consecutive frames where the true content is still, at the first frame's luminance. AuC: rebalanced, "
              "pooled over every frame of the clip against the true colour clip (grey's beside it). Switch: frames "

@@ -151,7 +151,7 @@ def test_an_actor_killed_mid_run_loses_only_its_photos_and_a_rerun_finishes(loca
 
 def film_with_cuts(path, size=(320, 240)):
     """4 s at 25 fps with audio: two photos (a cut at 1 s), a pan (a cut at 2 s), a third photo (3 s)."""
-    from colornet.evaluate import clips
+    from colornet.benchmark import clips
     first, _ = clips.cut_frames(size, 2)
     pan, _ = clips.pan_frames(size, 1)
     still = cv2.resize(clips.photo("camera.png"), size, interpolation=cv2.INTER_AREA)
@@ -165,7 +165,7 @@ def test_a_film_is_split_at_its_cuts_coloured_on_two_actors_and_joined_without_a
     from colornet.colorize.pipeline import Colorizer
     from colornet.colorize.video import colorize_video
     from colornet.colorize.video_source import probe
-    from colornet.evaluate import clips
+    from colornet.benchmark import clips
     film = film_with_cuts(tmp_path / "film.mp4")
     assert plan_pieces(4.0, [1.0, 2.0, 3.0], 4) == [(0.0, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, None)]
     assert plan_pieces(4.0, [], 4) == [(0.0, None)]  # no cut: one piece, one actor

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from colornet.evaluate import clips
+from colornet.benchmark import clips
 from colornet.colorize.files import VideoSettings
 from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import Model
