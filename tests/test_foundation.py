@@ -112,7 +112,7 @@ def test_setup_gpu_without_a_cuda_compiler_says_what_it_needs():
 def test_setup_without_root_says_what_to_run_instead():
     import tempfile
     # A copy that nobody can read wherever CI cloned the repo.
-    copy = pathlib.Path(tempfile.mkdtemp(prefix="colornet-nonroot-"))
+    copy = pathlib.Path(tempfile.mkdtemp(prefix="colornet-nonroot-", dir="/tmp"))
     try:
         shutil.copytree(REPO_ROOT / "tools" / "caffe-patches", copy / "tools" / "caffe-patches")
         shutil.copy(REPO_ROOT / "tools" / "setup_caffe.sh", copy / "tools")

@@ -38,6 +38,7 @@ def create_app(settings):
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
+        previous_tempdir = tempfile.tempdir
         if settings.scratch:
             # Multipart parts over 1 MB spool to temporary files: keep them in the server's own
             # folder (removed at exit), never anywhere a client could name.
@@ -45,8 +46,11 @@ def create_app(settings):
         app.state.pool = WorkerPool(settings)
         await app.state.pool.start()
         log.info("%d worker(s) ready", settings.workers)
-        yield
-        app.state.pool.stop()
+        try:
+            yield
+        finally:
+            app.state.pool.stop()
+            tempfile.tempdir = previous_tempdir
 
     app = FastAPI(title="colornet", description="Colorize black-and-white photos with stock BVLC Caffe.",
                   lifespan=lifespan)
