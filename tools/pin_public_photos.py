@@ -37,7 +37,7 @@ def main(argv=None):
             git_dir = git_photos.mirror_git_dir(args.mirror, repo)
             if git_dir is None:
                 raise git_photos.GitSourceError(f"{repo}: not in {args.mirror}")
-            commit = git_photos._git(git_dir, "rev-parse", "HEAD", text=True).stdout.strip()
+            commit = git_photos.head_commit(git_dir)
             block = git_photos.pin_lines(repo, git_dir, commit)
             log.info("%s at %s: %d photos", repo, commit[:12], len(block) - 1)
             lines += block

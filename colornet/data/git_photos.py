@@ -90,6 +90,11 @@ def _git(git_dir, *args, **kwargs):
     return subprocess.run(["git", f"--git-dir={git_dir}", *args], capture_output=True, **kwargs)
 
 
+def head_commit(git_dir):
+    """The commit a clone or snapshot's HEAD names."""
+    return _git(git_dir, "rev-parse", "HEAD", text=True).stdout.strip()
+
+
 def has_commit(git_dir, commit):
     return _git(git_dir, "cat-file", "-e", f"{commit}^{{commit}}").returncode == 0
 
