@@ -111,3 +111,18 @@ def test_the_shipped_pins_keep_every_dog_class_out():
     assert all(git_photos.DOG_WNIDS[0] <= f.path[:9] <= git_photos.DOG_WNIDS[1]
                for f in dogs if f.path.startswith("n0"))
     assert 250 <= len(dogs) <= 270
+
+
+def test_the_pinning_tool_writes_what_the_gatherer_reads(tmp_path, monkeypatch):
+    mirror, _ = _mirror(tmp_path)
+    git_dir = git_photos.mirror_git_dir(mirror, "owner/photos")
+    monkeypatch.setitem(git_photos.PUBLIC_SETS, "owner/photos", (["images/"], None))
+    commit = git_photos.head_commit(git_dir)
+    pins = tmp_path / "written.txt"
+    pins.write_text("\n".join(git_photos.pin_lines("owner/photos", git_dir, commit)) + "\n")
+    [repo] = git_photos.parse_pins(pins)
+    assert (repo.repo, repo.commit) == ("owner/photos", commit)
+    # Every photo-named file of the folder, with the sha256 of its bytes at that commit.
+    assert [f.path for f in repo.files] == sorted(f"images/{p.name}" for p in (mirror / "owner+photos" / "images").iterdir())
+    blobs = git_photos.read_blobs(git_dir, commit, [f.path for f in repo.files])
+    assert all(hashlib.sha256(blobs[f.path]).hexdigest() == f.sha256 for f in repo.files)
