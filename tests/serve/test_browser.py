@@ -1,6 +1,7 @@
 """The page in a real browser: headless Chromium (Debian's chromium + chromium-driver, through
 Selenium) uploads a photo through the file input and gets it back in colour."""
 import contextlib
+import json
 import shutil
 
 import pytest
@@ -122,5 +123,10 @@ def test_a_hint_placed_on_the_page_changes_the_colour_near_it(tmp_path):
         assert distance(after) < 0.7 * distance(before), (before, after, blue, fitted)
         state = browser.find_element(By.CSS_SELECTOR, ".card .hint-state").text
         assert state.startswith("1 point(s)"), state
-        assert "2050d0" in browser.execute_script(
-            "return fetch(document.querySelector('.card .hints-json').href).then(r => r.text())")
+        points = json.loads(browser.execute_script(
+            "return fetch(document.querySelector('.card .hints-json').href).then(r => r.text())"))
+        # The point is where the click was, in the photo's own pixels (x right, y down): the
+        # middle of the 600×400 photo, so a swapped x and y or a display-to-photo scale left out
+        # would put it elsewhere.
+        assert len(points) == 1 and points[0]["color"].lower() == "#2050d0", points
+        assert abs(points[0]["x"] - 300) <= 3 and abs(points[0]["y"] - 200) <= 3, points
