@@ -134,6 +134,8 @@ def add_arguments(parser, output=True):
 
 def from_arguments(args, parser):
     """The Settings of parsed add_arguments options; a bad value is the parser's one-line error."""
+    if args.max_pixels < 0:  # in megapixels on the command line, in pixels in Settings
+        parser.error(f"--max-pixels must be 0 (no limit) or positive, got {args.max_pixels:g}")
     try:
         return Settings(decode=args.decode, temperature=args.temperature, upsampling=args.upsampling,
                         dark_limit=args.dark_limit, max_pixels=int(args.max_pixels * 1e6),
