@@ -119,7 +119,9 @@ class Colorizer:
         col = min(int(x * scores.shape[2] / lum.shape[1]), scores.shape[2] - 1)
         at = scores[:, row, col]
         lum_at = float(lum[int(y), int(x)])
-        return [self.class_colour(label, lum_at) for label in np.argsort(-at, kind="stable")[:count]]
+        family = families.family(self.model.family)
+        colours = family.class_colours()
+        return [family.colour(colours[label], lum_at) for label in np.argsort(-at, kind="stable")[:count]]
 
     def class_colour(self, label, lum_at):
         """#rrggbb of one output class at luminance lum_at (L for lab313, Y for yuv64), its
