@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from colornet.colorize import families
+from colornet.colorize.settings import DEFAULT_HINT_WEIGHT
 from colornet.benchmark.results import publish
 from colornet.benchmark.serving import free_port, start_server
 from colornet.colorize import hints as hint_module
@@ -284,7 +285,7 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=0, help="photos per split (default 0: all)")
     parser.add_argument("--val-limit", type=int, default=20,
                         help="val photos (default 20: val reports the chosen weight; the choice itself was on 12)")
-    parser.add_argument("--prior-weights", default=str(hint_module.DEFAULT_PRIOR_WEIGHT),
+    parser.add_argument("--prior-weights", default=str(DEFAULT_HINT_WEIGHT),
                         help="comma-separated prior weights for colornet's curve on val (default: the shipped one)")
     parser.add_argument("--own-side", type=int, default=320,
                         help="long side of the own-size sweep (default 320: Levin's exact solve at full size is the slow part)")

@@ -8,7 +8,7 @@ weak prior: each free pixel is also pulled towards the net's chroma with weight 
 that far from every hint the photo keeps the net's colours, near a hint it takes the hint's, and
 colour follows edges in between. With prior_weight 0 and the chroma 0 this is Levin's method from
 grey, the classic no-learning baseline bench/bench_hints.py measures against; it is also the
-default, because on val no weight of the net's colours beat it (see DEFAULT_PRIOR_WEIGHT).
+default, because on val no weight of the net's colours beat it (see colorize/settings.py, DEFAULT_HINT_WEIGHT).
 
 The solve is done on a grid of at most HINT_GRID_SIDE pixels a side (a sparse LU factorisation,
 0.4 s at 256×256 here; with a prior, BiCGSTAB started from the net's colours); the pipeline brings the result to full size with its guided
@@ -27,8 +27,6 @@ from colornet.colorize.settings import DEFAULT_HINT_WEIGHT
 HINT_GRID_SIDE = 256
 DEFAULT_HINT_SIZE = 6        # ideepcolor's sweep: 6×6 patches
 MAX_HINTS = 1000             # a client's list is bounded: the solve's cost grows with it
-# The net's colours as a prior far from the hints: colorize/settings.py's DEFAULT_HINT_WEIGHT.
-DEFAULT_PRIOR_WEIGHT = DEFAULT_HINT_WEIGHT
 SOLVE_TOLERANCE = 1e-5      # relative residual: within 0.005 of a level of the exact solve at 256²
 HEX_COLOUR = re.compile(r"^#([0-9a-fA-F]{6})$")
 
@@ -183,14 +181,15 @@ def propagate(guide, fixed_mask, fixed_chroma, prior=None, prior_weight=0.0):
     return np.stack([solver.solve(right[channel]) for channel in range(2)]).reshape(2, height, width).astype(np.float32)
 
 
-def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_PRIOR_WEIGHT, side=HINT_GRID_SIDE):
+def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_HINT_WEIGHT, side=HINT_GRID_SIDE):
     """Full-resolution luminance H×W + the net's chroma 2×h×w + hints → chroma 2×gh×gw on the
     solve's grid (to be brought to full size like the net's). With no hints: the net's chroma.
     With prior_weight 0 the net's chroma is not read and may be None."""
     if not hints:
         return chroma
     shape = grid_shape(lum.shape, side)
-    guide = cv2.resize(lum, shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32) / families.family(family).lum_range
+    guide = cv2.resize(lum, shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
+    guide /= families.family(family).lum_range
     prior = None if prior_weight == 0 else np.stack(
         [cv2.resize(c, shape[::-1], interpolation=cv2.INTER_CUBIC) for c in chroma.astype(np.float32)])
     return propagate(guide, *fixed_patches(hints, lum.shape, shape), prior, prior_weight)

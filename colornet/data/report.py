@@ -40,8 +40,8 @@ def contact_sheet(paths, tile=96, columns=10):
 # The public sets pinned in git (data/sources/public-photos.txt): their licences as their
 # repositories state them.
 GIT_LICENCES = {
-    "EliSchwartz/imagenet-sample-images": "ImageNet's photos: for non-commercial research and education (ImageNet's terms); "
-                                          "the repository gathers one per class",
+    "EliSchwartz/imagenet-sample-images": "ImageNet's photos: for non-commercial research and education "
+                                          "(ImageNet's terms); the repository gathers one per class",
     "VeriSilicon/acuity-dataset": "ImageNet (ILSVRC2012) validation photos: ImageNet's terms (non-commercial research)",
     "BIDS/BSDS500": "Berkeley Segmentation Dataset: for research (its README); photos from the Corel set",
 }

@@ -12,7 +12,8 @@ deploy net answers 64 class probabilities at half its input side, exactly like t
 net's (112×112 for 224): the colorize pipeline takes either unchanged.
 
 Training runs in two stages (make train-default): "head" trains only the head with the trunk
-frozen; "all" trains everything from the head stage's last weights at a tenth of its rate. "control" is the head stage on a random trunk (make train-squeeze-control).
+frozen; "all" trains everything from the head stage's last weights at a tenth of its rate.
+"control" is the head stage on a random trunk (make train-squeeze-control).
 """
 from colornet.nets import squeezenet
 from colornet.nets.color import YUV64_CLASSES, yuv64_loss
