@@ -120,7 +120,7 @@ train-scales:  ## the lite color net on from CONTINUE_FROM on whole photos at sc
 
 # The squeeze family (colornet/nets/squeeze.py): the ImageNet-trained SqueezeNet trunk under a colour
 # head, the head alone first (trunk frozen), then everything from the head's last weights.
-SQUEEZE_HEAD_ITER := 3000
+SQUEEZE_HEAD_ITER := 2000
 squeezenet:  ## fetch and decode the ImageNet-trained SqueezeNet into models/squeezenet/ (PHOTO_MIRROR=DIR offline)
 	$(PYTHON) tools/get_squeezenet.py
 

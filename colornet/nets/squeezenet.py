@@ -120,7 +120,7 @@ def fire(L, ns, bottom, name, squeeze, expand, frozen=None):
 
 
 def squeezenet_trunk(L, P, ns, bottom, conv1_pad=0, frozen=None):
-    """conv1 … fire9 with the pretrained names; returns {layer name: top} of conv1 and each fire.
+    """conv1 … fire9 with the pretrained names; returns {layer name: top} of the input ("centred"), conv1, pool1 and each fire.
 
     conv1_pad 4 puts the fire3 cells' centres on every 4th input pixel (0, 4, 8, …; see
     colornet/nets/squeeze.py), which the colour head's alignment relies on.
@@ -130,8 +130,8 @@ def squeezenet_trunk(L, P, ns, bottom, conv1_pad=0, frozen=None):
                              weight_filler=dict(type="xavier"), bias_filler=dict(type="constant", value=0),
                              **param)
     ns.relu_conv1 = L.ReLU(ns.conv1, in_place=True)
-    tops = {"conv1": ns.conv1}
     top = ns.pool1 = L.Pooling(ns.conv1, pool=P.Pooling.MAX, kernel_size=3, stride=2)
+    tops = {"centred": bottom, "conv1": ns.conv1, "pool1": ns.pool1}
     for name, _, squeeze, expand in FIRES:
         top = tops[name] = fire(L, ns, top, name, squeeze, expand, frozen)
         if name in POOL_AFTER:

@@ -24,7 +24,7 @@ def test_train_net_shapes_and_which_layers_learn(caffe, tmp_path, stage):
     # conv1 pad 4: fire3 at stride 4 (32 for 128), the scores and labels at half the input side.
     assert net.blobs["fire3_concat"].data.shape[2:] == (32, 32)
     assert net.blobs["fire9_concat"].data.shape[2:] == (8, 8)
-    assert net.blobs["hypercolumn"].data.shape == (2, 4 * squeeze.REDUCED, 32, 32)
+    assert net.blobs["hypercolumn"].data.shape == (2, 1 + len(squeeze.HYPERCOLUMN) * squeeze.REDUCED, 32, 32)
     assert net.blobs["scores_up"].data.shape == (2, 64, 64, 64)
     assert net.blobs["label_uv3"].data.shape[2:] == (64, 64)
     np.testing.assert_allclose(net.blobs["data_y_centred"].data, net.blobs["data_y"].data - squeezenet.GREY_MEAN)

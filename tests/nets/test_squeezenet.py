@@ -129,3 +129,23 @@ def test_decoded_squeezenet_classifies_imagenet_photos_in_pycaffe_and_opencv(caf
         hits["opencv"] += label in np.argsort(dnn.forward().ravel())[-5:]
     assert hits["caffe"] >= 0.8 * len(photos), hits
     assert hits["opencv"] >= 0.8 * len(photos), hits
+
+
+@pytest.mark.slow
+def test_feature_scales_bring_the_pretrained_tops_near_unit_rms_on_real_photos(caffe, tmp_path):
+    """The squeeze head's fixed scales (colornet/nets/squeeze.py) are measured constants: each
+    pretrained top, scaled, has an RMS within a factor of 2 of 1 on grey ImageNet photos at 224."""
+    from colornet.nets import squeeze
+    weights = tmp_path / "grey.caffemodel"
+    squeezenet.write_caffemodel(squeezenet.grey_trunk(squeezenet.decode_packed(_packed_bytes())), weights)
+    net = caffe.Net(str(REPO_ROOT / "prototxt/deploy_squeeze.prototxt"), str(weights), caffe.TEST)
+    squares = {top: [] for top in squeeze.FEATURE_SCALES}
+    for payload, _ in _sample_photos(12):
+        bgr = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
+        y = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 0]
+        net.blobs["data_y"].data[0, 0] = cv2.resize(y, (224, 224), interpolation=cv2.INTER_AREA)
+        net.forward()
+        for top in squares:
+            squares[top].append(np.mean(net.blobs[f"{top}_scaled"].data ** 2))
+    rms = {top: float(np.sqrt(np.mean(values))) for top, values in squares.items()}
+    assert all(0.5 <= value <= 2 for value in rms.values()), rms
