@@ -6,9 +6,10 @@ records, the solver, the log and the snapshots. Running again with the same NAME
 the newest snapshot for another budget; models/NAME is replaced only by a complete new export.
 
 The recipe (each choice's measurements: docs/finetune.md, "Why the recipe is what it is"):
-- the default model's own net (the lite color net, class-rebalanced loss, λ 0.2), from its weights;
-- only the top of the net learns (conv7_1 on), every BatchNorm keeps the shipped statistics;
-- Adam at 1e-5, fixed;
+- the base model's own training net (RECIPES, by the base's deploy net), from its weights;
+- only the top of the net learns (the lite color net: conv7_1 on, every BatchNorm keeping the
+  shipped statistics; the squeeze family: its colour head, the ImageNet trunk frozen);
+- Adam at a fixed rate (RECIPES);
 - each photo whole at short sides 160, 224 and 320 (the default's own last records), 128-pixel
   crops with mirroring drawn anew every epoch, batch 16;
 - a snapshot every SNAPSHOT_SECONDS of training, each scored on the held-out photos at a few
@@ -27,17 +28,49 @@ from colornet.data.samples import MAX_ASPECT
 
 log = logging.getLogger("finetune")
 MODELS = REPO_ROOT / "models"
-BASE_DEPLOY = REPO_ROOT / "prototxt" / "deploy_color_lite.prototxt"
-BASE_TRAIN_NET = REPO_ROOT / "prototxt" / "train_val_color_lite_rebalance.prototxt"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 SCALES = (160, 224, 320)  # short sides each photo is stored at (the default's make lmdb-scales)
-LEARNING_RATE = 1e-5
-TRAIN_FROM = "conv7_1"  # the first layer that learns; those below keep the shipped weights
 SNAPSHOT_SECONDS = 300
 # Grey photos teach no colour: mean |U| + |V| over the photo (8-bit offsets from grey) below this.
 GREY_CHROMA = 2.0
 PHOTO_RECORD_BYTES = sum(2 * side * round(side * MAX_ASPECT) + 64 for side in SCALES)  # Y + class, widest
-SNAPSHOT_BYTES = 2 * 8 * 2 ** 20  # weights + solver state of the lite net, with room
+SNAPSHOT_BYTES = 2 * 8 * 2 ** 20  # weights + solver state of the lite net (the squeeze net's: 2 × 5 MB), with room
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How a base model is fine-tuned: its deploy and training nets, and what of them learns."""
+    deploy: pathlib.Path
+    train_net: pathlib.Path
+    train_from: str          # the first layer that learns; those below keep the shipped weights
+    learning_rate: float
+    prior: str               # the class prior its loss was rebalanced with (λ, ignored class below)
+    boost_lambda: float = 0.2
+    ignored_class: int = 36
+
+
+PROTOTXT = REPO_ROOT / "prototxt"
+# By the base model's deploy net's name (its deploy.prototxt's `name:`).
+RECIPES = {
+    "color_lite_deploy": Recipe(PROTOTXT / "deploy_color_lite.prototxt",
+                                PROTOTXT / "train_val_color_lite_rebalance.prototxt", "conv7_1", 1e-5,
+                                "data/yuv64_prior_probs.npy"),
+    # The head stage's own net: the trunk is frozen there already; the head learns at a tenth of
+    # the head stage's first rate.
+    "squeeze_deploy": Recipe(PROTOTXT / "deploy_squeeze.prototxt", PROTOTXT / "train_val_squeeze_head.prototxt",
+                             "pool1_reduce", 1e-4, "data/yuv64_prior_probs_world.npy"),
+}
+DEPLOY_NAME = re.compile(r'^name:\s*"([^"]+)"', re.MULTILINE)
+
+
+def recipe_for(model):
+    """The Recipe of a colorize.models.Model (by its deploy net's name)."""
+    match = DEPLOY_NAME.search(model.deploy.read_text())
+    name = match.group(1) if match else None
+    if name not in RECIPES:
+        raise FinetuneError(f"{model.deploy}: fine-tuning knows the nets {', '.join(sorted(RECIPES))}, not {name!r} "
+                            "(fine-tune the default model, BASE=default)")
+    return RECIPES[name]
 
 
 class FinetuneError(ValueError):

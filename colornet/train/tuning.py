@@ -7,28 +7,30 @@ import os
 import pathlib
 import time
 
-from colornet.train.finetune import BASE_DEPLOY, BASE_TRAIN_NET, LEARNING_RATE, SNAPSHOT_SECONDS, TRAIN_FROM
+from colornet.train.finetune import SNAPSHOT_SECONDS
 from colornet.colorize.settings import DEFAULT_TEMPERATURE, Settings
 from colornet.train.runner import SNAPSHOT_ITER, latest_solverstate
 
 log = logging.getLogger("finetune")
 TEMPERATURES = (DEFAULT_TEMPERATURE, 0.6, 1.0)
 # How much of the training's class rebalancing the decode undoes (colorize/decoding.py): the
-# fine-tuning net is the default's rebalanced one (λ 0.2 over data/yuv64_prior_probs.npy).
+# fine-tuning net is the base model's rebalanced one (its Recipe's prior and λ).
 UNDO_STRENGTHS = (0.0, 0.75)
 CANDIDATE_SNAPSHOTS = 8  # the newest ones scored (40 minutes of 5-minute snapshots)
 
 
-def fine_tuning_net(text, records):
-    """The default's training net (prototxt text) for fine-tuning: reading `records`, the layers
-    below TRAIN_FROM frozen, every BatchNorm on its stored statistics."""
+def fine_tuning_net(recipe, records):
+    """The base model's training net (a prototxt text) for fine-tuning: its TRAIN data read from
+    `records`, the layers below recipe.train_from frozen, every BatchNorm on its stored statistics."""
     from caffe.proto import caffe_pb2
     from google.protobuf import text_format
     net = caffe_pb2.NetParameter()
-    text_format.Merge(text.replace('source: "data/train_lmdb"', f'source: "{records}"'), net)
+    text_format.Merge(recipe.train_net.read_text(), net)
     learning = False
     for layer in net.layer:
-        learning = learning or layer.name == TRAIN_FROM
+        learning = learning or layer.name == recipe.train_from
+        if layer.type == "Data" and any(rule.phase == caffe_pb2.TRAIN for rule in layer.include):
+            layer.data_param.source = str(records)
         if layer.type == "BatchNorm":
             layer.batch_norm_param.use_global_stats = True
         if layer.type in ("Convolution", "Deconvolution") and not learning:
@@ -37,18 +39,18 @@ def fine_tuning_net(text, records):
             for param in layer.param:
                 param.lr_mult = 0
     if not learning:
-        raise ValueError(f"{TRAIN_FROM}: no such layer in the fine-tuning net")
+        raise ValueError(f"{recipe.train_from}: no such layer in {recipe.train_net}")
     return text_format.MessageToString(net)
 
 
-def write_solver(work, seed):
-    """The fine-tuning net (the default's rebalanced lite net on work/train_lmdb) and its solver."""
+def write_solver(work, seed, recipe):
+    """The fine-tuning net (the base model's training net on work/train_lmdb) and its solver."""
     from caffe.proto import caffe_pb2
     from google.protobuf import text_format
-    (work / "train_net.prototxt").write_text(fine_tuning_net(BASE_TRAIN_NET.read_text(), work / "train_lmdb"))
+    (work / "train_net.prototxt").write_text(fine_tuning_net(recipe, work / "train_lmdb"))
     solver = caffe_pb2.SolverParameter()
     solver.net = str(work / "train_net.prototxt")
-    solver.type, solver.base_lr, solver.lr_policy = "Adam", LEARNING_RATE, "fixed"
+    solver.type, solver.base_lr, solver.lr_policy = "Adam", recipe.learning_rate, "fixed"
     solver.momentum, solver.momentum2, solver.weight_decay = 0.9, 0.99, 1e-5
     solver.max_iter, solver.display, solver.average_loss = 10 ** 8, 0, 20
     solver.snapshot_prefix = str(work / "snap" / "finetune")
@@ -58,14 +60,14 @@ def write_solver(work, seed):
     return work / "solver.prototxt"
 
 
-def train(work, base_weights, minutes, iterations=None, seed=0, quiet=False):
+def train(work, base_weights, recipe, minutes, iterations=None, seed=0, quiet=False):
     """Train for `minutes` of wall clock (or `iterations` more), snapshotting every
     SNAPSHOT_SECONDS and at the end; resumes from the newest snapshot. Returns (first, last) iteration."""
     os.environ.setdefault("GLOG_minloglevel", "2")
     import caffe
     from tqdm import tqdm
     caffe.set_mode_cpu()
-    solver = caffe.get_solver(str(write_solver(work, seed)))
+    solver = caffe.get_solver(str(write_solver(work, seed, recipe)))
     state = latest_solverstate(work / "snap" / "finetune", root=work)
     if state is not None:
         solver.restore(str(state))
@@ -101,34 +103,34 @@ def snapshots(work):
     return sorted(found)
 
 
-def class_scale(strength):
+def class_scale(recipe, strength):
     """The model card's class_scale that undoes `strength` of the fine-tuning's rebalancing (None for 0)."""
     from colornet.evaluate.decode_tuning import Boost
-    return Boost("data/yuv64_prior_probs.npy", 0.2, 36).card_scale(strength)
+    return Boost(recipe.prior, recipe.boost_lambda, recipe.ignored_class).card_scale(strength)
 
 
-def tuned_model(weights, strength, dark_limit):
+def tuned_model(recipe, weights, strength, dark_limit):
     """The deploy net with these weights, undoing `strength` of the rebalancing, fading chroma below
     the base model's dark limit (the base's card keeps it: fine-tuning changes the net's colours, not
     how the shipped decoding treats the shadows)."""
     from colornet.colorize.models import Model
-    model = Model(BASE_DEPLOY, weights)
-    model.class_scale, model.dark_limit = class_scale(strength), dark_limit
+    model = Model(recipe.deploy, weights)
+    model.class_scale, model.dark_limit = class_scale(recipe, strength), dark_limit
     return model
 
 
-def score_decodings(weights, holdout, dark_limit=0):
+def score_decodings(recipe, weights, holdout, dark_limit=0):
     """[(temperature, undo strength, summary)] of the deploy net with these weights on the held-out
     photos, for every temperature and undo strength (the net runs once per photo)."""
     from colornet.colorize.pipeline import Colorizer
     from colornet.evaluate.decode_tuning import CachingRunner
     from colornet.evaluate.scoring import evaluate
-    model = tuned_model(weights, 0.0, dark_limit)
+    model = tuned_model(recipe, weights, 0.0, dark_limit)
     base = Colorizer(model, "opencv")
     base.runner = CachingRunner(base.runner)
     rows = []
     for strength in UNDO_STRENGTHS:
-        model.class_scale = class_scale(strength)
+        model.class_scale = class_scale(recipe, strength)
         for temperature in TEMPERATURES:
             summary, _, _ = evaluate(holdout, base.with_settings(temperature=temperature).colorize, max_side=512,
                                      progress=False)
@@ -146,7 +148,7 @@ def score_shipped(model_name, holdout):
     return summary
 
 
-def choose(base_weights, candidates, holdout, base_model="default"):
+def choose(recipe, base_weights, candidates, holdout, base_model="default"):
     """The (label, weights, temperature, undo strength, summary) to ship, and the base model's
     summary as shipped.
 
@@ -162,7 +164,7 @@ def choose(base_weights, candidates, holdout, base_model="default"):
         [(f"iteration {iteration}", weights) for iteration, weights in candidates[-CANDIDATE_SNAPSHOTS:]]
     dark_limit = Model.resolve(base_model).dark_limit
     for label, weights in labelled:
-        for temperature, strength, summary in score_decodings(weights, holdout, dark_limit):
+        for temperature, strength, summary in score_decodings(recipe, weights, holdout, dark_limit):
             rows.append((label, weights, temperature, strength, summary))
             log.info("held out: %s at temperature %g, undoing %g of the rebalancing: rebalanced AuC %.2f, AuC %.2f, "
                      "PSNR %.2f", label, temperature, strength, summary["model"]["auc_rebalanced"],
@@ -185,7 +187,7 @@ def scores_table(base, best):
     return "\n".join(lines)
 
 
-def before_after_sheet(holdout, base_model, weights, temperature, strength, output, count=4):
+def before_after_sheet(recipe, holdout, base_model, weights, temperature, strength, output, count=4):
     """grey | default (as shipped) | fine-tuned | truth for a few held-out photos, as a JPEG."""
     import cv2
     import numpy as np
@@ -196,7 +198,7 @@ def before_after_sheet(holdout, base_model, weights, temperature, strength, outp
     from colornet.photo_io import read_bgr
     base = Model.resolve(base_model)
     default = Colorizer(base, "opencv")
-    tuned = Colorizer(tuned_model(weights, strength, base.dark_limit), "opencv",
+    tuned = Colorizer(tuned_model(recipe, weights, strength, base.dark_limit), "opencv",
                       Settings(temperature=temperature, decode="mean"))
     rows = []
     for path in holdout[:count]:
@@ -216,7 +218,7 @@ def before_after_sheet(holdout, base_model, weights, temperature, strength, outp
 SHEET = "held_out_sheet.jpg"
 
 
-def export(models_dir, name, best, base, split, trained, minutes, eligible, base_model="default", sheet=None):
+def export(recipe, models_dir, name, best, base, split, trained, minutes, eligible, base_model="default", sheet=None):
     """models/NAME with its held-out list and before/after sheet (written beside it and renamed:
     an existing one stays until this is complete)."""
     from colornet.colorize.models import Model
@@ -224,7 +226,7 @@ def export(models_dir, name, best, base, split, trained, minutes, eligible, base
     label, weights, temperature, strength, summary = best
     card = {"finetuned_from": base_model, "temperature": temperature, "decode": "mean", "snapshot_chosen": label,
             "dark_limit": Model.resolve(base_model).dark_limit,
-            "class_scale": class_scale(strength), "undo_of_rebalancing": strength,
+            "class_scale": class_scale(recipe, strength), "undo_of_rebalancing": strength,
             "photos": {"train": len(split["train"]), "held_out": len(split["holdout"]),
                        "skipped_grey": split["skipped_grey"], "skipped_unreadable": split["skipped_unreadable"]},
             "training": {"iterations_this_run": trained[1] - trained[0], "iterations_total": trained[1],
@@ -237,7 +239,7 @@ def export(models_dir, name, best, base, split, trained, minutes, eligible, base
     files = {"held_out.txt": "".join(f"{path}\n" for path in split["holdout"]).encode()}
     if sheet is not None:
         files[SHEET] = pathlib.Path(sheet).read_bytes()
-    export_model(BASE_DEPLOY, pathlib.Path(weights), pathlib.Path(models_dir) / name, info=card, force=True,
+    export_model(recipe.deploy, pathlib.Path(weights), pathlib.Path(models_dir) / name, info=card, force=True,
                  files=files)
     return card
 
@@ -256,21 +258,23 @@ def run(options):
     """The whole fine-tuning of a finetune.FinetuneOptions: returns (model card, scores table,
     before/after sheet path). Raises finetune.FinetuneError for input it cannot use."""
     from colornet.colorize.models import Model
-    from colornet.train.finetune import FinetuneError, prepare
+    from colornet.train.finetune import FinetuneError, prepare, recipe_for
+    shipped = Model.resolve(options.base_model)
+    recipe = recipe_for(shipped)
     split = prepare(options)
-    base_weights = Model.resolve(options.base_model).weights
+    base_weights = shipped.weights
     log.info("%d photos to train on, %d held out (%s)", len(split["train"]), len(split["holdout"]),
              options.work / "split.json")
-    trained = train(options.work, base_weights, options.minutes, options.iterations, options.seed, options.quiet)
+    trained = train(options.work, base_weights, recipe, options.minutes, options.iterations, options.seed, options.quiet)
     candidates = snapshots(options.work)
     if not candidates:
         raise FinetuneError(f"{options.name}: no snapshot was written (the budget of {options.minutes} min ended "
                             "before one iteration); give more MINUTES")
     holdout = [pathlib.Path(path) for path in split["holdout"]]
-    best, base, eligible = choose(base_weights, candidates, holdout, options.base_model)
+    best, base, eligible = choose(recipe, base_weights, candidates, holdout, options.base_model)
     draft = options.work / SHEET
-    before_after_sheet(holdout, options.base_model, best[1], best[2], best[3], draft)
-    card = export(options.models_dir, options.name, best, base, split, trained, options.minutes, eligible,
+    before_after_sheet(recipe, holdout, options.base_model, best[1], best[2], best[3], draft)
+    card = export(recipe, options.models_dir, options.name, best, base, split, trained, options.minutes, eligible,
                   options.base_model, draft)
     sheet = pathlib.Path(options.models_dir) / options.name / SHEET
     record_run(options.work, {"finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "iterations": list(trained),

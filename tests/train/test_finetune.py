@@ -125,7 +125,8 @@ def test_a_tiny_run_exports_a_model_that_loads_and_a_second_run_continues(tmp_pa
     assert result.returncode == 0 and (tmp_path / "out" / "grey.png").is_file(), result.stderr
     # Interrupted after some training (here: trained, never exported): the same command goes on
     # from there, with the same held-out photos, and replaces the model only when done.
-    tuning.train(options.work, models / "mine" / "weights.caffemodel", 5, iterations=1, quiet=True)
+    tuning.train(options.work, models / "mine" / "weights.caffemodel", finetune.RECIPES["color_lite_deploy"], 5,
+                 iterations=1, quiet=True)
     card, _, _ = tuning.run(options)
     assert card["training"]["iterations_total"] == 5 and card["training"]["iterations_this_run"] == 2
     assert json.loads((options.work / "split.json").read_text())["holdout"] == split["holdout"]
@@ -133,7 +134,8 @@ def test_a_tiny_run_exports_a_model_that_loads_and_a_second_run_continues(tmp_pa
     # MINUTES: with no iteration cap, training stops when its wall-clock budget is spent.
     import time
     started = time.monotonic()
-    first, last = tuning.train(options.work, models / "mine" / "weights.caffemodel", 0.05, quiet=True)
+    first, last = tuning.train(options.work, models / "mine" / "weights.caffemodel",
+                               finetune.RECIPES["color_lite_deploy"], 0.05, quiet=True)
     elapsed = time.monotonic() - started
     assert last > first + 1 and 3 <= elapsed < 60, (first, last, elapsed)
 
@@ -146,21 +148,42 @@ def test_make_finetune_passes_minutes_to_the_command():
     assert "tools/finetune.py own --name mine --minutes 7" in commands
 
 
-def test_only_the_top_of_the_net_learns_and_the_batch_statistics_stay_the_shipped_ones():
+def _fine_tuning_layers(recipe):
     from caffe.proto import caffe_pb2
     from google.protobuf import text_format
     from colornet.train import tuning
     net = caffe_pb2.NetParameter()
-    text_format.Merge(tuning.fine_tuning_net(tuning.BASE_TRAIN_NET.read_text(), "/somewhere/train_lmdb"), net)
+    text_format.Merge(tuning.fine_tuning_net(recipe, "/somewhere/train_lmdb"), net)
     assert [layer.data_param.source for layer in net.layer
             if layer.type == "Data" and layer.include[0].phase == caffe_pb2.TRAIN] == ["/somewhere/train_lmdb"]
     learning = {layer.name: all(param.lr_mult != 0 for param in layer.param) for layer in net.layer
                 if layer.type in ("Convolution", "Deconvolution")}
+    return net, learning
+
+
+def test_only_the_top_of_the_net_learns_and_the_batch_statistics_stay_the_shipped_ones():
+    recipe = finetune.RECIPES["color_lite_deploy"]
+    net, learning = _fine_tuning_layers(recipe)
     names = list(learning)
-    top = names.index(tuning.TRAIN_FROM)
+    top = names.index(recipe.train_from)
     assert not any(learning[name] for name in names[:top]) and all(learning[name] for name in names[top:])
     assert top > len(names) // 2  # the features stay; the colour-naming top learns
     assert all(layer.batch_norm_param.use_global_stats for layer in net.layer if layer.type == "BatchNorm")
+
+
+def test_the_squeeze_family_fine_tunes_its_head_over_the_frozen_imagenet_trunk():
+    from colornet.colorize.models import Model
+    from colornet.nets import squeeze, squeezenet
+    recipe = finetune.RECIPES["squeeze_deploy"]
+    _, learning = _fine_tuning_layers(recipe)
+    trunk = {name for name, _ in squeezenet.layer_shapes()} - {"conv10"}
+    head = {f"{top}_reduce" for top in squeeze.HYPERCOLUMN} | {"head1", "head2", "scores"}
+    assert {name for name, learns in learning.items() if learns} == head
+    assert trunk <= set(learning)
+    model = Model(recipe.deploy, recipe.deploy)  # the recipe is found from the deploy net alone
+    assert finetune.recipe_for(model) is recipe
+    assert finetune.recipe_for(Model(finetune.RECIPES["color_lite_deploy"].deploy, recipe.deploy)).prior == \
+        "data/yuv64_prior_probs.npy"
 
 
 def _summary(rebalanced, auc=80.0, psnr=20.0):
@@ -177,20 +200,21 @@ def _summary(rebalanced, auc=80.0, psnr=20.0):
 def test_the_choice_is_the_best_held_out_candidate_or_the_defaults_own_weights(monkeypatch, scores, chosen):
     weights = {name: pathlib.Path(f"/snap/{name}.caffemodel") for name in scores}
 
-    def score_decodings(path, holdout, dark_limit=0):
+    def score_decodings(recipe, path, holdout, dark_limit=0):
         name = path.stem
         # Each candidate at two decodings; the second is a little worse.
         return [(0.38, 0.0, _summary(scores[name])), (0.5, 0.0, _summary(scores[name] - 1))]
     monkeypatch.setattr(tuning, "score_decodings", score_decodings)
     monkeypatch.setattr(tuning, "score_shipped", lambda model, holdout: _summary(scores["base"]))
     candidates = [(int(name[1:]), weights[name]) for name in ("s100", "s200", "s300")]
-    best, base, eligible = tuning.choose(weights["base"], candidates, [])
+    recipe = finetune.RECIPES["color_lite_deploy"]
+    best, base, eligible = tuning.choose(recipe, weights["base"], candidates, [])
     assert best[1] == weights[chosen] and best[2] == 0.38 and eligible
     # A candidate below grey on plain AuC is passed over, however high its rebalanced AuC.
     scores_below_grey = dict(scores, s300=90.0)
-    monkeypatch.setattr(tuning, "score_decodings", lambda path, holdout, dark_limit=0: [
+    monkeypatch.setattr(tuning, "score_decodings", lambda recipe, path, holdout, dark_limit=0: [
         (0.38, 0.0, _summary(scores_below_grey[path.stem], auc=70.0 if path.stem == "s300" else 80.0))])
-    assert tuning.choose(weights["base"], candidates, [])[0][1] == weights[chosen]
+    assert tuning.choose(recipe, weights["base"], candidates, [])[0][1] == weights[chosen]
 
 
 def test_the_disk_check_comes_before_any_record_is_built(tmp_path, monkeypatch):
@@ -221,6 +245,7 @@ def test_an_export_that_fails_half_way_leaves_the_old_model_whole(tmp_path, monk
         raise OSError("disk full")
     monkeypatch.setattr(export_module.CaffeRunner, "save", fail_after_the_weights)
     with pytest.raises(OSError, match="disk full"):
-        tuning.export(tmp_path / "models", "mine", best, _summary(60.0), split, (0, 10), 30, True)
+        tuning.export(finetune.RECIPES["color_lite_deploy"], tmp_path / "models", "mine", best, _summary(60.0), split,
+                      (0, 10), 30, True)
     assert {p.name: p.read_bytes() for p in old.iterdir()} == before
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["mine"]
