@@ -54,7 +54,7 @@ def main(argv=None):
     parser.add_argument("--backend", choices=("opencv", "caffe"), default=None,
                         help="OpenCV's dnn (default: 2.6x faster a photo; pycaffe, with a note, for nets it cannot "
                              "load) or pycaffe")
-    colour_settings.add_arguments(parser)
+    colour_settings.add_arguments(parser, hints=True)
     parser.add_argument("--side-by-side", action="store_true",
                         help="write grey | result (| original, for colour inputs) in one image")
     parser.add_argument("--sheet", type=pathlib.Path,

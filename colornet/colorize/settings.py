@@ -112,9 +112,9 @@ def describe():
             for name in defaults}
 
 
-def add_arguments(parser, output=True):
+def add_arguments(parser, output=True, hints=False):
     """The colouring options of every tool that colours photos (use_trained_model.py, evaluate.py;
-    output: also --format, for the tools that write images)."""
+    output: also --format, for the tools that write images; hints: also --hint-weight)."""
     parser.add_argument("--decode", choices=CHOICES["decode"], default=None,
                         help=f"{EXPLAINED['decode']} (default: the model card's, else mean)")
     low, high = LIMITS["temperature"]
@@ -128,6 +128,10 @@ def add_arguments(parser, output=True):
     parser.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS / 1e6, metavar="MP",
                         help="refuse inputs over this many megapixels, read from the file header before "
                              "decoding (default %(default)g; 0: no limit)")
+    if hints:
+        low, high = LIMITS["hint_weight"]
+        parser.add_argument("--hint-weight", type=float, default=DEFAULT_HINT_WEIGHT, metavar="W",
+                            help=f"{EXPLAINED['hint_weight']}, {low}-{high} (default %(default)g)")
     if output:
         parser.add_argument("--format", choices=CHOICES["format"], default="png", help="output format (default png)")
 
@@ -139,7 +143,9 @@ def from_arguments(args, parser):
     try:
         return Settings(decode=args.decode, temperature=args.temperature, upsampling=args.upsampling,
                         dark_limit=args.dark_limit, max_pixels=int(args.max_pixels * 1e6),
+                        hint_weight=getattr(args, "hint_weight", DEFAULT_HINT_WEIGHT),
                         format=getattr(args, "format", "png"))
     except SettingsError as error:
         message = str(error)
-        parser.error("--" + message.replace("_", "-", 1) if message.startswith(("dark_", "max_")) else "--" + message)
+        parser.error("--" + message.replace("_", "-", 1) if message.startswith(("dark_", "max_", "hint_"))
+                     else "--" + message)

@@ -7,7 +7,7 @@ import pathlib
 import tempfile
 
 from colornet.photo_io import DEFAULT_MAX_PIXELS
-from colornet.colorize.settings import Settings, SettingsError, describe, parse_field
+from colornet.colorize.settings import DEFAULT_HINT_WEIGHT, Settings, SettingsError, describe, parse_field
 from colornet.colorize.models import available_models
 from colornet.serve.pool import RequestError, WorkerPool
 
@@ -103,13 +103,15 @@ def create_app(settings):
 
     @app.post("/api/colorize", responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}})
     async def colorize(request: Request, model: str = None, temperature: float = None, format: str = None,
-                       upsampling: str = None, hints: str = None):
+                       upsampling: str = None, hints: str = None, hint_weight: float = None):
         """One image as multipart form data (field `image`) or as the raw body; fields or query
         parameters `model`, `temperature`, `format` (png or jpg), `upsampling` (guided or cubic),
-        `hints` (the JSON list use_trained_model.py --hints takes). Answers the colorized image at
+        `hints` (the JSON list use_trained_model.py --hints takes), `hint_weight` (its
+        --hint-weight). Answers the colorized image at
         full resolution."""
         payload, fields = await read_request(request, settings.max_upload_bytes, {
-            "model": model, "temperature": temperature, "format": format, "upsampling": upsampling, "hints": hints})
+            "model": model, "temperature": temperature, "format": format, "upsampling": upsampling, "hints": hints,
+            "hint_weight": hint_weight})
         name, colour_settings = validate(fields, settings, available_models(models_dir))
         status, result = await app.state.pool.colorize(name, colour_settings, payload, fields.get("hints") or None)
         if status != 200:
@@ -194,6 +196,7 @@ def validate(fields, settings, models):
         return name, Settings(temperature=parse_field("temperature", fields.get("temperature")),
                               format=parse_field("format", fields.get("format")) or "png",
                               upsampling=parse_field("upsampling", fields.get("upsampling")) or "guided",
+                              hint_weight=parse_field("hint_weight", fields.get("hint_weight")) or DEFAULT_HINT_WEIGHT,
                               max_pixels=settings.max_pixels)
     except SettingsError as error:
         raise RequestError(422, str(error)) from None

@@ -51,7 +51,7 @@ def colorize_upload(models_dir, model_name, settings, payload, hints_text=None):
         return refusal
     try:
         colorizer = worker_colorizer(models_dir, model_name).with_settings(
-            temperature=settings.temperature, upsampling=settings.upsampling)
+            temperature=settings.temperature, upsampling=settings.upsampling, hint_weight=settings.hint_weight)
         hints = parse_hints(hints_text, photo.shape[1], photo.shape[0], colorizer.model.family) \
             if hints_text else None
         result = colorizer.colorize([photo], [hints])[0]

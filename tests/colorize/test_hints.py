@@ -219,3 +219,9 @@ def test_the_command_line_takes_a_hints_file_and_names_a_bad_point(tmp_path):
     assert result.returncode == 1 and len(errors) == 1
     assert "bad.json: point 2: (999, 1) is outside the 300×200 photo" in errors[0]
     assert not (tmp_path / "bad" / "grey.png").exists()
+    weighted = run_tool("use_trained_model", tmp_path / "grey.png", "--hints", good, "--hint-weight", "0.02", "-o",
+                        tmp_path / "weighted", "-q")
+    assert weighted.returncode == 0
+    assert (tmp_path / "weighted/grey.png").read_bytes() != (tmp_path / "out/grey.png").read_bytes()
+    out_of_range = run_tool("use_trained_model", tmp_path / "grey.png", "--hints", good, "--hint-weight", "3", "-q")
+    assert out_of_range.returncode == 2 and "--hint-weight must be between 0.0 and 1.0, got 3.0" in out_of_range.stderr

@@ -69,6 +69,7 @@ def test_every_bad_request_gets_its_status_and_a_one_line_reason(client, tmp_pat
         (client.post("/api/colorize", data={"temperature": "warm"}, files={"image": ("a.jpg", photo)}), 422,
          "temperature must be a number"),
         (client.post("/api/colorize?format=gif", content=photo), 422, "format must be png or jpg"),
+        (client.post("/api/colorize?hint_weight=2", content=photo), 422, "hint_weight must be between 0.0 and 1.0"),
         # Found from outside: a hints field nested 5,000 deep was a 500 (RecursionError in the
         # worker), a form field over 1 MB and a query that is not a number answered {"detail": …}.
         (client.post("/api/colorize", data={"hints": "[" * 5000 + "]" * 5000}, files={"image": ("a.jpg", photo)}),
@@ -223,6 +224,13 @@ def test_hints_through_the_api_equal_the_command_line_byte_for_byte(client, tmp_
     assert run_tool("use_trained_model", photo, "--hints", tmp_path / "hints.json", "-o", tmp_path / "cli",
                     "--backend", "opencv", "-q").returncode == 0  # the server's workers run the default: OpenCV
     assert answer.content == (tmp_path / "cli" / "coffee.png").read_bytes()
+    # The weight of the net's colours beside the hints: the same setting and bytes as --hint-weight.
+    weighted = client.post("/api/colorize", files={"image": ("coffee.jpg", photo.read_bytes(), "image/jpeg")},
+                           data={"hints": (tmp_path / "hints.json").read_text(), "hint_weight": "0.02"})
+    assert run_tool("use_trained_model", photo, "--hints", tmp_path / "hints.json", "--hint-weight", "0.02", "-o",
+                    tmp_path / "cli_weighted", "--backend", "opencv", "-q").returncode == 0
+    assert weighted.status_code == 200 and weighted.content != answer.content
+    assert weighted.content == (tmp_path / "cli_weighted" / "coffee.png").read_bytes()
     bad = client.post("/api/colorize?hints=" + urllib.parse.quote('[{"x": 1000, "y": 1, "color": "#000000"}]'),
                       content=photo.read_bytes(), headers={"content-type": "image/jpeg"})
     assert bad.status_code == 422
