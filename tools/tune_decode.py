@@ -13,9 +13,20 @@ import sys
 from colornet.colorize.models import ModelError
 from colornet.common import setup_logging
 from colornet.evaluate import decode_tuning
-from colornet.evaluate.decode_tuning import Boost, tune
+from colornet.evaluate.decode_tuning import STRENGTHS, Boost, tune
 
 log = logging.getLogger("tune_decode")
+
+
+def strengths(text):
+    """'0.5,0.75,1' → (0.5, 0.75, 1.0); each within 0-1."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
+    if not all(0 <= value <= 1 for value in values):
+        raise argparse.ArgumentTypeError(f"each share must be within 0-1: {text!r}")
+    return values
 
 
 def main(argv=None):
@@ -33,6 +44,11 @@ def main(argv=None):
     parser.add_argument("--max-side", type=int, default=512, help="long side photos are scored at (default 512)")
     parser.add_argument("-o", "--output", type=pathlib.Path, default=pathlib.Path("out/decode"),
                         help="folder for decode_sweep.md and .json (default out/decode)")
+    parser.add_argument("--strengths", type=strengths, default=STRENGTHS, metavar="S,S,…",
+                        help="shares of the rebalancing to try undoing, 0-1 (default "
+                             f"{','.join(f'{x:g}' for x in STRENGTHS)})")
+    parser.add_argument("--plain-margin", type=float, default=0.0, metavar="AUC",
+                        help="the chosen decoding's plain AuC must be at least grey's plus this (default 0)")
     parser.add_argument("--card", action="store_true", help="write the choice into the model folder's model.json")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
@@ -40,7 +56,7 @@ def main(argv=None):
     boost = Boost(args.prior, args.boost_lambda, None if args.count_grey else 36)
     try:
         chosen, clause = tune(args.photos, args.model, args.weights, boost, args.output, args.card, args.backend,
-                              args.max_side, not args.quiet)
+                              args.max_side, not args.quiet, args.strengths, args.plain_margin)
     except (ModelError, OSError, ValueError) as error:
         log.error("%s", error)
         return 2

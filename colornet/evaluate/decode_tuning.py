@@ -95,18 +95,24 @@ def sweep(photos, model, boost, backend=None, max_side=512, strengths=STRENGTHS,
     return results
 
 
-def meets_floor(summary):
+def meets_floor(summary, plain_margin=0.0):
     shadows = summary["shadows"]
-    return (summary["model"]["auc"] >= summary["grey"]["auc"] and summary["model"]["cf"] >= summary["cf_truth"] / 3
+    return (summary["model"]["auc"] >= summary["grey"]["auc"] + plain_margin
+            and summary["model"]["cf"] >= summary["cf_truth"] / 3
             and abs(shadows["model"]["b"] - shadows["truth"]["b"]) <= SHADOW_TOLERANCE)
 
 
-def choose(results):
-    """The rule of the module's docstring; → (the chosen result, which clause chose it)."""
-    floor = [result for result in results if meets_floor(result["summary"])]
+def choose(results, plain_margin=0.0):
+    """The rule of the module's docstring, plain AuC at least grey's + plain_margin in clause 1;
+    → (the chosen result, which clause chose it)."""
+    floor = [result for result in results if meets_floor(result["summary"], plain_margin)]
+    above = f"at or above grey's plain AuC + {plain_margin:g}" if plain_margin else "at or above grey's plain AuC"
     if floor:
-        return max(floor, key=lambda r: r["summary"]["model"]["auc_rebalanced"]), "best rebalanced AuC at or above grey's plain AuC, without a cast in the shadows"
-    return max(results, key=lambda r: r["summary"]["model"]["auc"]), "none reached grey's plain AuC without a cast in the shadows: the highest plain AuC"
+        return (max(floor, key=lambda r: r["summary"]["model"]["auc_rebalanced"]),
+                f"best rebalanced AuC {above}, without a cast in the shadows")
+    return (max(results, key=lambda r: r["summary"]["model"]["auc"]),
+            f"none reached grey's plain AuC{f' + {plain_margin:g}' if plain_margin else ''} without a cast in the "
+            "shadows: the highest plain AuC")
 
 
 def table(results, chosen):
@@ -138,7 +144,8 @@ def write_card(folder, chosen, clause, boost, photo_list):
     atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())
 
 
-def tune(photo_inputs, model_name, weights, boost, output, card=False, backend=None, max_side=512, progress=True):
+def tune(photo_inputs, model_name, weights, boost, output, card=False, backend=None, max_side=512, progress=True,
+         strengths=STRENGTHS, plain_margin=0.0):
     """Sweep, choose, write output/{decode_sweep.md,json}; with ``card`` also the model card.
     Returns (chosen result, clause)."""
     photos = list_images(photo_inputs)
@@ -148,8 +155,8 @@ def tune(photo_inputs, model_name, weights, boost, output, card=False, backend=N
     if not families.family(model.family).has_classes:
         raise ValueError(f"{model.deploy}: decode tuning is for YUV-64 models (this one is {model.family})")
     model.class_scale, model.method, model.temperature, model.dark_limit = None, None, None, 0  # from the raw net
-    results = sweep(photos, model, boost, backend, max_side, progress=progress)
-    chosen, clause = choose(results)
+    results = sweep(photos, model, boost, backend, max_side, strengths=strengths, progress=progress)
+    chosen, clause = choose(results, plain_margin)
     output = pathlib.Path(output)
     output.mkdir(parents=True, exist_ok=True)
     heading = f"Decoding of {model.weights} on {len(photos)} photos of {' '.join(map(str, photo_inputs))} ({clause}):\n\n"

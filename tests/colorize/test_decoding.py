@@ -152,6 +152,10 @@ def test_the_choice_rule_prefers_no_colour_to_wrong_colour():
     assert choose([vivid, result("less", 86.0, 64.0, 20)])[0]["name"] == "less"  # none at grey: best plain
     yellow = result("yellow shadows", 87.5, 64.0, 20, shadow_b=7.5)
     assert choose([yellow, honest])[0]["name"] == "honest"
+    # With a margin over grey's plain AuC, a setting just at grey's no longer qualifies.
+    clear = result("clear", 88.1, 63.2, 16)
+    assert choose([honest, clear], plain_margin=1.0)[0]["name"] == "clear"
+    assert choose([honest, clear])[0]["name"] == "honest"
 
 
 @pytest.mark.slow  # 48 decodings, the command line in a fresh process
