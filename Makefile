@@ -33,11 +33,15 @@ color_lite_continue = $(PYTHON) tools/train.py prototxt/solver_color_lite_contin
 
 # The shipped model (models/default, see models/README.md): which training (a solver's name; the
 # lite color net's later stages run after its plain one), its deploy net, and which snapshot.
-DEFAULT_NET ?= color_lite_scales_long
-DEFAULT_DEPLOY ?= color_lite
-DEFAULT_ITER ?= 3000
-# The class prior its loss was rebalanced with (the squeeze family's: data/yuv64_prior_probs_world.npy).
-DEFAULT_PRIOR ?= data/yuv64_prior_probs.npy
+# (models/lite, the default until 2026-12-06: DEFAULT_NET=color_lite_scales_long DEFAULT_DEPLOY=color_lite
+# DEFAULT_ITER=3000 DEFAULT_PRIOR=data/yuv64_prior_probs.npy.)
+DEFAULT_NET ?= squeeze_head
+DEFAULT_DEPLOY ?= squeeze
+DEFAULT_ITER ?= $(SQUEEZE_HEAD_ITER)
+# The class prior its loss was rebalanced with, and the shares of that rebalancing the decoding
+# may undo (tools/tune_decode.py --strengths).
+DEFAULT_PRIOR ?= data/yuv64_prior_probs_world.npy
+DEFAULT_UNDO ?= 0,0.5,0.75,1
 
 .PHONY: squeezenet train-squeeze train-squeeze-control lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
@@ -207,6 +211,6 @@ endif
 		--weights models/snapshots/$(DEFAULT_NET)_iter_$(DEFAULT_ITER).caffemodel -o models/default --force
 ifneq ($(findstring lab313,$(DEFAULT_NET)),lab313)
 	$(PYTHON) tools/tune_decode.py $(PHOTOS)/val.txt --model default --prior $(DEFAULT_PRIOR) \
-		--boost-lambda 0.2 -o out/decode --card
+		--boost-lambda 0.2 --strengths $(DEFAULT_UNDO) -o out/decode --card
 endif
 	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt $(PHOTOS)/test.txt --splits --model default -o out/eval
