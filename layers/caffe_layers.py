@@ -10,7 +10,7 @@ import numpy as np
 
 import caffe
 
-from colornet.colour import lab313, yuv64
+from colornet.colour import hint_maps, lab313, yuv64
 from layers.interpreter import interpreter_report
 from layers.params import check_blob_counts, parse_param_str
 from colornet.colour.rebalance import rebalance_backward
@@ -227,3 +227,31 @@ class SoftmaxCrossEntropyLossLayer(caffe.Layer):
     def backward(self, top, propagate_down, bottom):
         if propagate_down[0]:
             bottom[0].diff[...] = self.gradient * top[0].diff[0]
+
+
+class HintSimulationLayer(caffe.Layer):
+    """bottom[0]: YUV-64 class labels N×1×H×W → top[0]: hint maps N×3×H×W (U, V, mask), drawn
+    afresh every forward as colornet/colour/hint_maps.py says (training a hint-conditioned net).
+
+    param_str: {"p": geometric parameter of the number of patches, "max_side": largest patch
+    side in pixels, "seed": of the draws (0: from the OS)}. No backward (the labels are data).
+    """
+    defaults = {"p": hint_maps.POINTS_P, "max_side": hint_maps.MAX_SIDE, "seed": 0}
+
+    def setup(self, bottom, top):
+        check_blob_counts(type(self).__name__, bottom, top, 1, 1)
+        self.params = parse_param_str(self.param_str, self.defaults, type(self).__name__)
+        if not 0 < self.params["p"] <= 1 or self.params["max_side"] < 1:
+            raise ValueError(f"{type(self).__name__}: p must be in (0, 1] and max_side at least 1, got {self.params}")
+        self.rng = np.random.default_rng(self.params["seed"] or None)
+
+    def reshape(self, bottom, top):
+        count, _, height, width = bottom[0].data.shape
+        top[0].reshape(count, hint_maps.CHANNELS, height, width)
+
+    def forward(self, bottom, top):
+        chroma = hint_maps.class_chroma(bottom[0].data[:, 0])
+        top[0].data[...] = hint_maps.simulate(chroma, self.rng, self.params["p"], self.params["max_side"])
+
+    def backward(self, top, propagate_down, bottom):
+        pass

@@ -17,7 +17,7 @@ import logging
 import numpy as np
 
 from colornet.colour import lab313 as lab313_numpy
-from colornet.nets import color, fcn, lab313, squeeze, squeezenet
+from colornet.nets import color, fcn, lab313, squeeze, squeeze_hints, squeezenet
 from colornet.nets.common import HEADER, prototxt_name
 
 log = logging.getLogger("make_prototxt")
@@ -54,6 +54,9 @@ def generate():
         files[f"train_val_squeeze_{stage}.prototxt"] = squeeze.squeeze_train_val(stage)
         files[f"solver_squeeze_{stage}.prototxt"] = squeeze.squeeze_solver(stage)
     files["deploy_squeeze.prototxt"] = squeeze.squeeze_deploy()
+    files["train_val_squeeze_hints.prototxt"] = squeeze_hints.train_val()
+    files["solver_squeeze_hints.prototxt"] = squeeze_hints.solver()
+    files["deploy_squeeze_hints.prototxt"] = squeeze_hints.deploy()
     files["deploy_squeezenet.prototxt"] = squeezenet.classifier_deploy()
     files["train_val_color_hdf5.prototxt"] = color.color_hdf5_train_val(color.FULL)
     files["train_val_color_l2.prototxt"] = color.color_l2_train_val(color.FULL)

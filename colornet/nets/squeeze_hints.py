@@ -1,0 +1,93 @@
+"""The hint-conditioned squeeze net: the shipped squeeze net's trunk and head, plus the user's
+colour hints as three more input channels (U, V, mask: colornet/colour/hint_maps.py) entering
+in two places, each through a convolution initialised to zero so that, before training, the net
+is exactly the automatic one:
+
+- globally, on fire9's grid (stride 16): the hints averaged over each cell beside fire9's
+  reduction, then two 3×3 convolutions dilated 2 and 4 (13 cells across: most of a 224 photo),
+  added to fire9's reduction — how one click can reach the rest of the object;
+- locally, on fire3's grid (stride 4): the hints averaged over each cell, one 3×3 convolution
+  added to head1 — where exactly the colour changes.
+
+Training simulates the hints from each crop's own colours (layers.caffe_layers.HintSimulationLayer,
+ideepcolor's draws) and starts from the automatic model's weights: `caffe train --weights
+models/default/weights.caffemodel`; the trunk stays frozen, the head and the hint branches learn.
+"""
+import json
+
+from colornet.nets import squeeze, squeezenet
+from colornet.nets.color import yuv64_loss
+from colornet.nets.common import FROZEN, MEAN_LOSS_WEIGHT_DECAY, base_solver, caffe_modules, lmdb_data, net_path
+
+HINT_CHANNELS = 3
+GLOBAL_STRIDE = 16   # fire9's grid
+LOCAL_STRIDE = 4     # fire3's grid
+GLOBAL_WIDTH = 64
+# (base lr, gamma, stepsize, iterations, snapshot)
+SCHEDULE = (3e-4, 0.3, 2000, 3000, 500)
+WEIGHTS = "models/default/weights.caffemodel"
+
+
+def _zero(param):
+    return dict(weight_filler=dict(type="constant", value=0), bias_filler=dict(type="constant", value=0),
+                **({"param": param} if param else {}))
+
+
+def global_branch(L, P, ns, hints, fire9_reduced, filler):
+    """fire9's reduction + (zero-initialised) what the hints around each cell say."""
+    ns.hints_global_pool = L.Pooling(hints, pool=P.Pooling.AVE, kernel_size=GLOBAL_STRIDE, stride=GLOBAL_STRIDE)
+    ns.hints_global_crop = L.Crop(ns.hints_global_pool, fire9_reduced, axis=2, offset=0)
+    ns.hints_global_in = L.Concat(fire9_reduced, ns.hints_global_crop)
+    ns.hints_global1 = L.Convolution(ns.hints_global_in, num_output=GLOBAL_WIDTH, kernel_size=3, pad=2, dilation=2,
+                                     **filler)
+    ns.hints_global1_relu = L.ReLU(ns.hints_global1, in_place=True)
+    ns.hints_global2 = L.Convolution(ns.hints_global1, num_output=squeeze.REDUCED, kernel_size=3, pad=4, dilation=4,
+                                     **_zero(filler.get("param")))
+    ns.fire9_hinted = L.Eltwise(fire9_reduced, ns.hints_global2)
+    return ns.fire9_hinted
+
+
+def local_branch(L, P, ns, hints, head1, fire3, filler):
+    """head1 + (zero-initialised) the hints on fire3's grid, before head1's ReLU."""
+    ns.hints_local_pool = L.Pooling(hints, pool=P.Pooling.AVE, kernel_size=LOCAL_STRIDE, stride=LOCAL_STRIDE)
+    ns.hints_local_crop = L.Crop(ns.hints_local_pool, fire3, axis=2, offset=0)
+    ns.hints_local = L.Convolution(ns.hints_local_crop, num_output=squeeze.HEAD, kernel_size=3, pad=1,
+                                   **_zero(filler.get("param")))
+    ns.head1_hinted = L.Eltwise(head1, ns.hints_local)
+    return ns.head1_hinted
+
+
+def train_val(seed=0):
+    caffe, L, P = caffe_modules()
+    ns = caffe.NetSpec()
+    val_layer = lmdb_data(caffe, L, P, ns, squeeze.SQUEEZE, squeeze.TRAIN_LMDB, "data/val_lmdb")
+    ns.data_y, ns.label_uv = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
+    ns.hints = L.Python(ns.label_uv, python_param=dict(module="layers.caffe_layers", layer="HintSimulationLayer",
+                                                       param_str=json.dumps({"seed": seed})))
+    ns.label_uv2 = L.Pooling(ns.label_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
+    tops = squeezenet.squeezenet_trunk(L, P, ns, squeeze.grey_input(L, ns, ns.data_y), conv1_pad=4, frozen=FROZEN * 2)
+    prediction = squeeze.colour_head(L, P, ns, tops, squeeze.learning(1), hints=ns.hints)
+    ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
+    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, squeeze.BOOST_LAMBDA, prior=squeeze.PRIOR)
+    return f'name: "squeeze_hints"\n{val_layer}\n{ns.to_proto()}'
+
+
+def deploy():
+    caffe, L, P = caffe_modules()
+    ns = caffe.NetSpec()
+    ns.data_y = L.Input(shape=dict(dim=[1, 1, 224, 224]))
+    ns.hints = L.Input(shape=dict(dim=[1, HINT_CHANNELS, 224, 224]))
+    tops = squeezenet.squeezenet_trunk(L, P, ns, squeeze.grey_input(L, ns, ns.data_y), conv1_pad=4)
+    ns.prob = L.Softmax(squeeze.colour_head(L, P, ns, tops, None, hints=ns.hints))
+    return f'name: "squeeze_hints_deploy"\n{ns.to_proto()}'
+
+
+def solver():
+    solver = base_solver("squeeze_hints", squeeze.SQUEEZE)
+    solver.net = net_path("train_val_squeeze_hints.prototxt")
+    solver.snapshot_prefix = "models/snapshots/squeeze_hints"
+    solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
+    solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter, snapshot = SCHEDULE
+    solver.snapshot, solver.test_interval = snapshot, snapshot
+    solver.test_iter.append(12)
+    return str(solver)
