@@ -43,7 +43,7 @@ DEFAULT_ITER ?= $(SQUEEZE_HEAD_ITER)
 DEFAULT_PRIOR ?= data/yuv64_prior_probs_world.npy
 DEFAULT_UNDO ?= 0,0.5,0.75,1
 
-.PHONY: squeezenet train-squeeze train-squeeze-control lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+.PHONY: squeezenet train-squeeze train-squeeze-control train-squeeze-hints lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -138,6 +138,11 @@ train-squeeze: squeezenet  ## train the squeeze family: head (trunk frozen), the
 train-squeeze-control:  ## the squeeze head on a random trunk, same photos (what the pretraining buys) → logs/, models/snapshots/
 	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/experiments/solver_squeeze_control.prototxt --log logs/squeeze_control.log $(TRAIN_ARGS)
+
+train-squeeze-hints:  ## the hint-conditioned squeeze net from models/default's weights (hints simulated) → logs/, models/snapshots/
+	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }
+	$(PYTHON) tools/train.py prototxt/solver_squeeze_hints.prototxt --log logs/squeeze_hints.log \
+		--weights models/default/weights.caffemodel $(TRAIN_ARGS)
 
 train-fcn:  ## train the YUV-64 FCN-8s net (lite; FULL=1 full size) → logs/, models/snapshots/
 	@test -d data/train_lmdb || { echo "data/train_lmdb is missing: run 'make lmdb' first" >&2; exit 2; }
