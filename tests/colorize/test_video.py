@@ -58,6 +58,7 @@ def test_round_trip_keeps_frames_size_rate_duration_audio_and_luminance(clip_fol
     assert not list(tmp_path.glob(".*partial*"))
 
 
+@pytest.mark.slow  # 7 s with the squeeze default: make test keeps the frame-by-frame video test
 def test_smoothing_cuts_flicker_on_a_still_shot_and_costs_no_colour(clip_folder, colorizer, tmp_path):
     from colornet.colorize.video import colorize_video
     _, masks = clips.static_frames(SIZE, 2)
@@ -68,6 +69,7 @@ def test_smoothing_cuts_flicker_on_a_still_shot_and_costs_no_colour(clip_folder,
     assert results["smooth"] < 0.5 * results["frame"], results
 
 
+@pytest.mark.slow  # 7 s with the squeeze default
 def test_a_cut_is_found_and_the_colour_switches_with_it(clip_folder, colorizer, tmp_path):
     from colornet.colorize.video import colorize_video
     frames, cut_at = clips.cut_frames(SIZE, 2)
