@@ -14,6 +14,7 @@ from colornet.colour import lab313
 # u, v = U − 128, V − 128 (checked against cv2.cvtColor).
 YUV_TO_BGR = np.array([[2.032, 0.0], [-0.395, -0.581], [0.0, 1.140]], np.float32)
 LAB_BISECTION_STEPS = 12
+GAMUT_MARGIN = 0.5  # levels: pixels this far inside 0..255 on B, G and R cannot need fitting
 
 
 def uv_in_gamut(y, uv):
@@ -21,17 +22,29 @@ def uv_in_gamut(y, uv):
     scaled by the largest factor that keeps Y + offsets within 0..255 (truncated towards grey)."""
     offsets = uv.astype(np.float32) - 128.0
     luma = y.astype(np.float32)
-    scale = np.ones(y.shape, np.float32)
+    # Most pixels are well inside: a cheap test of B, G, R (with a margin far above float32's
+    # rounding) picks the few that may not be, and only those get the exact scale below.
+    near = np.zeros(y.shape, bool)
+    for to_u, to_v in YUV_TO_BGR:
+        channel = luma + (to_u * offsets[..., 0] + to_v * offsets[..., 1])
+        near |= (channel > 255.0 - GAMUT_MARGIN) | (channel < GAMUT_MARGIN)
+    if not near.any():
+        return uv
+    offsets_near, luma_near = offsets[near], luma[near]
+    scale = np.ones(len(luma_near), np.float32)
     with np.errstate(divide="ignore", invalid="ignore"):
         for to_u, to_v in YUV_TO_BGR:
-            change = to_u * offsets[..., 0] + to_v * offsets[..., 1]
-            room = np.where(change > 0, (255.0 - luma) / change, np.where(change < 0, -luma / change, np.inf))
+            change = to_u * offsets_near[:, 0] + to_v * offsets_near[:, 1]
+            room = np.where(change > 0, (255.0 - luma_near) / change,
+                            np.where(change < 0, -luma_near / change, np.inf))
             np.minimum(scale, room, out=scale)
     outside = scale < 1.0
     if not outside.any():
         return uv
     fitted = uv.copy()
-    fitted[outside] = (np.trunc(offsets[outside] * scale[outside, None]) + 128.0).astype(np.uint8)
+    rows, cols = np.nonzero(near)
+    fitted[rows[outside], cols[outside]] = (np.trunc(offsets_near[outside] * scale[outside, None])
+                                            + 128.0).astype(np.uint8)
     return fitted
 
 
