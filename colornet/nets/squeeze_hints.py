@@ -23,6 +23,12 @@ HINT_CHANNELS = 3
 GLOBAL_STRIDE = 16   # fire9's grid
 LOCAL_STRIDE = 4     # fire3's grid
 GLOBAL_WIDTH = 64
+# Averaged over a cell, a hint patch of a few pixels is a small fraction of it (a 5×5 patch of
+# chroma ±0.3 over fire9's 16×16 cell: about 0.03), too small for zero-initialised convolutions
+# and Adam to grow from in a CPU run (a first run of 1,000 iterations left the colours unmoved);
+# these fixed scales bring a typical patch's cell to about unit size.
+GLOBAL_HINT_SCALE = 16.0
+LOCAL_HINT_SCALE = 4.0
 # (base lr, gamma, stepsize, iterations, snapshot)
 SCHEDULE = (3e-4, 0.3, 2000, 3000, 500)
 WEIGHTS = "models/default/weights.caffemodel"
@@ -36,7 +42,8 @@ def _zero(param):
 def global_branch(L, P, ns, hints, fire9_reduced, filler):
     """fire9's reduction + (zero-initialised) what the hints around each cell say."""
     ns.hints_global_pool = L.Pooling(hints, pool=P.Pooling.AVE, kernel_size=GLOBAL_STRIDE, stride=GLOBAL_STRIDE)
-    ns.hints_global_crop = L.Crop(ns.hints_global_pool, fire9_reduced, axis=2, offset=0)
+    ns.hints_global_scaled = L.Power(ns.hints_global_pool, power_param=dict(scale=GLOBAL_HINT_SCALE))
+    ns.hints_global_crop = L.Crop(ns.hints_global_scaled, fire9_reduced, axis=2, offset=0)
     ns.hints_global_in = L.Concat(fire9_reduced, ns.hints_global_crop)
     ns.hints_global1 = L.Convolution(ns.hints_global_in, num_output=GLOBAL_WIDTH, kernel_size=3, pad=2, dilation=2,
                                      **filler)
@@ -50,7 +57,8 @@ def global_branch(L, P, ns, hints, fire9_reduced, filler):
 def local_branch(L, P, ns, hints, head1, fire3, filler):
     """head1 + (zero-initialised) the hints on fire3's grid, before head1's ReLU."""
     ns.hints_local_pool = L.Pooling(hints, pool=P.Pooling.AVE, kernel_size=LOCAL_STRIDE, stride=LOCAL_STRIDE)
-    ns.hints_local_crop = L.Crop(ns.hints_local_pool, fire3, axis=2, offset=0)
+    ns.hints_local_scaled = L.Power(ns.hints_local_pool, power_param=dict(scale=LOCAL_HINT_SCALE))
+    ns.hints_local_crop = L.Crop(ns.hints_local_scaled, fire3, axis=2, offset=0)
     ns.hints_local = L.Convolution(ns.hints_local_crop, num_output=squeeze.HEAD, kernel_size=3, pad=1,
                                    **_zero(filler.get("param")))
     ns.head1_hinted = L.Eltwise(head1, ns.hints_local)
