@@ -15,6 +15,8 @@ Training runs in two stages (make train-default): "head" trains only the head wi
 frozen; "all" trains everything from the head stage's last weights at a tenth of its rate.
 "control" is the head stage on a random trunk (make train-squeeze-control).
 """
+import json
+
 from colornet.nets import squeezenet
 from colornet.nets.color import YUV64_CLASSES, yuv64_loss
 from colornet.nets.common import (FROZEN, MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules,
@@ -51,7 +53,6 @@ STAGES = {
     # without --weights: what the head learns from the same photos without ImageNet's features.
     "control": (0, 1, 1e-3, 0.3, 1500, 2000, 500),
 }
-WEIGHTS = "models/squeezenet/squeezenet_grey.caffemodel"
 
 
 def learning(multiplier):
@@ -113,29 +114,40 @@ def grey_input(L, ns, data_y):
     return ns.data_y_centred
 
 
-def squeeze_train_val(stage):
+def squeeze_train_val(stage, hint_seed=None):
+    """The stage's training net; hint_seed (an int): the hint-conditioned variant, its hints
+    simulated from the labels (colornet/nets/squeeze_hints.py)."""
     caffe, L, P = caffe_modules()
     trunk_lr, head_lr = STAGES[stage][:2]
     ns = caffe.NetSpec()
     val_layer = lmdb_data(caffe, L, P, ns, SQUEEZE, TRAIN_LMDB, "data/val_lmdb")
     ns.data_y, ns.label_uv = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
+    hints = None
+    if hint_seed is not None:
+        ns.hints = hints = L.Python(ns.label_uv, python_param=dict(
+            module="layers.caffe_layers", layer="HintSimulationLayer", param_str=json.dumps({"seed": hint_seed})))
     ns.label_uv2 = L.Pooling(ns.label_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
     tops = squeezenet.squeezenet_trunk(L, P, ns, grey_input(L, ns, ns.data_y), conv1_pad=4,
                                        frozen=learning(trunk_lr) if trunk_lr else FROZEN * 2)
     # The control's random (xavier) trunk keeps its tops near unit scale already.
-    prediction = colour_head(L, P, ns, tops, learning(head_lr), None if stage == "control" else FEATURE_SCALES)
+    prediction = colour_head(L, P, ns, tops, learning(head_lr), None if stage == "control" else FEATURE_SCALES,
+                             hints=hints)
     ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
     yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, BOOST_LAMBDA, prior=PRIOR)
-    return f'name: "squeeze_{stage}"\n{val_layer}\n{ns.to_proto()}'
+    return f'name: "squeeze_{"hints" if hints is not None else stage}"\n{val_layer}\n{ns.to_proto()}'
 
 
-def squeeze_deploy():
+def squeeze_deploy(hint_channels=0):
+    """The deploy net; hint_channels > 0: also an Input "hints" of that many channels."""
     caffe, L, P = caffe_modules()
     ns = caffe.NetSpec()
     ns.data_y = L.Input(shape=dict(dim=[1, 1, 224, 224]))
+    hints = None
+    if hint_channels:
+        ns.hints = hints = L.Input(shape=dict(dim=[1, hint_channels, 224, 224]))
     tops = squeezenet.squeezenet_trunk(L, P, ns, grey_input(L, ns, ns.data_y), conv1_pad=4)
-    ns.prob = L.Softmax(colour_head(L, P, ns, tops, None))
-    return f'name: "squeeze_deploy"\n{ns.to_proto()}'
+    ns.prob = L.Softmax(colour_head(L, P, ns, tops, None, hints=hints))
+    return f'name: "squeeze{"_hints" if hints is not None else ""}_deploy"\n{ns.to_proto()}'
 
 
 def squeeze_solver(stage):

@@ -9,15 +9,12 @@ is exactly the automatic one:
 - locally, on fire3's grid (stride 4): the hints averaged over each cell, one 3×3 convolution
   added to head1 — where exactly the colour changes.
 
-Training simulates the hints from each crop's own colours (layers.caffe_layers.HintSimulationLayer,
+Training (squeeze.squeeze_train_val("head", hint_seed=…): the head stage's net) simulates the hints from each crop's own colours (layers.caffe_layers.HintSimulationLayer,
 ideepcolor's draws) and starts from the automatic model's weights: `caffe train --weights
 models/default/weights.caffemodel`; the trunk stays frozen, the head and the hint branches learn.
 """
-import json
-
-from colornet.nets import squeeze, squeezenet
-from colornet.nets.color import yuv64_loss
-from colornet.nets.common import FROZEN, MEAN_LOSS_WEIGHT_DECAY, base_solver, caffe_modules, lmdb_data, net_path
+from colornet.nets import squeeze
+from colornet.nets.common import MEAN_LOSS_WEIGHT_DECAY, base_solver, net_path
 
 HINT_CHANNELS = 3
 GLOBAL_STRIDE = 16   # fire9's grid
@@ -31,7 +28,6 @@ GLOBAL_HINT_SCALE = 16.0
 LOCAL_HINT_SCALE = 4.0
 # (base lr, gamma, stepsize, iterations, snapshot)
 SCHEDULE = (3e-4, 0.3, 2000, 3000, 500)
-WEIGHTS = "models/default/weights.caffemodel"
 
 
 def _zero(param):
@@ -66,28 +62,12 @@ def local_branch(L, P, ns, hints, head1, fire3, filler):
 
 
 def train_val(seed=0):
-    caffe, L, P = caffe_modules()
-    ns = caffe.NetSpec()
-    val_layer = lmdb_data(caffe, L, P, ns, squeeze.SQUEEZE, squeeze.TRAIN_LMDB, "data/val_lmdb")
-    ns.data_y, ns.label_uv = L.Slice(ns.data, slice_param=dict(axis=1, slice_point=1), ntop=2)
-    ns.hints = L.Python(ns.label_uv, python_param=dict(module="layers.caffe_layers", layer="HintSimulationLayer",
-                                                       param_str=json.dumps({"seed": seed})))
-    ns.label_uv2 = L.Pooling(ns.label_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
-    tops = squeezenet.squeezenet_trunk(L, P, ns, squeeze.grey_input(L, ns, ns.data_y), conv1_pad=4, frozen=FROZEN * 2)
-    prediction = squeeze.colour_head(L, P, ns, tops, squeeze.learning(1), hints=ns.hints)
-    ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
-    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, squeeze.BOOST_LAMBDA, prior=squeeze.PRIOR)
-    return f'name: "squeeze_hints"\n{val_layer}\n{ns.to_proto()}'
+    # The head stage's net (trunk frozen, head learning) with the hints simulated from its labels.
+    return squeeze.squeeze_train_val("head", hint_seed=seed)
 
 
 def deploy():
-    caffe, L, P = caffe_modules()
-    ns = caffe.NetSpec()
-    ns.data_y = L.Input(shape=dict(dim=[1, 1, 224, 224]))
-    ns.hints = L.Input(shape=dict(dim=[1, HINT_CHANNELS, 224, 224]))
-    tops = squeezenet.squeezenet_trunk(L, P, ns, squeeze.grey_input(L, ns, ns.data_y), conv1_pad=4)
-    ns.prob = L.Softmax(squeeze.colour_head(L, P, ns, tops, None, hints=ns.hints))
-    return f'name: "squeeze_hints_deploy"\n{ns.to_proto()}'
+    return squeeze.squeeze_deploy(hint_channels=HINT_CHANNELS)
 
 
 def solver():
