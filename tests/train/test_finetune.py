@@ -106,7 +106,7 @@ def test_a_tiny_run_exports_a_model_that_loads_and_a_second_run_continues(tmp_pa
     from colornet.colorize.models import Model
     assert Model.resolve(str(models / "mine")).class_scale == card["class_scale"]  # what the colorizer decodes with
     # The shipped card's dark-pixel fade carries over: it was chosen with it and is scored with it.
-    assert Model.resolve(str(models / "mine")).dark_limit == Model.resolve("default").dark_limit > 0
+    assert Model.resolve(str(models / "mine")).dark_limit == Model.resolve("default").dark_limit == 192
     assert "| fine-tuned |" in table and sheet.is_file()
     held_out = (models / "mine" / "held_out.txt").read_text().split()
     split = json.loads((options.work / "split.json").read_text())
