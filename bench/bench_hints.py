@@ -22,6 +22,7 @@ fixed). The weight is chosen on val; the test split is scored with it once. Resu
 curve (PNG beside ideepcolor's published gains) go to bench/RESULTS.md and docs/hints-curve.png.
 """
 import argparse
+import copy
 import functools
 import json
 import logging
@@ -132,7 +133,7 @@ def photo_scores(task):
     """One photo's {(method, N, draw): Scores.parts()} over `draws` draws of points (N = 0 once:
     it has none), or None if unreadable. Draw d of photo number k is seeded 1000·k + d (draw 0:
     the one-draw sweep's; hence at most 999 draws)."""
-    model_name, path, number, weights, size, own_side, draws = task
+    model_name, path, number, weights, size, own_side, draws, reaches = task
     colorizer, encoder = worker_tools(model_name)
     family = colorizer.model.family
     try:
@@ -147,7 +148,7 @@ def photo_scores(task):
         truth = cv2.resize(truth, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     grey = cv2.cvtColor(cv2.cvtColor(truth, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
     truth_chroma = family_chroma(truth, family)
-    methods = {f"colornet λ={weight:g}": weight for weight in weights}
+    methods = {method_name(weight, reach): (weight, reach) for weight in weights for reach in reaches}
     # Per draw, so that the table can show how far one draw's figure wanders.
     scores = {(name, count, draw): Scores(encoder) for name in [*methods, "Levin from grey"]
               for count in COUNTS for draw in range(draws) if draw == 0 or count > 0}
@@ -155,9 +156,9 @@ def photo_scores(task):
         drawn = sample_hints(truth_chroma, max(COUNTS), np.random.default_rng(1000 * number + draw), family)
         for count in COUNTS if draw == 0 else COUNTS[1:]:
             hints = drawn[:count]
-            for name, weight in methods.items():
+            for name, (weight, reach) in methods.items():
                 started = time.perf_counter()
-                result = colorizer_with(colorizer, weight).colorize([grey], [hints])[0]
+                result = colorizer_with(colorizer, weight, reach).colorize([grey], [hints])[0]
                 scores[name, count, draw].add(result, truth, time.perf_counter() - started)
             started = time.perf_counter()
             result = levin_from_grey(grey, hints, family) if hints else grey
@@ -165,14 +166,14 @@ def photo_scores(task):
     return {key: s.parts() for key, s in scores.items()}
 
 
-def sweep(model_name, paths, weights, size, own_side, draws=1, workers=1):
+def sweep(model_name, paths, weights, size, own_side, draws=1, workers=1, reaches=(None,)):
     """{method: {N: summary}} for one split at one size ("256" or "own"), photos spread over
     `workers` processes (each photo's scores are its own; the sums do not depend on the order)."""
     encoder = lab313.SoftEncoder(lab313.load_centres(), k=1)
-    names = [f"colornet λ={weight:g}" for weight in weights] + ["Levin from grey"]
+    names = [method_name(weight, reach) for weight in weights for reach in reaches] + ["Levin from grey"]
     scores = {name: {count: Scores(encoder) for count in COUNTS} for name in names}
     by_draw = {(name, count, draw): Scores(encoder) for name in names for count in COUNTS[1:] for draw in range(draws)}
-    tasks = [(model_name, path, number, weights, size, own_side, draws) for number, path in enumerate(paths)]
+    tasks = [(model_name, path, number, weights, size, own_side, draws, reaches) for number, path in enumerate(paths)]
     context = multiprocessing.get_context("spawn")  # Caffe and OpenCV's threads do not survive a fork
     with context.Pool(workers) as pool:
         for done, photo in enumerate(pool.imap(photo_scores, tasks)):
@@ -189,9 +190,18 @@ def sweep(model_name, paths, weights, size, own_side, draws=1, workers=1):
     return results
 
 
-def colorizer_with(colorizer, weight):
-    """The colorizer, its hints spread with this prior weight."""
-    return colorizer.with_settings(hint_weight=weight)
+def method_name(weight, reach):
+    return f"colornet λ={weight:g}" + (f", reach {reach:g}" if reach is not None else "")
+
+
+def colorizer_with(colorizer, weight, reach=None):
+    """The colorizer, its hints spread with this prior weight (and, for a model with a hint net,
+    the net's weight rising to it over this reach from the hints; None: the card's)."""
+    other = colorizer.with_settings(hint_weight=weight)
+    if reach is not None:
+        other.model = copy.copy(other.model)
+        other.model.hint_reach = reach
+    return other
 
 
 def table(results, counts=COUNTS):
@@ -287,6 +297,9 @@ def main(argv=None):
                         help="val photos (default 20: val reports the chosen weight; the choice itself was on 12)")
     parser.add_argument("--prior-weights", default=str(DEFAULT_HINT_WEIGHT),
                         help="comma-separated prior weights for colornet's curve on val (default: the shipped one)")
+    parser.add_argument("--hint-reaches", default=None,
+                        help="comma-separated reaches (grid pixels) over which a hint net's weight rises from "
+                             "the hints, choosing on val (default: the model card's)")
     parser.add_argument("--own-side", type=int, default=320,
                         help="long side of the own-size sweep (default 320: Levin's exact solve at full size is the slow part)")
     parser.add_argument("--draws", type=int, default=3,
@@ -316,6 +329,7 @@ def main(argv=None):
         if args.only == "page":
             return 0
     weights = [float(w) for w in args.prior_weights.split(",")]
+    reaches = [float(r) for r in args.hint_reaches.split(",")] if args.hint_reaches else [None]
     sections, curves = [], {}
     for split in args.splits:
         paths = photos_of(split, args.val_limit if split == "val" else args.limit)
@@ -323,7 +337,7 @@ def main(argv=None):
             if size == "own" and split not in args.own_size_splits:
                 continue
             draws = args.draws if size == "256" else args.own_draws
-            results = sweep(args.model, paths, weights, size, args.own_side, draws, args.workers)
+            results = sweep(args.model, paths, weights, size, args.own_side, draws, args.workers, reaches)
             title = (f"{split}, {'256×256' if size == '256' else f'own size (long side ≤ {args.own_side})'}, "
                      f"{len(paths)} photos, {draws} draw(s) each")
             sections.append(f"**{title}**\n\n{table(results)}")

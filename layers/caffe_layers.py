@@ -10,7 +10,7 @@ import numpy as np
 
 import caffe
 
-from colornet.colour import hint_maps, lab313, yuv64
+from colornet.colour import hint_evidence, hint_maps, lab313, yuv64
 from layers.interpreter import interpreter_report
 from layers.params import check_blob_counts, parse_param_str
 from colornet.colour.rebalance import rebalance_backward
@@ -252,6 +252,42 @@ class HintSimulationLayer(caffe.Layer):
     def forward(self, bottom, top):
         chroma = hint_maps.class_chroma(bottom[0].data[:, 0])
         top[0].data[...] = hint_maps.simulate(chroma, self.rng, self.params["p"], self.params["max_side"])
+
+    def backward(self, top, propagate_down, bottom):
+        pass
+
+
+class HintEvidenceLayer(caffe.Layer):
+    """bottom[0]: hint maps N×3×H×W; bottom[1]: features N×F×h×w on the score grid → top[0]:
+    evidence N×(K·64)×h×w, top[1]: confidence N×K×h×w (colornet/colour/hint_evidence.py).
+
+    param_str: hint_evidence.DEFAULTS (stride of the score grid, reach of "near" and "alike" as
+    shares of the grid's side, the cosine temperatures of "alike", sigma in class steps). No
+    backward: the hints are data and the features come from frozen layers.
+    """
+    defaults = hint_evidence.DEFAULTS
+
+    def setup(self, bottom, top):
+        check_blob_counts(type(self).__name__, bottom, top, 2, 2)
+        self.params = parse_param_str(self.param_str, self.defaults, type(self).__name__)
+        if self.params["stride"] < 1 or self.params["sigma"] <= 0 or self.params["near"] <= 0 \
+                or self.params["reach"] <= 0 or any(tau <= 0 for tau in self.params["alike"]):
+            raise ValueError(f"{type(self).__name__}: stride ≥ 1 and positive sigma, near, reach and alike "
+                             f"temperatures needed, got {self.params}")
+        self.places = hint_evidence.class_places()
+
+    def reshape(self, bottom, top):
+        count, _, height, width = bottom[1].data.shape
+        if bottom[0].data.shape[2] < height * self.params["stride"] or bottom[0].data.shape[3] < width * self.params["stride"]:
+            raise ValueError(f"{type(self).__name__}: hints {bottom[0].data.shape} smaller than the score grid "
+                             f"{bottom[1].data.shape} × stride {self.params['stride']}")
+        kinds = hint_evidence.kinds(self.params)
+        top[0].reshape(count, kinds * len(self.places[0]), height, width)
+        top[1].reshape(count, kinds, height, width)
+
+    def forward(self, bottom, top):
+        top[0].data[...], top[1].data[...] = hint_evidence.evidence(bottom[0].data, bottom[1].data, self.params,
+                                                                    self.places)
 
     def backward(self, top, propagate_down, bottom):
         pass

@@ -3,7 +3,11 @@
     python tools/export_model.py --deploy prototxt/deploy_lab313_lite.prototxt \\
         --weights models/snapshots/lab313_lite_iter_1500.caffemodel -o models/default
 
-Writes deploy.prototxt, weights.caffemodel and model.json. The weights are saved from the deploy
+    python tools/export_model.py --hint-net --deploy prototxt/deploy_squeeze_hints.prototxt \\
+        --weights models/snapshots/squeeze_hints_iter_2000.caffemodel --hint-weight 1 -o models/default
+
+Writes deploy.prototxt, weights.caffemodel and model.json (--hint-net: adds a hint-conditioned
+net trained from the folder's weights to an existing model folder). The weights are saved from the deploy
 net, so they carry every blob, the constant ones included (conv8_313_rh's 2.606, class8_ab's bin
 centres, the input centring): OpenCV's dnn and other loaders need nothing injected.
 """
@@ -15,7 +19,7 @@ import sys
 
 from colornet.colorize.models import ModelError
 from colornet.common import OutputExists, setup_logging
-from colornet.train.export import export_model
+from colornet.train.export import add_hint_net, export_model
 
 log = logging.getLogger("export_model")
 
@@ -27,11 +31,18 @@ def main(argv=None):
     parser.add_argument("-o", "--output", type=pathlib.Path, required=True, help="model folder to write (e.g. models/default)")
     parser.add_argument("--info", type=pathlib.Path, help="JSON file of extra facts for model.json (data, metrics, …)")
     parser.add_argument("--force", action="store_true", help="replace an existing model folder")
+    parser.add_argument("--hint-net", action="store_true",
+                        help="add the snapshot as the hint net of the existing model folder -o")
+    parser.add_argument("--hint-weight", type=float, default=1.0,
+                        help="with --hint-net: weight of its colours beside the hints' propagation (default %(default)g)")
     args = parser.parse_args(argv)
     setup_logging()
     try:
         info = json.loads(args.info.read_text()) if args.info else None
-        export_model(args.deploy, args.weights, args.output, info, args.force)
+        if args.hint_net:
+            add_hint_net(args.output, args.deploy, args.weights, args.hint_weight, info)
+        else:
+            export_model(args.deploy, args.weights, args.output, info, args.force)
     except (ModelError, OutputExists, OSError, ValueError) as error:
         log.error("%s", error)
         return 2

@@ -24,6 +24,7 @@ the card's luminance limit the colour fades linearly to grey: a limit of 128 on 
 took the shadows' mean b* from +8.5 to +3.8 (the photos': +3.3) and raised plain and rebalanced
 AuC alike (docs/training.md, "Blue shadows…").
 """
+import cv2
 import numpy as np
 
 from colornet.colour import lab313
@@ -78,3 +79,13 @@ def fade_dark_chroma(lum, uv, dark_limit):
     factor = np.minimum(lum.astype(np.float32) * (1.0 / dark_limit), 1.0)[..., None]
     offsets = uv.astype(np.float32) - 128.0
     return np.rint(offsets * factor + 128.0).astype(np.uint8)
+
+
+def fade_dark_offsets(lum, chroma, dark_limit, floor=0.0):
+    """The same fade on a net's chroma 2×h×w (offsets from grey) before it is brought to full
+    size: lum (full-resolution Y, uint8) averaged onto the chroma's grid; floor (h×w or a number):
+    the least factor kept at each cell."""
+    if not dark_limit:
+        return chroma
+    small = cv2.resize(lum, (chroma.shape[2], chroma.shape[1]), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return chroma * np.maximum(np.minimum(small * (1.0 / dark_limit), 1.0), floor)[None]

@@ -144,20 +144,22 @@ def affinity_weights(guide):
 
 
 def propagate(guide, fixed_mask, fixed_chroma, prior=None, prior_weight=0.0):
-    """Solve for chroma 2×h×w: for each free pixel r, (1 + λ)·c_r − Σ_s w_rs c_s = λ·prior_r;
+    """Solve for chroma 2×h×w: for each free pixel r, (1 + λ_r)·c_r − Σ_s w_rs c_s = λ_r·prior_r;
     fixed pixels keep fixed_chroma. guide h×w (0..1), fixed_mask h×w bool, fixed_chroma 2×h×w,
-    prior 2×h×w (zeros if None), λ = prior_weight ≥ 0 (0: Levin's method; needs a fixed pixel)."""
+    prior 2×h×w (zeros if None), λ = prior_weight ≥ 0, one number or one per pixel (h×w)
+    (0: Levin's method; needs a fixed pixel)."""
     from scipy.sparse import csc_matrix
     from scipy.sparse.linalg import bicgstab, splu
     height, width = guide.shape
     count = height * width
     prior = np.zeros((2, height, width), np.float64) if prior is None else prior.astype(np.float64)
-    if not fixed_mask.any() and prior_weight == 0:
+    weight_map = np.broadcast_to(np.asarray(prior_weight, np.float64), (height, width)).ravel()
+    if not fixed_mask.any() and not weight_map.any():
         return np.zeros((2, height, width), np.float32)
     offsets, weights = affinity_weights(guide.astype(np.float64))
     index = np.arange(count).reshape(height, width)
     free = ~fixed_mask.ravel()
-    rows, cols, values = [np.arange(count)], [np.arange(count)], [np.where(free, 1.0 + prior_weight, 1.0)]
+    rows, cols, values = [np.arange(count)], [np.arange(count)], [np.where(free, 1.0 + weight_map, 1.0)]
     padded = np.pad(index, 1, mode="edge")
     for k, (dy, dx) in enumerate(offsets):
         neighbour = padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width].ravel()
@@ -167,8 +169,8 @@ def propagate(guide, fixed_mask, fixed_chroma, prior=None, prior_weight=0.0):
         cols.append(neighbour[use])
         values.append(-weight[use])
     matrix = csc_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))), shape=(count, count))
-    right = np.where(free, prior_weight * prior.reshape(2, -1), fixed_chroma.reshape(2, -1).astype(np.float64))
-    if prior_weight > 0:
+    right = np.where(free, weight_map * prior.reshape(2, -1), fixed_chroma.reshape(2, -1).astype(np.float64))
+    if weight_map.min() > 0:
         # Every free row is diagonally dominant by λ: BiCGSTAB from the net's colours converges in
         # tens of iterations (0.05 s at 256², against 0.4–0.6 s for the LU factorisation).
         start = np.where(free, prior.reshape(2, -1), fixed_chroma.reshape(2, -1))
@@ -181,10 +183,21 @@ def propagate(guide, fixed_mask, fixed_chroma, prior=None, prior_weight=0.0):
     return np.stack([solver.solve(right[channel]) for channel in range(2)]).reshape(2, height, width).astype(np.float32)
 
 
-def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_HINT_WEIGHT, side=HINT_GRID_SIDE):
+def prior_weights(fixed_mask, prior_weight, reach):
+    """λ per pixel: prior_weight·(1 − exp(−d² / 2·reach²)), d the distance in grid pixels to the
+    nearest hinted one: near the hints their propagation alone (Levin's, edges kept), far from
+    them the net's colours. reach 0: prior_weight everywhere."""
+    if not reach or not fixed_mask.any():
+        return prior_weight
+    distance = cv2.distanceTransform((~fixed_mask).astype(np.uint8), cv2.DIST_L2, 5)
+    return prior_weight * (1.0 - np.exp(-distance.astype(np.float64) ** 2 / (2.0 * reach ** 2)))
+
+
+def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_HINT_WEIGHT, side=HINT_GRID_SIDE, reach=0):
     """Full-resolution luminance H×W + the net's chroma 2×h×w + hints → chroma 2×gh×gw on the
     solve's grid (to be brought to full size like the net's). With no hints: the net's chroma.
-    With prior_weight 0 the net's chroma is not read and may be None."""
+    With prior_weight 0 the net's chroma is not read and may be None. reach (grid pixels, 0:
+    none): the net's weight grows from 0 at the hints to prior_weight beyond about reach."""
     if not hints:
         return chroma
     shape = grid_shape(lum.shape, side)
@@ -192,4 +205,5 @@ def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_HINT_WEIGHT, 
     guide /= families.family(family).lum_range
     prior = None if prior_weight == 0 else np.stack(
         [cv2.resize(c, shape[::-1], interpolation=cv2.INTER_CUBIC) for c in chroma.astype(np.float32)])
-    return propagate(guide, *fixed_patches(hints, lum.shape, shape), prior, prior_weight)
+    fixed_mask, fixed_chroma = fixed_patches(hints, lum.shape, shape)
+    return propagate(guide, fixed_mask, fixed_chroma, prior, prior_weights(fixed_mask, prior_weight, reach))

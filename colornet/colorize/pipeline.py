@@ -15,6 +15,8 @@ import cv2
 import numpy as np
 
 from colornet.colorize import families
+from colornet.colorize.decoding import fade_dark_offsets
+from colornet.colorize.hint_net import CONFIDENCE, HintNetSlot, hint_map_batch
 from colornet.colorize.hints import hinted_chroma
 from colornet.colorize.models import runner
 from colornet.colorize.settings import DEFAULT_TEMPERATURE, Settings
@@ -62,6 +64,7 @@ class Colorizer:
         self.model = model
         self.settings = (settings or Settings()).for_model(model)
         self.runner = runner(model, backend)
+        self.hint_net = HintNetSlot(model) if model.hint_net else None
 
     temperature = property(lambda self: self.settings.temperature)
     method = property(lambda self: self.settings.decode)
@@ -90,21 +93,39 @@ class Colorizer:
         return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method,
                       class_scale=self.model.class_scale)
 
+    def hinted_net_chroma(self, lum, hints):
+        """The hint net's chroma 2×h×w for one luminance and its hints, with the dark-pixel fade
+        where the hints' evidence is unsure: the net's colours away from the hints are as much a
+        guess as the automatic ones, those the hints vouch for are not."""
+        outputs = self.hint_net.get().forward(self.net_batch([lum]), hint_map_batch([hints], [lum.shape], self.model.side))
+        chroma = decode(outputs, self.model.family, self.temperature, self.method, class_scale=self.model.class_scale)[0]
+        if self.model.family != "yuv64" or not self.dark_limit:
+            return chroma
+        sure = cv2.resize(outputs[CONFIDENCE][0].max(axis=0), chroma.shape[:0:-1], interpolation=cv2.INTER_LINEAR)
+        return fade_dark_offsets(lum, chroma, self.dark_limit, floor=sure)
+
     def colorize(self, photos, hints=None):
-        """hints: per photo a list of hints.Hint (or None), spread over the net's colours."""
+        """hints: per photo a list of hints.Hint (or None), spread over the net's colours: the
+        hint net's, where the model has one, else the automatic net's (colorize/hints.py)."""
         for photo in photos:
             check_pixels(photo.shape[1], photo.shape[0], self.max_pixels, "photo")
         hints = hints or [None] * len(photos)
         lums = [luminance(photo, self.model.family) for photo in photos]
         # With hints and no weight on the net's colours the propagation never reads them: the net
         # runs only for the photos whose result uses it (a page update is a propagation alone).
-        needed = [index for index, photo_hints in enumerate(hints) if not photo_hints or self.hint_weight > 0]
+        automatic = [index for index, photo_hints in enumerate(hints)
+                     if not photo_hints or (self.hint_weight > 0 and self.hint_net is None)]
+        hinted = [index for index, photo_hints in enumerate(hints)
+                  if photo_hints and self.hint_weight > 0 and self.hint_net is not None]
         chromas = [None] * len(lums)
-        for index, chroma in zip(needed, self.chroma([lums[index] for index in needed]) if needed else []):
+        for index, chroma in zip(automatic, self.chroma([lums[index] for index in automatic]) if automatic else []):
             chromas[index] = chroma
+        for index in hinted:
+            chromas[index] = self.hinted_net_chroma(lums[index], hints[index])
         # The dark-pixel fade is the automatic colours' caution; a user's hints are colours they
         # chose, so with hints the result is their propagation, unfaded.
-        return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight),
+        reach = self.model.hint_reach if self.hint_net is not None else 0
+        return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight, reach=reach),
                         self.model.family, self.guided) if photo_hints else
                 compose(lum, chroma, self.model.family, self.guided, self.dark_limit)
                 for lum, chroma, photo_hints in zip(lums, chromas, hints)]

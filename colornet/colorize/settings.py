@@ -44,12 +44,12 @@ class SettingsError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """None: the model card's value (decode, temperature, dark_limit), else the default."""
+    """None: the model card's value (decode, temperature, dark_limit, hint_weight), else the default."""
     decode: str = None
     temperature: float = None
     upsampling: str = "guided"
     dark_limit: int = None
-    hint_weight: float = DEFAULT_HINT_WEIGHT
+    hint_weight: float = None
     max_pixels: int = DEFAULT_MAX_PIXELS
     format: str = "png"
 
@@ -69,7 +69,9 @@ class Settings:
         return self.replace(decode=self.decode or model.method or "mean",
                             temperature=self.temperature if self.temperature is not None
                             else model.temperature or DEFAULT_TEMPERATURE,
-                            dark_limit=self.dark_limit if self.dark_limit is not None else model.dark_limit)
+                            dark_limit=self.dark_limit if self.dark_limit is not None else model.dark_limit,
+                            hint_weight=self.hint_weight if self.hint_weight is not None
+                            else getattr(model, "hint_weight", None) or DEFAULT_HINT_WEIGHT)
 
 
 def check_field(name, value):
@@ -130,8 +132,9 @@ def add_arguments(parser, output=True, hints=False):
                              "decoding (default %(default)g; 0: no limit)")
     if hints:
         low, high = LIMITS["hint_weight"]
-        parser.add_argument("--hint-weight", type=float, default=DEFAULT_HINT_WEIGHT, metavar="W",
-                            help=f"{EXPLAINED['hint_weight']}, {low}-{high} (default %(default)g)")
+        parser.add_argument("--hint-weight", type=float, default=None, metavar="W",
+                            help=f"{EXPLAINED['hint_weight']}, {low}-{high} (default: the model card's, "
+                                 f"else {DEFAULT_HINT_WEIGHT:g})")
     if output:
         parser.add_argument("--format", choices=CHOICES["format"], default="png", help="output format (default png)")
 
@@ -143,7 +146,7 @@ def from_arguments(args, parser):
     try:
         return Settings(decode=args.decode, temperature=args.temperature, upsampling=args.upsampling,
                         dark_limit=args.dark_limit, max_pixels=int(args.max_pixels * 1e6),
-                        hint_weight=getattr(args, "hint_weight", DEFAULT_HINT_WEIGHT),
+                        hint_weight=getattr(args, "hint_weight", None),
                         format=getattr(args, "format", "png"))
     except SettingsError as error:
         message = str(error)

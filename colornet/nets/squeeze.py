@@ -71,8 +71,10 @@ def upsample(L, ns, bottom, name, factor, channels):
 def colour_head(L, P, ns, tops, head_param, feature_scales=FEATURE_SCALES, hints=None):
     """Hypercolumn of the luminance, pool1 and fire3/5/7/9 on fire3's grid → two 3×3 convolutions → 64 class scores at
     twice fire3's resolution (half the input's side); returns the upsampled scores. ``hints``: a
-    hint-map top (colornet/nets/squeeze_hints.py adds its branches to fire9's reduction and head1)."""
+    hint-map top: the head is frozen and the hints' evidence is added to its scores
+    (colornet/nets/squeeze_hints.py)."""
     filler = dict(weight_filler=dict(type="msra"), bias_filler=dict(type="constant", value=0))
+    hint_param, head_param = (head_param, FIXED * 2) if hints is not None and head_param else (None, head_param)
     if head_param:
         filler["param"] = head_param
     ns.luminance_pool = L.Pooling(tops["centred"], pool=P.Pooling.AVE, kernel_size=4, stride=4)
@@ -87,24 +89,21 @@ def colour_head(L, P, ns, tops, head_param, feature_scales=FEATURE_SCALES, hints
         reduced = L.Convolution(feature, num_output=REDUCED, kernel_size=1, **filler)
         setattr(ns, f"{fire}_reduce", reduced)
         setattr(ns, f"{fire}_reduce_relu", L.ReLU(reduced, in_place=True))
-        if hints is not None and fire == "fire9":
-            from colornet.nets import squeeze_hints
-            reduced = squeeze_hints.global_branch(L, P, ns, hints, reduced, filler)
         if factor > 1:
             grown = upsample(L, ns, reduced, f"{fire}_up", factor, REDUCED)
             reduced = L.Crop(grown, tops["fire3"], axis=2, offset=0)
             setattr(ns, f"{fire}_crop", reduced)
         columns.append(reduced)
     ns.hypercolumn = L.Concat(*columns)
-    ns.head1 = head1 = L.Convolution(ns.hypercolumn, num_output=HEAD, kernel_size=3, pad=1, **filler)
+    ns.head1 = L.Convolution(ns.hypercolumn, num_output=HEAD, kernel_size=3, pad=1, **filler)
+    ns.head1_relu = L.ReLU(ns.head1, in_place=True)
+    ns.head2 = L.Convolution(ns.head1, num_output=HEAD, kernel_size=3, pad=2, dilation=2, **filler)
+    ns.head2_relu = L.ReLU(ns.head2, in_place=True)
+    ns.scores = scores = L.Convolution(ns.head2, num_output=YUV64_CLASSES, kernel_size=1, **filler)
     if hints is not None:
         from colornet.nets import squeeze_hints
-        head1 = squeeze_hints.local_branch(L, P, ns, hints, head1, tops["fire3"], filler)
-    ns.head1_relu = L.ReLU(head1, in_place=True)
-    ns.head2 = L.Convolution(head1, num_output=HEAD, kernel_size=3, pad=2, dilation=2, **filler)
-    ns.head2_relu = L.ReLU(ns.head2, in_place=True)
-    ns.scores = L.Convolution(ns.head2, num_output=YUV64_CLASSES, kernel_size=1, **filler)
-    return upsample(L, ns, ns.scores, "scores_up", 2, YUV64_CLASSES)
+        scores = squeeze_hints.evidence_branch(L, P, ns, hints, ns.hypercolumn, scores, hint_param)
+    return upsample(L, ns, scores, "scores_up", 2, YUV64_CLASSES)
 
 
 def grey_input(L, ns, data_y):

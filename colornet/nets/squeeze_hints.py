@@ -1,68 +1,64 @@
-"""The hint-conditioned squeeze net: the shipped squeeze net's trunk and head, plus the user's
-colour hints as three more input channels (U, V, mask: colornet/colour/hint_maps.py) entering
-in two places, each through a convolution initialised to zero so that, before training, the net
-is exactly the automatic one:
+"""The hint-conditioned squeeze net: the shipped squeeze net's trunk and head, frozen, plus the
+user's colour hints as three more input channels (U, V, mask: colornet/colour/hint_maps.py).
 
-- globally, on fire9's grid (stride 16): the hints averaged over each cell beside fire9's
-  reduction, then two 3×3 convolutions dilated 2 and 4 (13 cells across: most of a 224 photo),
-  added to fire9's reduction — how one click can reach the rest of the object;
-- locally, on fire3's grid (stride 4): the hints averaged over each cell, one 3×3 convolution
-  added to head1 — where exactly the colour changes.
+The hints do not enter through convolutions to be learned from scratch: two runs of that design
+(the pooled hints into fire9's reduction and head1 through zero-initialised convolutions, the
+head learning too) left the colours unmoved after 1,000 CPU iterations (docs/hints.md), since the
+hints cover about 1 % of a crop's pixels. Instead HintEvidenceLayer (colornet/colour/
+hint_evidence.py) turns them into class evidence of a few kinds of reach — the hinted cell, the
+cells near it, the cells whose hypercolumn features look alike — and the net learns only how
+much to trust each kind where: one gain map per kind, a 1×1 convolution over the confidences
+and the hypercolumn, initialised to zero. The class scores become
 
-Training (squeeze.squeeze_train_val("head", hint_seed=…): the head stage's net) simulates the hints from each crop's own colours (layers.caffe_layers.HintSimulationLayer,
-ideepcolor's draws) and starts from the automatic model's weights: `caffe train --weights
-models/default/weights.caffemodel`; the trunk stays frozen, the head and the hint branches learn.
+    scores + Σ_kind gain_kind · evidence_kind
+
+so with no hints (zero evidence) they are exactly the automatic net's, trained or not, and
+before training they are the automatic net's whatever the hints.
+
+Training (squeeze.squeeze_train_val("head", hint_seed=…)) simulates the hints from each crop's
+own colours (layers.caffe_layers.HintSimulationLayer, ideepcolor's draws) and starts from the
+automatic model's weights: `caffe train --weights models/default/weights.caffemodel`.
 """
+import json
+
+from colornet.colour import hint_evidence
 from colornet.nets import squeeze
+from colornet.nets.color import YUV64_CLASSES
 from colornet.nets.common import MEAN_LOSS_WEIGHT_DECAY, base_solver, net_path
 
 HINT_CHANNELS = 3
-GLOBAL_STRIDE = 16   # fire9's grid
-LOCAL_STRIDE = 4     # fire3's grid
-GLOBAL_WIDTH = 64
-# Averaged over a cell, a hint patch of a few pixels is a small fraction of it (a 5×5 patch of
-# chroma ±0.3 over fire9's 16×16 cell: about 0.03), too small for zero-initialised convolutions
-# and Adam to grow from in a CPU run (a first run of 1,000 iterations left the colours unmoved);
-# these fixed scales bring a typical patch's cell to about unit size.
-GLOBAL_HINT_SCALE = 16.0
-LOCAL_HINT_SCALE = 4.0
-# (base lr, gamma, stepsize, iterations, snapshot)
-SCHEDULE = (3e-4, 0.3, 2000, 3000, 500)
+EVIDENCE = dict(hint_evidence.DEFAULTS)
+KINDS = hint_evidence.kinds(EVIDENCE)
+# (base lr, gamma, stepsize, iterations, snapshot): only the gains learn (a few hundred weights).
+SCHEDULE = (1e-3, 0.3, 1500, 2000, 250)
 
 
-def _zero(param):
-    return dict(weight_filler=dict(type="constant", value=0), bias_filler=dict(type="constant", value=0),
-                **({"param": param} if param else {}))
-
-
-def global_branch(L, P, ns, hints, fire9_reduced, filler):
-    """fire9's reduction + (zero-initialised) what the hints around each cell say."""
-    ns.hints_global_pool = L.Pooling(hints, pool=P.Pooling.AVE, kernel_size=GLOBAL_STRIDE, stride=GLOBAL_STRIDE)
-    ns.hints_global_scaled = L.Power(ns.hints_global_pool, power_param=dict(scale=GLOBAL_HINT_SCALE))
-    ns.hints_global_crop = L.Crop(ns.hints_global_scaled, fire9_reduced, axis=2, offset=0)
-    ns.hints_global_in = L.Concat(fire9_reduced, ns.hints_global_crop)
-    ns.hints_global1 = L.Convolution(ns.hints_global_in, num_output=GLOBAL_WIDTH, kernel_size=3, pad=2, dilation=2,
-                                     **filler)
-    ns.hints_global1_relu = L.ReLU(ns.hints_global1, in_place=True)
-    ns.hints_global2 = L.Convolution(ns.hints_global1, num_output=squeeze.REDUCED, kernel_size=3, pad=4, dilation=4,
-                                     **_zero(filler.get("param")))
-    ns.fire9_hinted = L.Eltwise(fire9_reduced, ns.hints_global2)
-    return ns.fire9_hinted
-
-
-def local_branch(L, P, ns, hints, head1, fire3, filler):
-    """head1 + (zero-initialised) the hints on fire3's grid, before head1's ReLU."""
-    ns.hints_local_pool = L.Pooling(hints, pool=P.Pooling.AVE, kernel_size=LOCAL_STRIDE, stride=LOCAL_STRIDE)
-    ns.hints_local_scaled = L.Power(ns.hints_local_pool, power_param=dict(scale=LOCAL_HINT_SCALE))
-    ns.hints_local_crop = L.Crop(ns.hints_local_scaled, fire3, axis=2, offset=0)
-    ns.hints_local = L.Convolution(ns.hints_local_crop, num_output=squeeze.HEAD, kernel_size=3, pad=1,
-                                   **_zero(filler.get("param")))
-    ns.head1_hinted = L.Eltwise(head1, ns.hints_local)
-    return ns.head1_hinted
+def evidence_branch(L, P, ns, hints, hypercolumn, scores, head_param):
+    """scores + Σ_kind gain_kind ⊙ evidence_kind (gains zero-initialised, learning)."""
+    ns.hint_evidence, ns.hint_confidence = L.Python(
+        hints, hypercolumn, ntop=2, python_param=dict(module="layers.caffe_layers", layer="HintEvidenceLayer",
+                                                      param_str=json.dumps(EVIDENCE, sort_keys=True)))
+    ns.hint_gain_in = L.Concat(ns.hint_confidence, hypercolumn)
+    zero = dict(type="constant", value=0)
+    ns.hint_gain = L.Convolution(ns.hint_gain_in, num_output=KINDS, kernel_size=1, weight_filler=zero,
+                                 bias_filler=zero, **({"param": head_param} if head_param else {}))
+    gains = L.Slice(ns.hint_gain, ntop=KINDS, slice_param=dict(axis=1))
+    evidences = L.Slice(ns.hint_evidence, ntop=KINDS, slice_param=dict(axis=1))
+    terms = []
+    for kind in range(KINDS):
+        setattr(ns, f"hint_gain{kind}", gains[kind])
+        setattr(ns, f"hint_evidence{kind}", evidences[kind])
+        tiled = L.Tile(gains[kind], tile_param=dict(axis=1, tiles=YUV64_CLASSES))
+        setattr(ns, f"hint_gain{kind}_tiled", tiled)
+        term = L.Eltwise(tiled, evidences[kind], operation=P.Eltwise.PROD)
+        setattr(ns, f"hint_term{kind}", term)
+        terms.append(term)
+    ns.scores_hinted = L.Eltwise(scores, *terms)
+    return ns.scores_hinted
 
 
 def train_val(seed=0):
-    # The head stage's net (trunk frozen, head learning) with the hints simulated from its labels.
+    # The head stage's net, head frozen, with the hints simulated from its labels.
     return squeeze.squeeze_train_val("head", hint_seed=seed)
 
 

@@ -7,7 +7,7 @@ import pathlib
 import tempfile
 
 from colornet.photo_io import DEFAULT_MAX_PIXELS
-from colornet.colorize.settings import DEFAULT_HINT_WEIGHT, Settings, SettingsError, describe, parse_field
+from colornet.colorize.settings import Settings, SettingsError, describe, parse_field
 from colornet.colorize.models import available_models
 from colornet.serve.pool import RequestError, WorkerPool
 
@@ -196,7 +196,7 @@ def validate(fields, settings, models):
         return name, Settings(temperature=parse_field("temperature", fields.get("temperature")),
                               format=parse_field("format", fields.get("format")) or "png",
                               upsampling=parse_field("upsampling", fields.get("upsampling")) or "guided",
-                              hint_weight=parse_field("hint_weight", fields.get("hint_weight")) or DEFAULT_HINT_WEIGHT,
+                              hint_weight=parse_field("hint_weight", fields.get("hint_weight")),
                               max_pixels=settings.max_pixels)
     except SettingsError as error:
         raise RequestError(422, str(error)) from None

@@ -6,6 +6,7 @@ centres, the input centring): OpenCV's dnn and other loaders need nothing inject
 """
 import json
 import logging
+import pathlib
 import re
 import shutil
 import time
@@ -43,3 +44,33 @@ def export_model(deploy, weights, output, info=None, force=False, files=None):
                              "committed model may have (export a lite net)")
     log.info("wrote %s (weights %.1f MB, %s)", output, size / 2**20, model.family)
     return size
+
+
+HINT_DEPLOY, HINT_WEIGHTS = "deploy_hints.prototxt", "hints.caffemodel"
+
+
+def add_hint_net(folder, deploy, snapshot, hint_weight, info=None):
+    """Add a hint-conditioned net (colornet/nets/squeeze_hints.py) to the model folder `folder`:
+    its deploy file, the snapshot's hint layers only (the rest are the folder's own weights, which
+    the snapshot must have been trained from) and the card's "hint_net" entry with `hint_weight`,
+    the weight of its colours beside the hints' propagation. The card is replaced last, whole."""
+    from caffe.proto import caffe_pb2
+    folder = pathlib.Path(folder)
+    card_path = folder / "model.json"
+    card = json.loads(card_path.read_text())
+    trained = caffe_pb2.NetParameter()
+    trained.ParseFromString(pathlib.Path(snapshot).read_bytes())
+    kept = caffe_pb2.NetParameter(name=trained.name)
+    for layer in trained.layer:
+        if layer.name.startswith("hint_") and len(layer.blobs):
+            kept.layer.add().CopyFrom(layer)
+    if not kept.layer:
+        raise ModelError(f"{snapshot}: has no hint layers (train one with `make train-squeeze-hints`)")
+    shutil.copy(deploy, folder / HINT_DEPLOY)
+    (folder / HINT_WEIGHTS).write_bytes(kept.SerializeToString())
+    card["hint_net"] = {"deploy": HINT_DEPLOY, "weights": HINT_WEIGHTS, "deploy_source": str(deploy),
+                        "snapshot": pathlib.Path(snapshot).name, "hint_weight": hint_weight, **(info or {})}
+    staged = card_path.with_suffix(".json.new")
+    staged.write_text(json.dumps(card, indent=2) + "\n")
+    staged.replace(card_path)
+    log.info("added the hint net of %s to %s (%d hint layers, weight %g)", snapshot, folder, len(kept.layer), hint_weight)
