@@ -125,6 +125,11 @@ train-scales:  ## the lite color net on from CONTINUE_FROM on whole photos at sc
 # The squeeze family (colornet/nets/squeeze.py): the ImageNet-trained SqueezeNet trunk under a colour
 # head, the head alone first (trunk frozen), then everything from the head's last weights.
 SQUEEZE_HEAD_ITER := 2000
+# The default's hint net (make train-squeeze-hints) and how its colours meet the hints' propagation,
+# chosen on val by bench/bench_hints.py (docs/hints.md).
+HINTS_ITER := 1750
+DEFAULT_HINT_WEIGHT := 0.02
+DEFAULT_HINT_REACH := 384
 squeezenet:  ## fetch and decode the ImageNet-trained SqueezeNet into models/squeezenet/ (PHOTO_MIRROR=DIR offline)
 	$(PYTHON) tools/get_squeezenet.py
 
@@ -219,3 +224,10 @@ ifneq ($(findstring lab313,$(DEFAULT_NET)),lab313)
 		--boost-lambda 0.2 --strengths $(DEFAULT_UNDO) -o out/decode --card
 endif
 	$(PYTHON) tools/evaluate.py $(PHOTOS)/val.txt $(PHOTOS)/test.txt --splits --model default -o out/eval
+ifeq ($(findstring squeeze,$(DEFAULT_NET)),squeeze)
+	$(PYTHON) tools/train.py prototxt/solver_squeeze_hints.prototxt --log logs/squeeze_hints.log \
+		--weights models/default/weights.caffemodel --fresh
+	$(PYTHON) tools/export_model.py --hint-net --deploy prototxt/deploy_squeeze_hints.prototxt \
+		--weights models/snapshots/squeeze_hints_iter_$(HINTS_ITER).caffemodel -o models/default \
+		--hint-weight $(DEFAULT_HINT_WEIGHT) --hint-reach $(DEFAULT_HINT_REACH)
+endif

@@ -190,13 +190,13 @@ def sweep(model_name, paths, weights, size, own_side, draws=1, workers=1, reache
     return results
 
 
-def method_name(weight, reach):
-    return f"colornet λ={weight:g}" + (f", reach {reach:g}" if reach is not None else "")
+def method_name(weight, reach=None):
+    return f"colornet λ={weight:g}" + (f", reach {reach:g}/hint" if reach is not None else "")
 
 
 def colorizer_with(colorizer, weight, reach=None):
     """The colorizer, its hints spread with this prior weight (and, for a model with a hint net,
-    the net's weight rising to it over this reach from the hints; None: the card's)."""
+    the net's weight rising to it over this reach per hint from the hints; None: the card's)."""
     other = colorizer.with_settings(hint_weight=weight)
     if reach is not None:
         other.model = copy.copy(other.model)
@@ -295,10 +295,11 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=0, help="photos per split (default 0: all)")
     parser.add_argument("--val-limit", type=int, default=20,
                         help="val photos (default 20: val reports the chosen weight; the choice itself was on 12)")
-    parser.add_argument("--prior-weights", default=str(DEFAULT_HINT_WEIGHT),
-                        help="comma-separated prior weights for colornet's curve on val (default: the shipped one)")
+    parser.add_argument("--prior-weights", default=None,
+                        help="comma-separated prior weights for colornet's curve (default: the model card's, "
+                             f"else {DEFAULT_HINT_WEIGHT:g})")
     parser.add_argument("--hint-reaches", default=None,
-                        help="comma-separated reaches (grid pixels) over which a hint net's weight rises from "
+                        help="comma-separated reaches (grid pixels per hint) over which a hint net's weight rises from "
                              "the hints, choosing on val (default: the model card's)")
     parser.add_argument("--own-side", type=int, default=320,
                         help="long side of the own-size sweep (default 320: Levin's exact solve at full size is the slow part)")
@@ -328,7 +329,8 @@ def main(argv=None):
                 f"slowest {max(times):.2f} s (goal: ≤ 1 s).", args.no_write)
         if args.only == "page":
             return 0
-    weights = [float(w) for w in args.prior_weights.split(",")]
+    weights = [float(w) for w in args.prior_weights.split(",")] if args.prior_weights else \
+        [Model.resolve(args.model).hint_weight or DEFAULT_HINT_WEIGHT]
     reaches = [float(r) for r in args.hint_reaches.split(",")] if args.hint_reaches else [None]
     sections, curves = [], {}
     for split in args.splits:

@@ -4,7 +4,7 @@
         --weights models/snapshots/lab313_lite_iter_1500.caffemodel -o models/default
 
     python tools/export_model.py --hint-net --deploy prototxt/deploy_squeeze_hints.prototxt \\
-        --weights models/snapshots/squeeze_hints_iter_2000.caffemodel --hint-weight 1 -o models/default
+        --weights models/snapshots/squeeze_hints_iter_2000.caffemodel --hint-weight 0.02 --hint-reach 192 -o models/default
 
 Writes deploy.prototxt, weights.caffemodel and model.json (--hint-net: adds a hint-conditioned
 net trained from the folder's weights to an existing model folder). The weights are saved from the deploy
@@ -35,12 +35,15 @@ def main(argv=None):
                         help="add the snapshot as the hint net of the existing model folder -o")
     parser.add_argument("--hint-weight", type=float, default=1.0,
                         help="with --hint-net: weight of its colours beside the hints' propagation (default %(default)g)")
+    parser.add_argument("--hint-reach", type=float, default=0.0,
+                        help="with --hint-net: grid pixels over which that weight rises from 0 at the hints "
+                             "(default %(default)g: none)")
     args = parser.parse_args(argv)
     setup_logging()
     try:
         info = json.loads(args.info.read_text()) if args.info else None
         if args.hint_net:
-            add_hint_net(args.output, args.deploy, args.weights, args.hint_weight, info)
+            add_hint_net(args.output, args.deploy, args.weights, args.hint_weight, args.hint_reach, info)
         else:
             export_model(args.deploy, args.weights, args.output, info, args.force)
     except (ModelError, OutputExists, OSError, ValueError) as error:

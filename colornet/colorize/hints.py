@@ -183,7 +183,7 @@ def propagate(guide, fixed_mask, fixed_chroma, prior=None, prior_weight=0.0):
     return np.stack([solver.solve(right[channel]) for channel in range(2)]).reshape(2, height, width).astype(np.float32)
 
 
-def prior_weights(fixed_mask, prior_weight, reach):
+def prior_weights(fixed_mask, prior_weight, reach=0):
     """λ per pixel: prior_weight·(1 − exp(−d² / 2·reach²)), d the distance in grid pixels to the
     nearest hinted one: near the hints their propagation alone (Levin's, edges kept), far from
     them the net's colours. reach 0: prior_weight everywhere."""
@@ -196,8 +196,9 @@ def prior_weights(fixed_mask, prior_weight, reach):
 def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_HINT_WEIGHT, side=HINT_GRID_SIDE, reach=0):
     """Full-resolution luminance H×W + the net's chroma 2×h×w + hints → chroma 2×gh×gw on the
     solve's grid (to be brought to full size like the net's). With no hints: the net's chroma.
-    With prior_weight 0 the net's chroma is not read and may be None. reach (grid pixels, 0:
-    none): the net's weight grows from 0 at the hints to prior_weight beyond about reach."""
+    With prior_weight 0 the net's chroma is not read and may be None. reach (grid pixels per
+    hint, 0: none): the net's weight grows from 0 at the hints to prior_weight beyond about
+    reach × the number of hints (prior_weights)."""
     if not hints:
         return chroma
     shape = grid_shape(lum.shape, side)
@@ -206,4 +207,8 @@ def hinted_chroma(lum, chroma, hints, family, prior_weight=DEFAULT_HINT_WEIGHT, 
     prior = None if prior_weight == 0 else np.stack(
         [cv2.resize(c, shape[::-1], interpolation=cv2.INTER_CUBIC) for c in chroma.astype(np.float32)])
     fixed_mask, fixed_chroma = fixed_patches(hints, lum.shape, shape)
-    return propagate(guide, fixed_mask, fixed_chroma, prior, prior_weights(fixed_mask, prior_weight, reach))
+    # The reach grows with the number of hints: one hint says what one thing is, many say what
+    # the photo's colours are, and their propagation decides more of it (chosen on val:
+    # docs/hints.md, where a fixed reach either spread one click over the whole photo or held
+    # ten points' colours back from where they belonged).
+    return propagate(guide, fixed_mask, fixed_chroma, prior, prior_weights(fixed_mask, prior_weight, reach * len(hints)))

@@ -94,9 +94,9 @@ class Colorizer:
                       class_scale=self.model.class_scale)
 
     def hinted_net_chroma(self, lum, hints):
-        """The hint net's chroma 2×h×w for one luminance and its hints, with the dark-pixel fade
-        where the hints' evidence is unsure: the net's colours away from the hints are as much a
-        guess as the automatic ones, those the hints vouch for are not."""
+        """The hint net's chroma 2×h×w for one luminance and its hints, faded in the dark where
+        the hints' evidence is unsure: away from them its colours are as much a guess as the
+        automatic ones, those the hints vouch for are not."""
         outputs = self.hint_net.get().forward(self.net_batch([lum]), hint_map_batch([hints], [lum.shape], self.model.side))
         chroma = decode(outputs, self.model.family, self.temperature, self.method, class_scale=self.model.class_scale)[0]
         if self.model.family != "yuv64" or not self.dark_limit:

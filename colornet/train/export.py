@@ -49,11 +49,12 @@ def export_model(deploy, weights, output, info=None, force=False, files=None):
 HINT_DEPLOY, HINT_WEIGHTS = "deploy_hints.prototxt", "hints.caffemodel"
 
 
-def add_hint_net(folder, deploy, snapshot, hint_weight, info=None):
+def add_hint_net(folder, deploy, snapshot, hint_weight, hint_reach=0, info=None):
     """Add a hint-conditioned net (colornet/nets/squeeze_hints.py) to the model folder `folder`:
     its deploy file, the snapshot's hint layers only (the rest are the folder's own weights, which
     the snapshot must have been trained from) and the card's "hint_net" entry with `hint_weight`,
-    the weight of its colours beside the hints' propagation. The card is replaced last, whole."""
+    the weight of its colours beside the hints' propagation, rising to it over `hint_reach` grid
+    pixels from the hints (colorize/hints.py). The card is replaced last, whole."""
     from caffe.proto import caffe_pb2
     folder = pathlib.Path(folder)
     card_path = folder / "model.json"
@@ -69,7 +70,8 @@ def add_hint_net(folder, deploy, snapshot, hint_weight, info=None):
     shutil.copy(deploy, folder / HINT_DEPLOY)
     (folder / HINT_WEIGHTS).write_bytes(kept.SerializeToString())
     card["hint_net"] = {"deploy": HINT_DEPLOY, "weights": HINT_WEIGHTS, "deploy_source": str(deploy),
-                        "snapshot": pathlib.Path(snapshot).name, "hint_weight": hint_weight, **(info or {})}
+                        "snapshot": pathlib.Path(snapshot).name, "hint_weight": hint_weight, "hint_reach": hint_reach,
+                        **(info or {})}
     staged = card_path.with_suffix(".json.new")
     staged.write_text(json.dumps(card, indent=2) + "\n")
     staged.replace(card_path)

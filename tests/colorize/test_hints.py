@@ -12,6 +12,7 @@ from colornet.colour.gamut import uv_in_gamut
 from colornet.colorize.hints import Hint, HintError, parse_hints, propagate
 from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import Model
+from colornet.colorize.settings import Settings
 from tests.conftest import run_tool
 
 SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
@@ -19,7 +20,9 @@ SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
 
 @pytest.fixture(scope="module")
 def colorizer():
-    return Colorizer(Model.resolve("default"), "opencv")
+    # Levin's propagation alone (weight 0 on the net's colours): the default model's hint net is
+    # tested in test_hint_net.py.
+    return Colorizer(Model.resolve("default"), "opencv", Settings(hint_weight=0.0))
 
 
 def grey_photo(name="coffee.png", size=None):
@@ -164,13 +167,17 @@ def test_hinted_photos_skip_the_net_only_when_their_result_does_not_read_it(colo
     batches = []
     forward = colorizer.runner.forward
     monkeypatch.setattr(colorizer.runner, "forward", lambda batch: batches.append(len(batch)) or forward(batch))
-    # λ 0 (the default): the hinted photo is a propagation alone; the other photo still gets the net.
+    # λ 0: the hinted photo is a propagation alone; the other photo still gets the net.
     mixed = colorizer.colorize([photo, other], [green, None])
     assert batches == [1] and all(np.array_equal(a, b) for a, b in zip(mixed, alone))
     assert np.array_equal(colorizer.colorize([photo], [green])[0], alone[0]) and batches == [1]
-    # With weight on the net's colours the net runs for the hinted photo too, and its colours count.
+    # With weight on the net's colours the model's hint net runs for the hinted photo (the
+    # automatic net does not), and its colours count.
+    hint_net, hinted_batches = colorizer.hint_net.get(), []
+    hint_forward = hint_net.forward
+    monkeypatch.setattr(hint_net, "forward", lambda batch, maps: hinted_batches.append(len(batch)) or hint_forward(batch, maps))
     weighted = colorizer.with_settings(hint_weight=0.02).colorize([photo], [green])[0]
-    assert batches == [1, 1] and not np.array_equal(weighted, alone[0])
+    assert batches == [1] and hinted_batches == [1] and not np.array_equal(weighted, alone[0])
 
 
 def test_the_palette_offers_nine_colours_and_the_likeliest_first(colorizer):
@@ -219,9 +226,23 @@ def test_the_command_line_takes_a_hints_file_and_names_a_bad_point(tmp_path):
     assert result.returncode == 1 and len(errors) == 1
     assert "bad.json: point 2: (999, 1) is outside the 300×200 photo" in errors[0]
     assert not (tmp_path / "bad" / "grey.png").exists()
+    # --hint-weight: the card's (the default's hint net, 0.02) unless given; 0 is Levin's alone.
     weighted = run_tool("use_trained_model", tmp_path / "grey.png", "--hints", good, "--hint-weight", "0.02", "-o",
                         tmp_path / "weighted", "-q")
-    assert weighted.returncode == 0
-    assert (tmp_path / "weighted/grey.png").read_bytes() != (tmp_path / "out/grey.png").read_bytes()
+    levin = run_tool("use_trained_model", tmp_path / "grey.png", "--hints", good, "--hint-weight", "0", "-o",
+                     tmp_path / "levin", "-q")
+    assert weighted.returncode == 0 and levin.returncode == 0
+    assert (tmp_path / "weighted/grey.png").read_bytes() == (tmp_path / "out/grey.png").read_bytes()
+    assert (tmp_path / "levin/grey.png").read_bytes() != (tmp_path / "out/grey.png").read_bytes()
     out_of_range = run_tool("use_trained_model", tmp_path / "grey.png", "--hints", good, "--hint-weight", "3", "-q")
     assert out_of_range.returncode == 2 and "--hint-weight must be between 0.0 and 1.0, got 3.0" in out_of_range.stderr
+
+
+def test_the_nets_weight_gives_way_near_the_hints():
+    fixed = np.zeros((9, 9), bool)
+    fixed[4, 4] = True
+    assert hint_module.prior_weights(np.zeros((9, 9), bool), 0.5, reach=3) == 0.5  # no hints: one weight
+    assert hint_module.prior_weights(fixed, 0.5) == 0.5  # no reach: one weight
+    rising = hint_module.prior_weights(fixed, 0.5, reach=3)
+    assert rising[4, 4] == 0 and 0 < rising[4, 5] < rising[4, 8] < 0.5
+    assert np.allclose(rising, rising.T) and rising[0, 0] > rising[4, 8]  # by distance, in every direction

@@ -58,3 +58,12 @@ def test_no_default_temperature_is_written_twice():
              for path in (REPO_ROOT / folder).rglob("*") if path.suffix in (".py", ".js", ".html")
              and re.search(r"(?<![\d.])0\.38(?!\d)", path.read_text())]
     assert found == ["colornet/colorize/settings.py"], found
+
+
+def test_the_hint_weight_is_the_model_cards_unless_one_is_given():
+    model = Model.resolve("default")
+    colorizer = Colorizer(model, "opencv")
+    assert model.hint_weight and colorizer.hint_weight == model.hint_weight
+    levin = colorizer.with_settings(hint_weight=0.0)
+    assert levin.hint_weight == 0.0 and levin.with_settings(hint_weight=None).hint_weight == model.hint_weight
+    assert Colorizer(Model.resolve("lite"), "opencv").hint_weight == settings.DEFAULT_HINT_WEIGHT  # no hint net

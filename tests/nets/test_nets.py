@@ -1,5 +1,6 @@
 """Generated nets: no drift from the generator, shapes, forward/backward, and a short training."""
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -266,18 +267,29 @@ def test_train_default_reproduces_the_shipped_snapshot():
     with the same deploy net, and that snapshot is one its last solver writes (the default is
     picked among a run's snapshots by the test split)."""
     import json
-    import re
     commands = make_dry_run("train-default")
     card = json.loads((REPO_ROOT / "models/default/model.json").read_text())
     export = re.search(r"export_model\.py --deploy (\S+)\s+--weights (\S+)", commands)
     assert export, commands
     assert export.group(1) == card["deploy_source"]
     assert pathlib.Path(export.group(2)).name == card["snapshot"]
-    trained = re.findall(r"train\.py (\S+)", commands)
-    last = solver_settings(pathlib.Path(trained[-1]).name)
-    iteration = int(re.search(r"_iter_(\d+)\.caffemodel$", export.group(2)).group(1))
-    assert export.group(2) == f"{last.snapshot_prefix}_iter_{iteration}.caffemodel"
-    assert 0 < iteration <= last.max_iter and iteration % last.snapshot == 0
+    trained = re.findall(r"train\.py (\S+)", commands[:export.start()])
+    _assert_a_snapshot_of(trained[-1], export.group(2))
+    # Then the hint net, trained from the exported weights, added with the card's weight and reach.
+    hints = re.search(r"train\.py (\S+).*?export_model\.py --hint-net --deploy (\S+)\s+--weights (\S+)\s+-o models/default"
+                      r"\s+--hint-weight (\S+) --hint-reach (\S+)", commands[export.end():], re.S)
+    assert hints, commands
+    assert hints.group(2) == card["hint_net"]["deploy_source"]
+    assert pathlib.Path(hints.group(3)).name == card["hint_net"]["snapshot"]
+    assert (float(hints.group(4)), float(hints.group(5))) == (card["hint_net"]["hint_weight"], card["hint_net"]["hint_reach"])
+    _assert_a_snapshot_of(hints.group(1), hints.group(3))
+
+
+def _assert_a_snapshot_of(solver_path, snapshot):
+    solver = solver_settings(pathlib.Path(solver_path).name)
+    iteration = int(re.search(r"_iter_(\d+)\.caffemodel$", snapshot).group(1))
+    assert snapshot == f"{solver.snapshot_prefix}_iter_{iteration}.caffemodel"
+    assert 0 < iteration <= solver.max_iter and iteration % solver.snapshot == 0
 
 
 def test_classifier_only_stage_trains_conv9_1_and_nothing_else(caffe, tmp_path, tiny_lmdb):

@@ -2,10 +2,12 @@
 Selenium) uploads a photo through the file input and gets it back in colour."""
 import contextlib
 import json
+import pathlib
 import shutil
 
 import pytest
 
+from tests.conftest import REPO_ROOT
 from tests.helpers import free_port, grey_jpeg, start_server
 
 pytest.importorskip("selenium")
@@ -27,13 +29,13 @@ return [image.naturalWidth, image.naturalHeight, chroma / (data.length / 4)];
 
 
 @contextlib.contextmanager
-def page_with_a_photo(tmp_path):
-    """Headless Chromium on the page of a fresh server (1 worker), coffee.png uploaded and
-    coloured (or failed): yields the browser."""
+def page_with_a_photo(tmp_path, photo=None):
+    """Headless Chromium on the page of a fresh server (1 worker), the photo (default coffee.png)
+    uploaded and coloured (or failed): yields the browser."""
     from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    photo = grey_jpeg(tmp_path / "coffee.jpg")
+    photo = photo or grey_jpeg(tmp_path / "coffee.jpg")
     port = free_port()
     server = start_server(port, "--workers", "1")
     options = webdriver.ChromeOptions()
@@ -130,3 +132,65 @@ def test_a_hint_placed_on_the_page_changes_the_colour_near_it(tmp_path):
         # would put it elsewhere.
         assert len(points) == 1 and points[0]["color"].lower() == "#2050d0", points
         assert abs(points[0]["x"] - 300) <= 3 and abs(points[0]["y"] - 200) <= 3, points
+
+
+# The result image as a PNG data URL (its own pixels, read through a canvas).
+RESULT_PNG = """
+const image = document.querySelector('.card.done .after');
+const canvas = document.createElement('canvas');
+canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
+canvas.getContext('2d').drawImage(image, 0, 0);
+return canvas.toDataURL('image/png');
+"""
+# Where photo pixel (x, y) is on the page, from the image's centre (Selenium's offsets).
+OFFSET_OF = """
+const [x, y] = arguments;
+const image = document.querySelector('.card.done .after');
+const box = image.getBoundingClientRect();
+return [x * box.width / image.naturalWidth - box.width / 2, y * box.height / image.naturalHeight - box.height / 2];
+"""
+MOOSE = REPO_ROOT / "data/samples/moose.jpg"
+# Drawn by hand over the photo (polygons, 2026-12-06): 255 the moose's body and head, 128 its
+# antlers and a 7-pixel band around it (neither inside nor outside), 0 the rest.
+MOOSE_MASK = pathlib.Path(__file__).with_name("moose-mask.png")
+
+
+def _result_chroma(browser):
+    import base64
+    import cv2
+    import numpy as np
+    payload = base64.b64decode(browser.execute_script(RESULT_PNG).split(",", 1)[1])
+    bgr = cv2.imdecode(np.frombuffer(payload, np.uint8), cv2.IMREAD_COLOR)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV)[..., 1:].astype(np.float64)
+
+
+@pytest.mark.slow  # Chromium
+def test_one_click_on_the_moose_colours_the_moose_more_than_its_surroundings(tmp_path):
+    """ideepcolor's one-click behaviour through the page: a brown point on the moose's chest
+    shifts the colour inside the moose at least twice as much as outside it (the default
+    model's hint net; Levin's propagation alone spreads it over the grass as much)."""
+    import cv2
+    import numpy as np
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    mask = cv2.imread(str(MOOSE_MASK), cv2.IMREAD_GRAYSCALE)
+    with page_with_a_photo(tmp_path, MOOSE) as browser:
+        before = _result_chroma(browser)
+        assert before.shape[:2] == mask.shape
+        browser.find_element(By.CSS_SELECTOR, ".card .hint-mode").click()
+        image = browser.find_element(By.CSS_SELECTOR, ".card.done .after")
+        dx, dy = browser.execute_script(OFFSET_OF, 255, 230)
+        ActionChains(browser).move_to_element_with_offset(image, round(dx), round(dy)).click().perform()
+        WebDriverWait(browser, 60).until(lambda b: b.find_element(By.CSS_SELECTOR, ".card").get_attribute("data-rendered"))
+        rendered = browser.find_element(By.CSS_SELECTOR, ".card").get_attribute("data-rendered")
+        browser.execute_script("const p = document.querySelector('.card .picker'); p.value = '#784b28';"
+                               "p.dispatchEvent(new Event('change'));")
+        WebDriverWait(browser, 60).until(
+            lambda b: b.find_element(By.CSS_SELECTOR, ".card").get_attribute("data-rendered") != rendered)
+        points = json.loads(browser.execute_script(
+            "return fetch(document.querySelector('.card .hints-json').href).then(r => r.text())"))
+        assert len(points) == 1 and abs(points[0]["x"] - 255) <= 3 and abs(points[0]["y"] - 230) <= 3, points
+        shift = np.linalg.norm(_result_chroma(browser) - before, axis=2)
+    inside, outside = shift[mask == 255].mean(), shift[mask == 0].mean()
+    assert inside >= 2 * outside and inside > 2, (inside, outside)
