@@ -258,5 +258,11 @@ def test_hints_are_not_faded_in_the_dark_but_the_automatic_colours_are(tmp_path)
     hints = [Hint(x=int(dark[1]), y=int(dark[0]), chroma=(-20.0, 40.0))]
     faded = Colorizer(Model.resolve("default"), "opencv").with_settings(dark_limit=128)
     unfaded = faded.with_settings(dark_limit=0)
-    assert faded.colorize([grey], [hints])[0].tobytes() == unfaded.colorize([grey], [hints])[0].tobytes()
     assert faded.colorize([grey])[0].tobytes() != unfaded.colorize([grey])[0].tobytes()
+    # Levin's propagation alone: the hints' colours everywhere, none faded.
+    levin, levin_unfaded = faded.with_settings(hint_weight=0.0), unfaded.with_settings(hint_weight=0.0)
+    assert levin.colorize([grey], [hints])[0].tobytes() == levin_unfaded.colorize([grey], [hints])[0].tobytes()
+    # With the hint net the net's own colours keep their caution, but the hinted patch does not.
+    hinted, hinted_unfaded = faded.colorize([grey], [hints])[0], unfaded.colorize([grey], [hints])[0]
+    patch = (slice(max(dark[0] - 1, 0), dark[0] + 2), slice(max(dark[1] - 1, 0), dark[1] + 2))
+    assert np.array_equal(hinted[patch], hinted_unfaded[patch]) and not np.array_equal(hinted, hinted_unfaded)

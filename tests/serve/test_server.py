@@ -224,10 +224,11 @@ def test_hints_through_the_api_equal_the_command_line_byte_for_byte(client, tmp_
     assert run_tool("use_trained_model", photo, "--hints", tmp_path / "hints.json", "-o", tmp_path / "cli",
                     "--backend", "opencv", "-q").returncode == 0  # the server's workers run the default: OpenCV
     assert answer.content == (tmp_path / "cli" / "coffee.png").read_bytes()
-    # The weight of the net's colours beside the hints: the same setting and bytes as --hint-weight.
+    # The weight of the net's colours beside the hints (default: the card's): the same setting and
+    # bytes as --hint-weight; 0, Levin's propagation alone, is another result.
     weighted = client.post("/api/colorize", files={"image": ("coffee.jpg", photo.read_bytes(), "image/jpeg")},
-                           data={"hints": (tmp_path / "hints.json").read_text(), "hint_weight": "0.02"})
-    assert run_tool("use_trained_model", photo, "--hints", tmp_path / "hints.json", "--hint-weight", "0.02", "-o",
+                           data={"hints": (tmp_path / "hints.json").read_text(), "hint_weight": "0"})
+    assert run_tool("use_trained_model", photo, "--hints", tmp_path / "hints.json", "--hint-weight", "0", "-o",
                     tmp_path / "cli_weighted", "--backend", "opencv", "-q").returncode == 0
     assert weighted.status_code == 200 and weighted.content != answer.content
     assert weighted.content == (tmp_path / "cli_weighted" / "coffee.png").read_bytes()
