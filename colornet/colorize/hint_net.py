@@ -5,7 +5,6 @@ layer OpenCV's dnn cannot run), with the user's hints as a second input.
 The card names the deploy file and a weights file that holds only the hint layers; the rest come
 from the model's own weights.caffemodel, so the two nets cannot drift apart.
 """
-import logging
 import os
 import threading
 
@@ -14,7 +13,6 @@ import numpy as np
 from colornet.colour import hint_maps
 from colornet.colorize.models import ModelError
 
-log = logging.getLogger("colorize")
 HINTS_INPUT = "hints"
 CONFIDENCE = "hint_confidence"
 

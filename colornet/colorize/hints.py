@@ -7,8 +7,10 @@ luminance (similar luminance, similar colour), hinted pixels fixed. To that we a
 weak prior: each free pixel is also pulled towards the net's chroma with weight `prior_weight`, so
 that far from every hint the photo keeps the net's colours, near a hint it takes the hint's, and
 colour follows edges in between. With prior_weight 0 and the chroma 0 this is Levin's method from
-grey, the classic no-learning baseline bench/bench_hints.py measures against; it is also the
-default, because on val no weight of the net's colours beat it (see colorize/settings.py, DEFAULT_HINT_WEIGHT).
+grey, the classic no-learning baseline bench/bench_hints.py measures against, and the default for
+a model without a hint net. With one (colorize/hint_net.py) the net's colours are those of the
+hint net, which saw the hints, and its weight grows with the distance from the hints over a reach
+per hint (prior_weights), both from the model card.
 
 The solve is done on a grid of at most HINT_GRID_SIDE pixels a side (a sparse LU factorisation,
 0.4 s at 256×256 here; with a prior, BiCGSTAB started from the net's colours); the pipeline brings the result to full size with its guided

@@ -9,12 +9,10 @@ from colornet.photo_io import DEFAULT_MAX_PIXELS
 
 # Zhang et al.'s annealed-mean temperature; a model card may name its own.
 DEFAULT_TEMPERATURE = 0.38
-# Weight of the net's own colours beside the hints in the propagation (a prior far from them):
-# chosen on val by bench/bench_hints.py, where every weight tried (0.0005, 0.003, 0.02) lost PSNR
-# against none at every N (12 val photos at 256²: 22.37 against 25.48 dB at 1 point, 27.72
-# against 31.73 at 100 for the smallest): the default model's colours were further from the truth
-# than grey on those photos (21.82 against 24.19 dB), so with hints the photo's own edges carry
-# the hints' colours alone (docs/hints.md).
+# Weight of the net's own colours beside the hints in the propagation, for a model whose card
+# names none: 0, Levin's propagation alone. For an automatic net's colours every weight tried on
+# val lost PSNR against none (0.0005-0.02 at every N, 2026-11: they were further from the truth
+# than grey there); a model with a hint net names its own, chosen on val (docs/hints.md).
 DEFAULT_HINT_WEIGHT = 0.0
 LIMITS = {
     "temperature": (0.01, 5.0),
