@@ -75,7 +75,8 @@ class Model:
             if weights is None:
                 raise ModelError(f"{path}: a deploy file needs --weights FILE.caffemodel")
             return cls(path, weights)
-        folder = path if path.is_dir() else MODELS_DIR / model
+        # A name in models/ first: "docs" or "data" would otherwise be the checkout's own folders.
+        folder = MODELS_DIR / model if (MODELS_DIR / model).is_dir() or not path.is_dir() else path
         if not folder.is_dir():
             known = sorted(p.name for p in MODELS_DIR.iterdir() if (p / "deploy.prototxt").exists()) \
                 if MODELS_DIR.is_dir() else []

@@ -3,12 +3,13 @@ probabilities and the same photo; a net OpenCV cannot load falls back to pycaffe
 import json
 import logging
 import pathlib
+import shutil
 
 import cv2
 import numpy as np
 import pytest
 
-from colornet.colorize.models import CaffeRunner, Model, OpenCVRunner, available_models, runner
+from colornet.colorize.models import CaffeRunner, Model, ModelError, OpenCVRunner, available_models, runner
 from colornet.colorize.pipeline import Colorizer
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -52,3 +53,17 @@ def test_a_net_opencv_cannot_load_falls_back_to_pycaffe_with_one_line(tmp_path, 
     assert len(notes) == 1 and "\n" not in notes[0] and "OpenCV cannot load it" in notes[0]
     grey = cv2.imread(str(SAMPLES[0]), cv2.IMREAD_GRAYSCALE)
     assert np.array_equal(Colorizer(model).colorize([grey])[0], Colorizer(shipped, "caffe").colorize([grey])[0])
+
+
+def test_a_model_named_like_a_folder_of_the_checkout_is_the_one_in_models(tmp_path, monkeypatch):
+    """`--model docs` (a fine-tuning named docs) from the repository root, which has a docs/ of its
+    own: the model in models/, not the folder beside the command; a folder path still works."""
+    from colornet.colorize import models
+    monkeypatch.setattr(models, "MODELS_DIR", tmp_path / "models")
+    shutil.copytree(REPO_ROOT / "models/lite", tmp_path / "models/docs")
+    (tmp_path / "cwd/docs").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "cwd")
+    assert Model.resolve("docs").deploy == tmp_path / "models/docs/deploy.prototxt"
+    assert Model.resolve(str(tmp_path / "models/docs")).deploy == tmp_path / "models/docs/deploy.prototxt"
+    with pytest.raises(ModelError, match="no such model"):
+        Model.resolve("data")
