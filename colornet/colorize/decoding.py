@@ -76,7 +76,7 @@ def calibrated(probabilities, class_scale):
 
 def fade_dark_chroma(lum, uv, dark_limit):
     """uint8 Y H×W and U, V H×W×2 (128 neutral) → U, V scaled towards 128 by min(1, Y/dark_limit)."""
-    factor = np.minimum(lum.astype(np.float32) * (1.0 / dark_limit), 1.0)[..., None]
+    factor = dark_factor(lum, dark_limit)[..., None]
     offsets = uv.astype(np.float32) - 128.0
     return np.rint(offsets * factor + 128.0).astype(np.uint8)
 
@@ -87,5 +87,10 @@ def fade_dark_offsets(lum, chroma, dark_limit, floor=0.0):
     the least factor kept at each cell."""
     if not dark_limit:
         return chroma
-    small = cv2.resize(lum, (chroma.shape[2], chroma.shape[1]), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return chroma * np.maximum(np.minimum(small * (1.0 / dark_limit), 1.0), floor)[None]
+    small = cv2.resize(lum, (chroma.shape[2], chroma.shape[1]), interpolation=cv2.INTER_AREA)
+    return chroma * np.maximum(dark_factor(small, dark_limit), floor)[None]
+
+
+def dark_factor(lum, dark_limit):
+    """min(1, Y / dark_limit) per pixel, float32: how much of the chroma the fade keeps."""
+    return np.minimum(lum.astype(np.float32) * (1.0 / dark_limit), 1.0)

@@ -56,8 +56,9 @@ class Model:
         hint_net = card.get("hint_net")
         self.hint_net = (self.deploy.parent / hint_net["deploy"], self.deploy.parent / hint_net["weights"]) \
             if hint_net and self.weights == self.deploy.parent / "weights.caffemodel" else None
-        self.hint_weight = hint_net.get("hint_weight") if hint_net else None
-        self.hint_reach = hint_net.get("hint_reach", 0) if hint_net else 0
+        # Both belong to the hint net: without it (other weights) they do not apply.
+        self.hint_weight = hint_net.get("hint_weight") if self.hint_net else None
+        self.hint_reach = hint_net.get("hint_reach", 0) if self.hint_net else 0
         if self.class_scale is not None and len(self.class_scale) != 64:
             raise ModelError(f"{card_path}: class_scale must list 64 factors, one per YUV-64 class "
                              f"(found {len(self.class_scale)}); re-export the model")

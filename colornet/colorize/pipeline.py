@@ -123,8 +123,8 @@ class Colorizer:
         for index in hinted:
             chromas[index] = self.hinted_net_chroma(lums[index], hints[index])
         # The dark-pixel fade is the automatic colours' caution; a user's hints are colours they
-        # chose, so with hints the result is their propagation, unfaded.
-        reach = self.model.hint_reach if self.hint_net is not None else 0
+        # chose, so with hints only the net's part of the result is faded (hinted_net_chroma).
+        reach = self.model.hint_reach
         return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight, reach=reach),
                         self.model.family, self.guided) if photo_hints else
                 compose(lum, chroma, self.model.family, self.guided, self.dark_limit)

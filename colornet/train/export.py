@@ -12,7 +12,7 @@ import shutil
 import time
 
 from colornet.colorize.models import CaffeRunner, Model, ModelError
-from colornet.common import atomic_output_dir
+from colornet.common import atomic_output_dir, atomic_write_bytes
 
 log = logging.getLogger("export_model")
 SIZE_LIMIT = 25 * 1024 * 1024  # what we commit to git: every file at most 25 MB
@@ -67,12 +67,10 @@ def add_hint_net(folder, deploy, snapshot, hint_weight, hint_reach=0, info=None)
             kept.layer.add().CopyFrom(layer)
     if not kept.layer:
         raise ModelError(f"{snapshot}: has no hint layers (train one with `make train-squeeze-hints`)")
-    shutil.copy(deploy, folder / HINT_DEPLOY)
-    (folder / HINT_WEIGHTS).write_bytes(kept.SerializeToString())
+    atomic_write_bytes(folder / HINT_DEPLOY, pathlib.Path(deploy).read_bytes())
+    atomic_write_bytes(folder / HINT_WEIGHTS, kept.SerializeToString())
     card["hint_net"] = {"deploy": HINT_DEPLOY, "weights": HINT_WEIGHTS, "deploy_source": str(deploy),
                         "snapshot": pathlib.Path(snapshot).name, "hint_weight": hint_weight, "hint_reach": hint_reach,
                         **(info or {})}
-    staged = card_path.with_suffix(".json.new")
-    staged.write_text(json.dumps(card, indent=2) + "\n")
-    staged.replace(card_path)
+    atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())
     log.info("added the hint net of %s to %s (%d hint layers, weight %g)", snapshot, folder, len(kept.layer), hint_weight)

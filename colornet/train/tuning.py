@@ -161,8 +161,8 @@ def choose(recipe, base_weights, candidates, holdout, base_model="default"):
     # fine-tuning can lose (the test split's documentation photos lost 2.5 rebalanced AuC on their
     # held-out five after 132 iterations), and the command must not then ship the worse model.
     # Its decoding stays the card's, chosen on hundreds of val photos: five held-out photos that
-    # re-chose its temperature (the lowest tried for the card's 0.6, 2026-12-06) cost 0.57 plain AuC and 0.26 dB on the
-    # 27 scored documentation photos.
+    # re-chose its temperature (the lowest tried for the card's 0.6, 2026-12-06) cost 0.57 plain
+    # AuC and 0.26 dB on the 27 scored documentation photos.
     shipped = Model.resolve(base_model)
     labelled = [(f"iteration {iteration}", weights) for iteration, weights in candidates[-CANDIDATE_SNAPSHOTS:]]
     base = score_shipped(base_model, holdout)

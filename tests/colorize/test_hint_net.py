@@ -36,7 +36,8 @@ def test_the_default_model_names_its_hint_net_and_a_chosen_weight():
     assert model.hint_net is not None and all(path.is_file() for path in model.hint_net)
     assert 0 < model.hint_weight <= 1 and model.hint_reach > 0
     # Other weights than the folder's own: the hint net's gains were trained beside those only.
-    assert Model.resolve("default", weights=REPO_ROOT / "models/lite/weights.caffemodel").hint_net is None
+    other = Model.resolve("default", weights=REPO_ROOT / "models/lite/weights.caffemodel")
+    assert other.hint_net is None and other.hint_weight is None and other.hint_reach == 0
 
 
 def test_without_hints_the_bytes_are_the_automatic_models(tmp_path, colorizer):
