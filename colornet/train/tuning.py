@@ -34,7 +34,7 @@ def fine_tuning_net(recipe, records):
         if layer.type == "BatchNorm":
             layer.batch_norm_param.use_global_stats = True
         if layer.type in ("Convolution", "Deconvolution") and not learning:
-            while len(layer.param) < 2:  # weights and bias
+            while len(layer.param) < 1 + layer.convolution_param.bias_term:  # weights (and bias)
                 layer.param.add()
             for param in layer.param:
                 param.lr_mult = 0

@@ -254,3 +254,16 @@ def test_an_export_that_fails_half_way_leaves_the_old_model_whole(tmp_path, monk
                       (0, 10), 30, True)
     assert {p.name: p.read_bytes() for p in old.iterdir()} == before
     assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["mine"]
+
+
+def test_a_recipe_learning_above_the_fixed_upsampling_declares_no_bias_it_lacks():
+    # The bilinear Deconvolutions have no bias: a frozen one given a second param makes Caffe
+    # abort the process ("Too many params specified for layer fire5_up").
+    import dataclasses
+    recipe = dataclasses.replace(finetune.RECIPES["squeeze_deploy"], train_from="head2")
+    net, learning = _fine_tuning_layers(recipe)
+    assert {name for name, learns in learning.items() if learns} == {"head2", "scores"}
+    frozen = [layer for layer in net.layer if layer.type in ("Convolution", "Deconvolution")
+              and layer.name not in ("head2", "scores")]
+    assert any(not layer.convolution_param.bias_term for layer in frozen)
+    assert all(len(layer.param) == 1 + layer.convolution_param.bias_term for layer in frozen)
