@@ -124,16 +124,18 @@ def grid_shape(photo_shape, side=HINT_GRID_SIDE):
 
 
 def affinity_weights(guide):
-    """guide h×w (0..1) → (neighbour offsets, h×w×8 weights) of Levin's 3×3 affinities: each row
-    normalised to sum 1; σ² from the window's variance, at least what keeps the most similar
-    neighbour's weight at 0.01 or more."""
-    height, width = guide.shape
-    padded = np.pad(guide, 1, mode="edge")
+    """guide h×w or h×w×C (0..1) → (neighbour offsets, h×w×8 weights) of Levin's 3×3 affinities:
+    each row normalised to sum 1; σ² from the window's variance (summed over the channels), at
+    least what keeps the most similar neighbour's weight at 0.01 or more. More channels than the
+    luminance (the net's colours, hint_transfer) keep colour from crossing where they change."""
+    guide = guide if guide.ndim == 3 else guide[..., None]
+    height, width, _ = guide.shape
+    padded = np.pad(guide, ((1, 1), (1, 1), (0, 0)), mode="edge")
     offsets = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
-    neighbours = np.stack([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width] for dy, dx in offsets], axis=-1)
-    window = np.concatenate([neighbours, guide[..., None]], axis=-1)
-    variance = window.var(axis=-1)
-    squared = (neighbours - guide[..., None]) ** 2
+    neighbours = np.stack([padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width] for dy, dx in offsets], axis=2)
+    window = np.concatenate([neighbours, guide[:, :, None]], axis=2)
+    variance = window.var(axis=2).sum(axis=-1)
+    squared = ((neighbours - guide[:, :, None]) ** 2).sum(axis=-1)
     sigma2 = np.maximum(np.maximum(0.6 * variance, -squared.min(axis=-1) / np.log(0.01)), 2e-6)
     weights = np.exp(-squared / (2 * sigma2[..., None]))
     # Neighbours outside the photo (edge padding) take no part.
@@ -147,12 +149,12 @@ def affinity_weights(guide):
 
 def propagate(guide, fixed_mask, fixed_chroma, prior=None, prior_weight=0.0):
     """Solve for chroma 2×h×w: for each free pixel r, (1 + λ_r)·c_r − Σ_s w_rs c_s = λ_r·prior_r;
-    fixed pixels keep fixed_chroma. guide h×w (0..1), fixed_mask h×w bool, fixed_chroma 2×h×w,
+    fixed pixels keep fixed_chroma. guide h×w or h×w×C (0..1), fixed_mask h×w bool, fixed_chroma 2×h×w,
     prior 2×h×w (zeros if None), λ = prior_weight ≥ 0, one number or one per pixel (h×w)
     (0: Levin's method; needs a fixed pixel)."""
     from scipy.sparse import csc_matrix
     from scipy.sparse.linalg import bicgstab, splu
-    height, width = guide.shape
+    height, width = guide.shape[:2]
     count = height * width
     prior = np.zeros((2, height, width), np.float64) if prior is None else prior.astype(np.float64)
     weight_map = np.broadcast_to(np.asarray(prior_weight, np.float64), (height, width)).ravel()

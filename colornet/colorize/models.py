@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from colornet.colorize import families
+from colornet.colorize.hint_transfer import HintTransfer, TransferError
 from colornet.common import REPO_ROOT
 from colornet.colour import lab313
 
@@ -56,9 +57,20 @@ class Model:
         hint_net = card.get("hint_net")
         self.hint_net = (self.deploy.parent / hint_net["deploy"], self.deploy.parent / hint_net["weights"]) \
             if hint_net and self.weights == self.deploy.parent / "weights.caffemodel" else None
-        # Both belong to the hint net: without it (other weights) they do not apply.
-        self.hint_weight = hint_net.get("hint_weight") if self.hint_net else None
-        self.hint_reach = hint_net.get("hint_reach", 0) if self.hint_net else 0
+        # How hinted photos are made from the net's colours (colorize/hint_transfer.py); where the
+        # card names it, its weight and reach are the ones chosen with it.
+        own_weights = self.weights == self.deploy.parent / "weights.caffemodel"
+        transfer = card.get("hint_transfer") if own_weights else None
+        try:
+            self.hint_transfer = HintTransfer.from_card(transfer, card_path) if transfer else None
+        except (TransferError, TypeError) as error:
+            raise ModelError(f"{error}; re-export the model") from None
+        if self.hint_transfer and self.hint_transfer.base == "hint_net" and not self.hint_net:
+            raise ModelError(f"{card_path}: hint_transfer.base is hint_net but the card names no hint_net")
+        chosen = transfer or (hint_net if self.hint_net else None)
+        # They belong to the weights they were chosen with: with other weights they do not apply.
+        self.hint_weight = chosen.get("hint_weight") if chosen else None
+        self.hint_reach = chosen.get("hint_reach", 0) if chosen else 0
         if self.class_scale is not None and len(self.class_scale) != 64:
             raise ModelError(f"{card_path}: class_scale must list 64 factors, one per YUV-64 class "
                              f"(found {len(self.class_scale)}); re-export the model")

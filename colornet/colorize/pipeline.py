@@ -17,6 +17,7 @@ import numpy as np
 from colornet.colorize import families
 from colornet.colorize.decoding import fade_dark_offsets
 from colornet.colorize.hint_net import CONFIDENCE, HintNetSlot, hint_map_batch
+from colornet.colorize.hint_transfer import transferred_chroma
 from colornet.colorize.hints import hinted_chroma
 from colornet.colorize.models import runner
 from colornet.colorize.settings import DEFAULT_TEMPERATURE, Settings
@@ -81,54 +82,76 @@ class Colorizer:
         other.settings = self.settings.replace(**changes).for_model(self.model)
         return other
 
-    def chroma(self, lums):
-        return self.chroma_of(self.net_batch(lums))
+    def chroma(self, lums, temperature=None):
+        return self.chroma_of(self.net_batch(lums), temperature)
 
     def net_batch(self, lums):
         """Luminances → the net's N×1×side×side input batch."""
         return np.stack([net_input(lum, self.model.side) for lum in lums])[:, None].astype(np.float32)
 
-    def chroma_of(self, batch):
-        """The net's input batch → N×2×h×w chroma."""
-        return decode(self.runner.forward(batch), self.model.family, self.temperature, self.method,
+    def chroma_of(self, batch, temperature=None):
+        """The net's input batch → N×2×h×w chroma (at `temperature`, else the settings')."""
+        return decode(self.runner.forward(batch), self.model.family, temperature or self.temperature, self.method,
                       class_scale=self.model.class_scale)
 
-    def hinted_net_chroma(self, lum, hints):
+    def hinted_net_chroma(self, lum, hints, temperature=None):
         """The hint net's chroma 2×h×w for one luminance and its hints, faded in the dark where
         the hints' evidence is unsure: away from them its colours are as much a guess as the
         automatic ones, those the hints vouch for are not."""
         outputs = self.hint_net.get().forward(self.net_batch([lum]), hint_map_batch([hints], [lum.shape], self.model.side))
-        chroma = decode(outputs, self.model.family, self.temperature, self.method, class_scale=self.model.class_scale)[0]
+        chroma = decode(outputs, self.model.family, temperature or self.temperature, self.method,
+                        class_scale=self.model.class_scale)[0]
         if self.model.family != "yuv64" or not self.dark_limit:
             return chroma
         sure = cv2.resize(outputs[CONFIDENCE][0].max(axis=0), chroma.shape[:0:-1], interpolation=cv2.INTER_LINEAR)
         return fade_dark_offsets(lum, chroma, self.dark_limit, floor=sure)
 
+    def transfer_base(self, lum, hints):
+        """The colours a model with a hint_transfer corrects with the hints: its base net's at the
+        transfer's temperature, faded in the dark as the automatic ones are."""
+        transfer = self.model.hint_transfer
+        if transfer.base == "hint_net":
+            return self.hinted_net_chroma(lum, hints, transfer.temperature)
+        chroma = self.chroma([lum], transfer.temperature)[0]
+        if self.model.family != "yuv64" or not self.dark_limit:
+            return chroma
+        return fade_dark_offsets(lum, chroma, self.dark_limit)
+
     def colorize(self, photos, hints=None):
-        """hints: per photo a list of hints.Hint (or None), spread over the net's colours: the
-        hint net's, where the model has one, else the automatic net's (colorize/hints.py)."""
+        """hints: per photo a list of hints.Hint (or None). A model whose card names a
+        hint_transfer spreads the hints' corrections over its net's colours
+        (colorize/hint_transfer.py); else the hints' colours are spread with the net's colours as
+        a prior: the hint net's, where the model has one, else the automatic net's
+        (colorize/hints.py). hint_weight 0: the hints' propagation alone (Levin's)."""
         for photo in photos:
             check_pixels(photo.shape[1], photo.shape[0], self.max_pixels, "photo")
         hints = hints or [None] * len(photos)
         lums = [luminance(photo, self.model.family) for photo in photos]
+        transfer = self.model.hint_transfer if self.hint_weight > 0 else None
         # With hints and no weight on the net's colours the propagation never reads them: the net
         # runs only for the photos whose result uses it (a page update is a propagation alone).
-        automatic = [index for index, photo_hints in enumerate(hints)
-                     if not photo_hints or (self.hint_weight > 0 and self.hint_net is None)]
-        hinted = [index for index, photo_hints in enumerate(hints)
-                  if photo_hints and self.hint_weight > 0 and self.hint_net is not None]
+        automatic = [index for index, photo_hints in enumerate(hints) if not photo_hints or (
+            self.hint_weight > 0 and self.hint_net is None and transfer is None)]
         chromas = [None] * len(lums)
         for index, chroma in zip(automatic, self.chroma([lums[index] for index in automatic]) if automatic else []):
             chromas[index] = chroma
-        for index in hinted:
-            chromas[index] = self.hinted_net_chroma(lums[index], hints[index])
-        # The dark-pixel fade is the automatic colours' caution; a user's hints are colours they
-        # chose, so with hints only the net's part of the result is faded (hinted_net_chroma).
         reach = self.model.hint_reach
-        return [compose(lum, hinted_chroma(lum, chroma, photo_hints, self.model.family, self.hint_weight, reach=reach),
-                        self.model.family, self.guided) if photo_hints else
-                compose(lum, chroma, self.model.family, self.guided, self.dark_limit)
-                for lum, chroma, photo_hints in zip(lums, chromas, hints)]
+        results = []
+        for index, (lum, photo_hints) in enumerate(zip(lums, hints)):
+            if not photo_hints:
+                results.append(compose(lum, chromas[index], self.model.family, self.guided, self.dark_limit))
+                continue
+            # The dark-pixel fade is the automatic colours' caution; a user's hints are colours
+            # they chose, so with hints only the net's part of the result is faded.
+            if transfer:
+                grid = transferred_chroma(lum, self.transfer_base(lum, photo_hints), photo_hints, self.model.family,
+                                          self.hint_weight, reach, transfer.net_guide)
+            else:
+                if chromas[index] is None and self.hint_weight > 0:
+                    chromas[index] = self.hinted_net_chroma(lum, photo_hints)
+                grid = hinted_chroma(lum, chromas[index], photo_hints, self.model.family, self.hint_weight, reach=reach)
+            results.append(compose(lum, grid, self.model.family, self.guided))
+        return results
 
     def palette(self, photo, x, y, count=9):
         """The `count` colours the net finds likeliest at photo pixel (x, y), likeliest first, as

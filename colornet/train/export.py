@@ -11,6 +11,7 @@ import re
 import shutil
 import time
 
+from colornet.colorize.hint_transfer import HintTransfer, TransferError
 from colornet.colorize.models import CaffeRunner, Model, ModelError
 from colornet.common import atomic_output_dir, atomic_write_bytes
 
@@ -74,3 +75,25 @@ def add_hint_net(folder, deploy, snapshot, hint_weight, hint_reach=0, info=None)
                         **(info or {})}
     atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())
     log.info("added the hint net of %s to %s (%d hint layers, weight %g)", snapshot, folder, len(kept.layer), hint_weight)
+
+
+def set_hint_transfer(folder, base, temperature, net_guide, hint_weight, hint_reach=0, info=None):
+    """Name in the model folder's card how its hinted photos are made (colorize/hint_transfer.py):
+    the hints' corrections to `base`'s colours (the automatic net's or the hint net's) decoded at
+    `temperature`, the net's colours in the affinities with weight `net_guide`, faded with the
+    prior weight `hint_weight` over `hint_reach` grid pixels per hint. Checked before the card
+    is replaced (whole)."""
+    folder = pathlib.Path(folder)
+    card_path = folder / "model.json"
+    card = json.loads(card_path.read_text())
+    if base == "hint_net" and "hint_net" not in card:
+        raise ModelError(f"{card_path}: names no hint_net to correct (add one with --hint-net first)")
+    card["hint_transfer"] = {"base": base, "temperature": temperature, "net_guide": net_guide,
+                             "hint_weight": hint_weight, "hint_reach": hint_reach, **(info or {})}
+    try:
+        HintTransfer.from_card(card["hint_transfer"], card_path)
+    except TransferError as error:
+        raise ModelError(str(error)) from None
+    atomic_write_bytes(card_path, (json.dumps(card, indent=2) + "\n").encode())
+    log.info("%s: hinted photos by the hints' corrections to the %s colours (T %g, net guide %g, weight %g, reach %g)",
+             folder, base, temperature, net_guide, hint_weight, hint_reach)
