@@ -130,10 +130,6 @@ SQUEEZE_HEAD_ITER := 2000
 HINTS_ITER := 1750
 DEFAULT_HINT_WEIGHT := 0.02
 DEFAULT_HINT_REACH := 384
-# What the default's card uses for hinted photos: the hints' corrections to its automatic colours
-# (colorize/hint_transfer.py), chosen on val over the hint net's colours (docs/hints.md).
-TRANSFER_WEIGHT := 0.002
-TRANSFER_REACH := 384
 squeezenet:  ## fetch and decode the ImageNet-trained SqueezeNet into models/squeezenet/ (PHOTO_MIRROR=DIR offline)
 	$(PYTHON) tools/get_squeezenet.py
 
@@ -234,6 +230,4 @@ ifeq ($(findstring squeeze,$(DEFAULT_NET)),squeeze)
 	$(PYTHON) tools/export_model.py --hint-net --deploy prototxt/deploy_squeeze_hints.prototxt \
 		--weights models/snapshots/squeeze_hints_iter_$(HINTS_ITER).caffemodel -o models/default \
 		--hint-weight $(DEFAULT_HINT_WEIGHT) --hint-reach $(DEFAULT_HINT_REACH)
-	$(PYTHON) tools/export_model.py --hint-transfer automatic --hint-temperature 1 --net-guide 10 -o models/default \
-		--hint-weight $(TRANSFER_WEIGHT) --hint-reach $(TRANSFER_REACH) --info docs/hints/transfer-card.json
 endif

@@ -14,6 +14,7 @@ from colornet.colorize.hints import Hint, HintError, parse_hints, propagate
 from colornet.colorize.pipeline import Colorizer
 from colornet.colorize.models import Model
 from colornet.colorize.settings import Settings
+from colornet.train.export import set_hint_transfer
 from tests.conftest import REPO_ROOT, run_tool
 
 SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
@@ -172,23 +173,21 @@ def test_hinted_photos_skip_the_net_only_when_their_result_does_not_read_it(colo
     mixed = colorizer.colorize([photo, other], [green, None])
     assert batches == [1] and all(np.array_equal(a, b) for a, b in zip(mixed, alone))
     assert np.array_equal(colorizer.colorize([photo], [green])[0], alone[0]) and batches == [1]
-    # With weight on the net's colours the default's card corrects its automatic colours with the
-    # hints (hint_transfer): the automatic net runs for the hinted photo, the hint net does not.
+    # With weight on the net's colours the model's hint net runs for the hinted photo (the
+    # automatic net does not), and its colours count.
     hint_net, hinted_batches = colorizer.hint_net.get(), []
     hint_forward = hint_net.forward
     monkeypatch.setattr(hint_net, "forward", lambda batch, maps: hinted_batches.append(len(batch)) or hint_forward(batch, maps))
     weighted = colorizer.with_settings(hint_weight=0.02).colorize([photo], [green])[0]
-    assert batches == [1, 1] and hinted_batches == [] and not np.array_equal(weighted, alone[0])
+    assert batches == [1] and hinted_batches == [1] and not np.array_equal(weighted, alone[0])
 
 
-def test_a_card_without_a_transfer_spreads_the_hints_over_its_hint_nets_colours(tmp_path, monkeypatch):
+def test_a_card_with_a_transfer_corrects_its_automatic_colours_with_the_hints(tmp_path, monkeypatch):
     folder = tmp_path / "model"
     shutil.copytree(REPO_ROOT / "models/default", folder)
-    card = json.loads((folder / "model.json").read_text())
-    del card["hint_transfer"]
-    (folder / "model.json").write_text(json.dumps(card))
+    set_hint_transfer(folder, "automatic", 1.0, 10.0, 0.002, 384)
     colorizer = Colorizer(Model.resolve(str(folder)), "opencv")
-    assert colorizer.hint_weight == card["hint_net"]["hint_weight"]
+    assert colorizer.hint_weight == 0.002 and colorizer.model.hint_reach == 384
     photo, green = grey_photo(size=(300, 200)), [Hint(150, 100, hint_module.colour_chroma((70, 140, 70), "yuv64"), 8)]
     batches, hinted_batches = [], []
     forward, hint_net = colorizer.runner.forward, colorizer.hint_net.get()
@@ -196,8 +195,10 @@ def test_a_card_without_a_transfer_spreads_the_hints_over_its_hint_nets_colours(
     monkeypatch.setattr(colorizer.runner, "forward", lambda batch: batches.append(len(batch)) or forward(batch))
     monkeypatch.setattr(hint_net, "forward", lambda batch, maps: hinted_batches.append(len(batch)) or hint_forward(batch, maps))
     hinted = colorizer.colorize([photo], [green])[0]
-    assert batches == [] and hinted_batches == [1]
-    assert not np.array_equal(hinted, colorizer.with_settings(hint_weight=0.0).colorize([photo], [green])[0])
+    assert batches == [1] and hinted_batches == []
+    levin = colorizer.with_settings(hint_weight=0.0).colorize([photo], [green])[0]
+    assert batches == [1] and not np.array_equal(hinted, levin)   # λ 0: Levin's propagation, no net
+    assert np.array_equal(colorizer.colorize([photo])[0], Colorizer(Model.resolve("default"), "opencv").colorize([photo])[0])
 
 
 def test_the_palette_offers_nine_colours_and_the_likeliest_first(colorizer):
@@ -246,8 +247,8 @@ def test_the_command_line_takes_a_hints_file_and_names_a_bad_point(tmp_path):
     assert result.returncode == 1 and len(errors) == 1
     assert "bad.json: point 2: (999, 1) is outside the 300×200 photo" in errors[0]
     assert not (tmp_path / "bad" / "grey.png").exists()
-    # --hint-weight: the card's (the default's hint transfer) unless given; 0 is Levin's alone.
-    card_weight = json.loads((REPO_ROOT / "models/default/model.json").read_text())["hint_transfer"]["hint_weight"]
+    # --hint-weight: the card's (the default's hint net) unless given; 0 is Levin's alone.
+    card_weight = Model.resolve("default").hint_weight
     weighted = run_tool("use_trained_model", tmp_path / "grey.png", "--hints", good, "--hint-weight", str(card_weight), "-o",
                         tmp_path / "weighted", "-q")
     levin = run_tool("use_trained_model", tmp_path / "grey.png", "--hints", good, "--hint-weight", "0", "-o",

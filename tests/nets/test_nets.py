@@ -283,13 +283,6 @@ def test_train_default_reproduces_the_shipped_snapshot():
     assert pathlib.Path(hints.group(3)).name == card["hint_net"]["snapshot"]
     assert (float(hints.group(4)), float(hints.group(5))) == (card["hint_net"]["hint_weight"], card["hint_net"]["hint_reach"])
     _assert_a_snapshot_of(hints.group(1), hints.group(3))
-    # Last, how hinted photos are made, with the card's base, temperature, guide, weight and reach.
-    transfer = re.search(r"export_model\.py --hint-transfer (\S+) --hint-temperature (\S+) --net-guide (\S+) -o models/default"
-                         r"\s+--hint-weight (\S+) --hint-reach (\S+)", commands[hints.end():], re.S)
-    assert transfer, commands
-    entry = card["hint_transfer"]
-    assert transfer.group(1) == entry["base"]
-    assert [float(transfer.group(k)) for k in (2, 3, 4, 5)] == [entry[k] for k in ("temperature", "net_guide", "hint_weight", "hint_reach")]
 
 
 def _assert_a_snapshot_of(solver_path, snapshot):
