@@ -53,6 +53,9 @@ def generate():
     for stage in squeeze.STAGES:
         files[f"train_val_squeeze_{stage}.prototxt"] = squeeze.squeeze_train_val(stage)
         files[f"solver_squeeze_{stage}.prototxt"] = squeeze.squeeze_solver(stage)
+    for stage in squeeze.STOCK_STAGES:
+        files[f"train_val_squeeze_{stage}_stock.prototxt"] = squeeze.squeeze_train_val(stage, stock=True)
+        files[f"solver_squeeze_{stage}_stock.prototxt"] = squeeze.squeeze_solver(stage, stock=True)
     files["deploy_squeeze.prototxt"] = squeeze.squeeze_deploy()
     files["train_val_squeeze_hints.prototxt"] = squeeze_hints.train_val()
     files["solver_squeeze_hints.prototxt"] = squeeze_hints.solver()
@@ -65,10 +68,10 @@ def generate():
 
 def generate_constants():
     """{file name: bytes}: the stock Lab/313 net's frozen blobs, from the committed bin centres
-    and prior (regenerate after `make prior`)."""
+    and prior (regenerate after `make prior`), and the stock squeeze nets' class weights."""
     centres = lab313_numpy.load_centres()
     prior = np.load(lab313_numpy.repo_path(lab313_numpy.DEFAULT_PRIOR))
-    return {lab313.STOCK_CONSTANTS: lab313.stock_constants(centres, prior)}
+    return {lab313.STOCK_CONSTANTS: lab313.stock_constants(centres, prior), squeeze.INFOGAIN: squeeze.infogain_matrix()}
 
 
 def write_generated(output):

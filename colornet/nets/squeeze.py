@@ -14,11 +14,16 @@ net's (112×112 for 224): the colorize pipeline takes either unchanged.
 Training runs in two stages (make train-default): "head" trains only the head with the trunk
 frozen; "all" trains everything from the head stage's last weights at a tenth of its rate.
 "control" is the head stage on a random trunk (make train-squeeze-control).
+
+The "_stock" nets of the head and all stages are the same nets with the rebalanced loss made of
+stock layers only (InfogainLoss, H = diag(class weights), prototxt/squeeze_infogain.binaryproto): the
+same gradients, and no Python in the training loop, so they train with a CUDA caffe whose embedded
+Python is not the machine's (bench/gpu_check.py's squeeze recipe).
 """
 import json
 
 from colornet.nets import squeezenet
-from colornet.nets.color import YUV64_CLASSES, yuv64_loss
+from colornet.nets.color import YUV64_CLASSES, YUV64_GREY_CLASS, yuv64_loss
 from colornet.nets.common import (FROZEN, MEAN_LOSS_WEIGHT_DECAY, ColorVariant, base_solver, caffe_modules,
                                   lmdb_data, net_path)
 
@@ -27,6 +32,9 @@ TRAIN_LMDB = "data/train_scales_lmdb"
 # The class prior of the photos the family trains on (make lmdb-scales writes it).
 PRIOR = "data/yuv64_prior_probs_world.npy"
 BOOST_LAMBDA = 0.2
+# The stock nets' class weights as InfogainLoss's H (a 1×1×64×64 BlobProto, generated from PRIOR).
+INFOGAIN = "squeeze_infogain.binaryproto"
+STOCK_STAGES = ("head", "all")
 # trunk layer → upsampling factor to fire3's grid (pool1 is already on it)
 HYPERCOLUMN = {"pool1": 1, "fire3": 1, "fire5": 2, "fire7": 2, "fire9": 4}
 # The luminance itself joins the hypercolumn, averaged over each fire3 cell and scaled to about
@@ -113,9 +121,9 @@ def grey_input(L, ns, data_y):
     return ns.data_y_centred
 
 
-def squeeze_train_val(stage, hint_seed=None):
+def squeeze_train_val(stage, hint_seed=None, stock=False):
     """The stage's training net; hint_seed (an int): the hint-conditioned variant, its hints
-    simulated from the labels (colornet/nets/squeeze_hints.py)."""
+    simulated from the labels (colornet/nets/squeeze_hints.py); stock: the loss from stock layers."""
     caffe, L, P = caffe_modules()
     trunk_lr, head_lr = STAGES[stage][:2]
     ns = caffe.NetSpec()
@@ -132,8 +140,41 @@ def squeeze_train_val(stage, hint_seed=None):
     prediction = colour_head(L, P, ns, tops, learning(head_lr), None if stage == "control" else FEATURE_SCALES,
                              hints=hints)
     ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
-    yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, BOOST_LAMBDA, prior=PRIOR)
-    return f'name: "squeeze_{"hints" if hints is not None else stage}"\n{val_layer}\n{ns.to_proto()}'
+    if stock:
+        stock_loss(caffe, L, P, ns, prediction, ns.label_uv3)
+    else:
+        yuv64_loss(caffe, L, P, ns, prediction, ns.label_uv3, BOOST_LAMBDA, prior=PRIOR)
+    name = "hints" if hints is not None else stage + ("_stock" if stock else "")
+    return f'name: "squeeze_{name}"\n{val_layer}\n{ns.to_proto()}'
+
+
+def stock_loss(caffe, L, P, ns, prediction, label):
+    """yuv64_loss's rebalanced loss from stock layers: InfogainLoss (which takes the scores and
+    applies the softmax itself) with H = diag(w) is −w_label·log p_label per pixel, whose gradient
+    on the scores is w_label·(p − 1_label) — the Python layers' rebalanced gradient. Its value is
+    the weighted loss, so the plain one is reported beside it in the TEST phase (weight 0) under
+    the Python nets' name for it."""
+    ignore = dict(ignore_label=YUV64_GREY_CLASS)
+    ns.rebalanced_loss = L.InfogainLoss(prediction, label, propagate_down=[True, False],
+                                        infogain_loss_param=dict(source=net_path(INFOGAIN), axis=1),
+                                        loss_param=dict(normalization=P.Loss.VALID, **ignore))
+    ns.loss = L.SoftmaxWithLoss(prediction, label, loss_weight=0, loss_param=dict(normalization=P.Loss.VALID, **ignore),
+                                include=dict(phase=caffe.TEST))
+    ns.accuracy = L.Accuracy(prediction, label, accuracy_param=ignore, include=dict(phase=caffe.TEST))
+
+
+def infogain_matrix():
+    """INFOGAIN's bytes: a BlobProto 1×1×64×64, diag of the rebalancing weights ClassBoostLayer
+    gives the squeeze nets (PRIOR, BOOST_LAMBDA, the grey class 0)."""
+    import numpy as np
+    from caffe.proto import caffe_pb2
+    from colornet.colour import yuv64
+    from colornet.common import REPO_ROOT
+    weights = yuv64.class_boost_weights(np.load(REPO_ROOT / PRIOR), BOOST_LAMBDA, YUV64_GREY_CLASS)
+    blob = caffe_pb2.BlobProto()
+    blob.shape.dim.extend([1, 1, YUV64_CLASSES, YUV64_CLASSES])
+    blob.data.extend(np.diag(weights).astype(np.float32).ravel().tolist())
+    return blob.SerializeToString()
 
 
 def squeeze_deploy(hint_channels=0):
@@ -149,10 +190,11 @@ def squeeze_deploy(hint_channels=0):
     return f'name: "squeeze{"_hints" if hints is not None else ""}_deploy"\n{ns.to_proto()}'
 
 
-def squeeze_solver(stage):
+def squeeze_solver(stage, stock=False):
     solver = base_solver("squeeze", SQUEEZE)
-    solver.net = net_path(f"train_val_squeeze_{stage}.prototxt")
-    solver.snapshot_prefix = f"models/snapshots/squeeze_{stage}"
+    name = stage + ("_stock" if stock else "")
+    solver.net = net_path(f"train_val_squeeze_{name}.prototxt")
+    solver.snapshot_prefix = f"models/snapshots/squeeze_{name}"
     solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
     _, _, lr, gamma, stepsize, iterations, snapshot = STAGES[stage]
     solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = lr, gamma, stepsize, iterations
