@@ -335,7 +335,7 @@ def markdown(results):
     return "\n".join(lines)
 
 
-def prepare(folder, photos_list, short_side, bundle):
+def prepare(folder, photos_list, short_side, bundle, quality=85):
     """Here, before a GPU run: the train photos downscaled, the lmdb wheel for the GPU machine's
     Python, and the bundle, all under folder (to be carried); returns the sizes in MB."""
     import cv2
@@ -352,7 +352,7 @@ def prepare(folder, photos_list, short_side, bundle):
         scale = short_side / min(image.shape[:2])
         if scale < 1:
             image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        cv2.imwrite(str(photos / f"{number:04d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+        cv2.imwrite(str(photos / f"{number:04d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     wheels = folder / "wheels"
     wheels.mkdir(exist_ok=True)
     download = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
@@ -361,6 +361,11 @@ def prepare(folder, photos_list, short_side, bundle):
                                "lmdb==3.0.0"], capture_output=True, text=True)
     if download.returncode != 0:
         log.warning("could not fetch the lmdb wheel: %s", download.stderr.strip()[-200:])
+    trunk = REPO_ROOT / "models" / "squeezenet" / "squeezenet_grey.caffemodel"
+    if trunk.is_file():  # for --recipe squeeze
+        shutil.copy(trunk, folder / trunk.name)
+    else:
+        log.warning("%s: missing (make squeezenet); --recipe squeeze needs it", trunk)
     if (bundle / "bin" / "caffe").is_file():
         # xz: 41 MB of libraries travel as 12 (the carry limit is 64 MB with the repo's own files).
         shutil.rmtree(folder / "gpu-bundle", ignore_errors=True)
@@ -376,6 +381,7 @@ def prepare(folder, photos_list, short_side, bundle):
     sizes = {"tracked files": sum((REPO_ROOT / n.decode()).stat().st_size for n in tracked if n
                                   and (REPO_ROOT / n.decode()).is_file()) / 2 ** 20,
              **{name: megabytes(folder / name) for name in ("photos", "wheels")},
+             trunk.name: (folder / trunk.name).stat().st_size / 2 ** 20 if (folder / trunk.name).exists() else 0,
              BUNDLE_ARCHIVE: (folder / BUNDLE_ARCHIVE).stat().st_size / 2 ** 20 if (folder / BUNDLE_ARCHIVE).exists() else 0}
     sizes["total"] = sum(sizes.values())
     return sizes
@@ -401,16 +407,25 @@ def main(argv=None):
     parser.add_argument("--stages", default=None,
                         help="training stages, comma-separated (default: plain,rebalance with --cpu; plain on a GPU, "
                              "since the rebalanced stage's Python layers need the Python the bundle's caffe embeds)")
+    parser.add_argument("--recipe", choices=("lite", "squeeze"), default="lite",
+                        help="what the training step trains: the lite color net's recipe (default), or the default "
+                             "family's, the squeeze net's head then all layers at 224 crops (bench/gpu_squeeze.py)")
+    parser.add_argument("--trunk", type=pathlib.Path, default=REPO_ROOT / ".gpu" / "squeezenet_grey.caffemodel",
+                        help="--recipe squeeze: the trunk's weights (default .gpu/squeezenet_grey.caffemodel, "
+                             "copied there by --prepare)")
     parser.add_argument("--prepare", action="store_true",
                         help="here, before a GPU run: make .gpu/ (photos, wheels, bundle) and report its size")
     parser.add_argument("--short-side", type=int, default=TRAIN_RECORD_SIDE,
                         help=f"--prepare: photos' short side (default {TRAIN_RECORD_SIDE}, the CPU recipe's record "
                              "size; the bundle travels as 12 MB of xz beside the repo's 15 MB)")
+    parser.add_argument("--quality", type=int, default=85,
+                        help="--prepare: the photos' JPEG quality (default 85; the squeeze recipe's 3,000 photos fit "
+                             "the carry limit at --short-side 160 --quality 75)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", datefmt="%H:%M:%S")
     if args.prepare:
         sizes = prepare(args.photos.parent, REPO_ROOT / "data/photos/train.txt", args.short_side,
-                        REPO_ROOT / "out" / "gpu-bundle")
+                        REPO_ROOT / "out" / "gpu-bundle", args.quality)
         log.info("to carry (64 MB at most): %s", ", ".join(f"{k} {v:.1f} MB" for k, v in sizes.items()))
         return 0 if sizes["total"] <= 64 else 1
     started = time.monotonic()
@@ -444,7 +459,15 @@ def main(argv=None):
                       nets=tuple(args.nets.split(",")) if args.nets else FULL_NETS)
         if "agreement" in steps:
             agreement(caffe, work, results)
-        if "train" in steps:
+        if "train" in steps and args.recipe == "squeeze":
+            from gpu_squeeze import train_squeeze
+            left = args.minutes * 60 - (time.monotonic() - started) - 30
+            try:
+                train_squeeze(caffe, work, args.photos, args.trunk, max(left, 20), args.output, results, rewrite,
+                              stage_solver, cpu=args.cpu)
+            except RuntimeError as error:
+                raise CheckError(str(error)) from None
+        elif "train" in steps:
             # Records at the CPU recipe's 224 (crops of 128 from them): the first GPU run built them at
             # 160 from photos carried at 160, and its weights scored below the CPU-trained ones.
             photos = gen_lmdb(args.photos, work / "train_lmdb", TRAIN_RECORD_SIDE, 8)

@@ -5,10 +5,13 @@
 #   bench/gpu_check.sh --prepare          # here: .gpu/{photos,wheels,gpu-bundle.tar.xz}, size checked
 #   bench/gpu_check.sh                    # on the GPU machine (9 minutes): results in $OUT
 #   bench/gpu_check.sh --cpu --minutes 1  # here, on the CPU, tiny counts: checks the script
+#   bench/gpu_check.sh --prepare --short-side 160 --quality 75   # here, for the squeeze recipe
+#   bench/gpu_check.sh --recipe squeeze --steps train   # the default family's training (gpu_squeeze.py)
 #
 # Options (bench/gpu_check.py --help has them all): --cpu, --minutes N, --bundle DIR,
-# --photos DIR, --wheels DIR, -o DIR. Results: gpu_check.json and gpu_check.md, the training
-# logs and the final weights (trained_*.caffemodel, about 8 MB) in the output folder.
+# --photos DIR, --wheels DIR, --recipe lite|squeeze, --trunk FILE, -o DIR. Results:
+# gpu_check.json and gpu_check.md, the training logs and the weights (trained_*.caffemodel) in
+# the output folder.
 # With the device tool: carry .gpu, and run `bench/gpu_check.sh` with timeout_s 600.
 set -Eeuo pipefail
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then

@@ -46,6 +46,27 @@ def test_cpu_mode_runs_every_step_and_brings_back_weights(photos, tmp_path):
     assert "| color | 16 |" in table and "CPU vs CPU" in table
 
 
+@pytest.mark.skipif(shutil.which("caffe") is None, reason="needs the caffe command (make setup)")
+@pytest.mark.slow  # a real training run of both stages
+def test_cpu_mode_trains_the_squeeze_recipe_and_brings_back_both_stages(photos, tmp_path):
+    # Any weights whose layer names are the trunk's start it: the default's own here (CI has no
+    # decoded SqueezeNet without `make squeezenet`).
+    result = run("--cpu", "--minutes", "1", "--recipe", "squeeze", "--steps", "train", "--trunk",
+                 REPO_ROOT / "models/default/weights.caffemodel", "--photos", photos, "--wheels", tmp_path / "none",
+                 "-o", tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    training = json.loads((tmp_path / "gpu_check.json").read_text())["training"]
+    assert training["recipe"].startswith("squeeze") and training["photos"] == 5
+    for stage in ("head", "all"):
+        row = training["stages"][stage]
+        assert row["code"] == 0 and row["val_plain_losses"] and (tmp_path / f"train_squeeze_{stage}.log").is_file()
+        assert (tmp_path / f"trained_squeeze_{stage}_stock_iter_{row['iterations']}.caffemodel").is_file()
+    assert training["stages"]["head"]["loss_last"] < training["stages"]["head"]["loss_first"]
+    missing = run("--cpu", "--recipe", "squeeze", "--steps", "train", "--trunk", tmp_path / "no.caffemodel",
+                  "--photos", photos, "--wheels", tmp_path / "none", "-o", tmp_path / "missing")
+    assert missing.returncode == 3 and "make squeezenet" in missing.stderr
+
+
 def test_gpu_mode_without_a_gpu_says_so_in_one_line(photos, tmp_path):
     bundle = tmp_path / "bundle"
     (bundle / "bin").mkdir(parents=True)
