@@ -14,7 +14,7 @@ from colornet.nets import lab313 as lab313_nets
 from colornet.data.samples import photo_samples
 
 CONSTANTS = REPO_ROOT / "prototxt" / lab313_nets.STOCK_CONSTANTS
-STOCK_NETS = sorted(REPO_ROOT.glob("prototxt/*_stock*.prototxt"))
+STOCK_NETS = sorted(REPO_ROOT.glob("prototxt/*lab313_stock*.prototxt"))  # the squeeze ones: test_squeeze_stock.py
 
 
 @pytest.fixture(scope="module")
