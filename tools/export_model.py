@@ -6,7 +6,7 @@
     python tools/export_model.py --hint-net --deploy prototxt/deploy_squeeze_hints.prototxt \\
         --weights models/snapshots/squeeze_hints_iter_2000.caffemodel --hint-weight 0.02 --hint-reach 192 -o models/default
 
-    python tools/export_model.py --hint-transfer automatic --hint-weight 0.002 --hint-reach 384 -o models/default
+    python tools/export_model.py --hint-transfer automatic --hint-weight 0.002 --hint-reach 384 -o models/mine
 
 Writes deploy.prototxt, weights.caffemodel and model.json (--hint-net: adds a hint-conditioned
 net trained from the folder's weights to an existing model folder; --hint-transfer: names how its
