@@ -24,10 +24,12 @@ import subprocess
 import sys
 import time
 
+from gpu_agreement import agreement  # bench/: the steps split out of this file
+from gpu_prepare import BUNDLE_ARCHIVE, prepare
+
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 log = logging.getLogger("gpu_check")
 FULL_NETS = ("color", "fcn", "lab313", "lab313_stock")
-BUNDLE_ARCHIVE = "gpu-bundle.tar.xz"
 TRAIN_RECORD_SIDE = 224  # as `make lmdb` (SIZE) builds them for the lite color net
 ORIGINAL_ITERATIONS_PER_S = 0.66  # the original color net on its GPU (shared/spec)
 # The CPU recipe's shape: 2,500 plain + 500 rebalanced iterations, lr ×0.3 every 1,000.
@@ -171,80 +173,6 @@ def time_nets(caffe, work, data, lite, iterations, results, nets=FULL_NETS):
     results["time"] = rows
 
 
-def probe_net(deploy, work, h5_list):
-    """The deploy net fed one real photo from HDF5, BatchNorm on the batch's own statistics (no
-    trained statistics needed), its output average-pooled 4×4 so `caffe test` prints a few
-    thousand numbers."""
-    text = (REPO_ROOT / "prototxt" / deploy).read_text()
-    input_name = re.search(r'type:\s*"Input"\s*top:\s*"(\w+)"', text).group(1)
-    text = re.sub(r'layer\s*{\s*name:\s*"\w+"\s*type:\s*"Input".*?\n}\n',
-                  f'layer {{\n  name: "{input_name}"\n  type: "HDF5Data"\n  top: "{input_name}"\n'
-                  f'  hdf5_data_param {{\n    source: "{h5_list}"\n    batch_size: 1\n  }}\n}}\n', text, count=1, flags=re.S)
-    text = text.replace("use_global_stats: true", "use_global_stats: false")
-    last = re.findall(r'top:\s*"(\w+)"', text)[-1]
-    text += (f'layer {{\n  name: "probe"\n  type: "Pooling"\n  bottom: "{last}"\n  top: "probe"\n'
-             '  pooling_param {\n    pool: AVE\n    kernel_size: 4\n    stride: 4\n  }\n}\n')
-    path = work / f"probe_{deploy}"
-    path.write_text(text)
-    return path
-
-
-def probe_input(work, side, lab):
-    """One real photo (scikit-image's astronaut if present, else a textured ramp) as 1×1×side×side."""
-    import cv2
-    import h5py
-    import numpy as np
-    image = None
-    try:
-        import skimage
-        image = cv2.imread(str(pathlib.Path(skimage.__file__).parent / "data" / "astronaut.png"), cv2.IMREAD_GRAYSCALE)
-    except ImportError:
-        pass
-    if image is None:
-        y, x = np.mgrid[0:side, 0:side]
-        image = (128 + 60 * np.sin(x / 9.0) * np.cos(y / 13.0)).astype(np.uint8)
-    grey = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA).astype(np.float32)
-    values = grey * (100.0 / 255.0) if lab else grey
-    path = work / f"probe_{'l' if lab else 'y'}.h5"
-    with h5py.File(path, "w") as h5:
-        h5.create_dataset("data_l" if lab else "data_y", data=values[None, None])
-    (work / f"probe_{'l' if lab else 'y'}.txt").write_text(f"{path}\n")
-    return work / f"probe_{'l' if lab else 'y'}.txt"
-
-
-def agreement(caffe, work, results):
-    import numpy as np
-    rows = {}
-    for deploy, lab in (("deploy_color.prototxt", False), ("deploy_lab313.prototxt", True)):
-        net = probe_net(deploy, work, probe_input(work, 224, lab))
-        # Fixed-seed weights from the net's own fillers: a 0-iteration solver snapshots them.
-        solver = work / f"solver_probe_{deploy}"
-        prefix = work / f"probe_{net.stem}"
-        solver.write_text(f'net: "{net}"\nbase_lr: 0\nmax_iter: 0\nrandom_seed: 1701\nsnapshot_prefix: "{prefix}"\n'
-                          'solver_mode: CPU\ndisplay: 1\n')
-        code, output, _ = caffe.run("train", "--solver", str(solver), gpu=False, timeout=300)
-        weights = pathlib.Path(f"{prefix}_iter_0.caffemodel")
-        if code != 0 or not weights.exists():
-            rows[deploy] = {"failed": (output.strip().splitlines() or ["no output"])[-1][:300]}
-            continue
-        values = {}
-        for mode, gpu in (("cpu", False), ("gpu", caffe.gpu)):
-            code, output, _ = caffe.run("test", "-model", str(net), "-weights", str(weights), "-iterations", "1",
-                                        gpu=gpu, timeout=300)
-            numbers = re.findall(r"Batch 0, probe = ([-+\deE.naif]+)", output)
-            values[mode] = np.array([float(v) for v in numbers])
-        cpu, other = values["cpu"], values["gpu"]
-        if len(cpu) == 0 or len(cpu) != len(other):
-            rows[deploy] = {"failed": f"outputs: {len(cpu)} on the CPU, {len(other)} on the GPU"}
-            continue
-        scale = float(np.abs(cpu).max()) or 1.0
-        rows[deploy] = {"values": int(len(cpu)), "max_abs_difference": float(np.abs(cpu - other).max()),
-                        "max_relative_difference": float(np.abs(cpu - other).max() / scale),
-                        "compared": "GPU vs CPU" if caffe.gpu else "CPU vs CPU (--cpu: checks the machinery only)"}
-        log.info("agreement %s: %s", deploy, rows[deploy])
-    results["agreement"] = rows
-
-
 def stage_solver(work, name, net, iterations, lr, gamma, stepsize, snapshot, prefix, data):
     rewrite(net, work, data)
     text = (f'net: "{work / net}"\ntest_iter: 6\ntest_interval: {max(iterations // 4, 1)}\nbase_lr: {lr}\n'
@@ -333,58 +261,6 @@ def markdown(results):
     if results.get("error"):
         lines += [f"**Stopped:** {results['error']}", ""]
     return "\n".join(lines)
-
-
-def prepare(folder, photos_list, short_side, bundle, quality=85):
-    """Here, before a GPU run: the train photos downscaled, the lmdb wheel for the GPU machine's
-    Python, and the bundle, all under folder (to be carried); returns the sizes in MB."""
-    import cv2
-    photos = folder / "photos"
-    shutil.rmtree(photos, ignore_errors=True)
-    photos.mkdir(parents=True)
-    from colornet.photo_io import UnreadableImage, list_images, read_bgr
-    for number, path in enumerate(list_images([photos_list])):
-        try:
-            image = read_bgr(path)
-        except UnreadableImage as error:
-            log.warning("%s; skipped", error)
-            continue
-        scale = short_side / min(image.shape[:2])
-        if scale < 1:
-            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-        cv2.imwrite(str(photos / f"{number:04d}.jpg"), image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    wheels = folder / "wheels"
-    wheels.mkdir(exist_ok=True)
-    download = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-                               "--python-version", "3.12", "--implementation", "cp", "--platform",
-                               "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64", "-d", str(wheels),
-                               "lmdb==3.0.0"], capture_output=True, text=True)
-    if download.returncode != 0:
-        log.warning("could not fetch the lmdb wheel: %s", download.stderr.strip()[-200:])
-    trunk = REPO_ROOT / "models" / "squeezenet" / "squeezenet_grey.caffemodel"
-    if trunk.is_file():  # for --recipe squeeze
-        shutil.copy(trunk, folder / trunk.name)
-    else:
-        log.warning("%s: missing (make squeezenet); --recipe squeeze needs it", trunk)
-    if (bundle / "bin" / "caffe").is_file():
-        # xz: 41 MB of libraries travel as 12 (the carry limit is 64 MB with the repo's own files).
-        shutil.rmtree(folder / "gpu-bundle", ignore_errors=True)
-        archive = folder / BUNDLE_ARCHIVE
-        subprocess.run(["tar", "-C", str(bundle.parent), "-cJf", str(archive) + ".partial", bundle.name], check=True)
-        os.replace(str(archive) + ".partial", archive)
-    else:
-        log.warning("%s: no GPU bundle (make setup GPU=1 && make gpu-bundle); the run needs one", bundle)
-
-    def megabytes(path):
-        return sum(p.stat().st_size for p in pathlib.Path(path).rglob("*") if p.is_file()) / 2 ** 20
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True).stdout.split(b"\0")
-    sizes = {"tracked files": sum((REPO_ROOT / n.decode()).stat().st_size for n in tracked if n
-                                  and (REPO_ROOT / n.decode()).is_file()) / 2 ** 20,
-             **{name: megabytes(folder / name) for name in ("photos", "wheels")},
-             trunk.name: (folder / trunk.name).stat().st_size / 2 ** 20 if (folder / trunk.name).exists() else 0,
-             BUNDLE_ARCHIVE: (folder / BUNDLE_ARCHIVE).stat().st_size / 2 ** 20 if (folder / BUNDLE_ARCHIVE).exists() else 0}
-    sizes["total"] = sum(sizes.values())
-    return sizes
 
 
 def main(argv=None):
