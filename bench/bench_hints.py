@@ -50,9 +50,13 @@ IDEEPCOLOR_GAINS = {1: 0.94, 10: 3.99, 100: 6.70}
 EXAMPLE_PHOTO = "gcompris-qt-data/erase/horse.webp"  # a val photo
 
 
-def photos_of(split, limit):
-    listed = list_images([REPO_ROOT / f"data/photos/{split}.txt"])
-    return listed[:limit] if limit else listed
+def photos_of(split, limit, spread=False, folder=REPO_ROOT / "data/photos"):
+    """The split's first `limit` photos, or with spread `limit` photos evenly spaced over its list
+    (whose sources come in blocks: the first 20 of val.txt are all BSDS500)."""
+    listed = list_images([folder / f"{split}.txt"])
+    if not limit or limit >= len(listed):
+        return listed
+    return [listed[round(i * (len(listed) - 1) / max(limit - 1, 1))] for i in range(limit)] if spread else listed[:limit]
 
 
 def draw_curve(curves, output):
@@ -130,6 +134,9 @@ def main(argv=None):
     parser.add_argument("--model", default="default", help="model name in models/ (default: default)")
     parser.add_argument("--splits", nargs="+", default=["val", "test"], help="photo splits (default: val test)")
     parser.add_argument("--limit", type=int, default=0, help="photos per split (default 0: all)")
+    parser.add_argument("--val-spread", action="store_true",
+                        help="val photos evenly spaced over val.txt, so every source has its share (the default, the "
+                             "first --val-limit, are all BSDS500: docs/hints.md); choose new hint methods with it")
     parser.add_argument("--val-limit", type=int, default=20,
                         help="val photos (default 20: val reports the chosen weight; the choice itself was on 12)")
     parser.add_argument("--prior-weights", default=None,
@@ -171,7 +178,7 @@ def main(argv=None):
     reaches = [float(r) for r in args.hint_reaches.split(",")] if args.hint_reaches else [None]
     sections, curves = [], {}
     for split in args.splits:
-        paths = photos_of(split, args.val_limit if split == "val" else args.limit)
+        paths = photos_of(split, args.val_limit, args.val_spread) if split == "val" else photos_of(split, args.limit)
         for size in args.sizes:
             if size == "own" and split not in args.own_size_splits:
                 continue
