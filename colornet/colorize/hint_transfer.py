@@ -16,10 +16,11 @@ too pale) one point mends the object. Two things keep a correction where it belo
   object more than the photo, ten reach the whole photo.
 With λ 0 and net_guide 0 over a grey base it is Levin's method from grey exactly.
 
-Measured (docs/hints.md): better than the hint net's colours as the propagation's prior on val
-(from 2 to 20 points), below Levin's propagation from grey at every N on the cross-source test
-split, where the automatic net's colours are no better than grey. So the default's card does not
-name it; a card may (tools/export_model.py --hint-transfer), for a net whose colours hold on the
+Measured (docs/hints.md): better than the hint net's colours as the propagation's prior on the
+20 val photos it was chosen on (all BSDS500, where the automatic colours are good), level with
+Levin's propagation from grey on val's Debian-package photos and below it at every N on the test
+split, where the automatic colours are no better than grey. So the default's card does not name
+it; a card may (tools/export_model.py --hint-transfer), for a net whose colours hold on the
 photos it will see.
 """
 import dataclasses
