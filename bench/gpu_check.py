@@ -119,7 +119,9 @@ def device(caffe, results):
     results["device"] = info
 
 
-def gen_lmdb(photos, output, size, crops, resize=None, limit=None, data_format="yuv64"):
+def gen_lmdb(photos, output, size, crops, resize=None, limit=None, data_format="yuv64", scales=None):
+    """tools/gen_lmdb.py over the carried photos (the first `limit`); scales (e.g. "160"): whole
+    photos at those short sides, with crops 0. Returns how many photos it read."""
     listing = sorted(p for p in pathlib.Path(photos).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if limit:
         listing = listing[:limit]
@@ -132,6 +134,8 @@ def gen_lmdb(photos, output, size, crops, resize=None, limit=None, data_format="
                "--force", "-q"]
     if resize:
         command += ["--resize", resize]
+    if scales:
+        command += ["--scales", scales]
     result = subprocess.run(command + ["--format", data_format], capture_output=True, text=True)
     if result.returncode != 0:
         raise CheckError(f"gen_lmdb failed for {output}: {result.stderr.strip()[-300:]}")
@@ -340,7 +344,7 @@ def main(argv=None):
             left = args.minutes * 60 - (time.monotonic() - started) - 30
             try:
                 train_squeeze(caffe, work, args.photos, args.trunk, max(left, 20), args.output, results, rewrite,
-                              stage_solver, cpu=args.cpu)
+                              stage_solver, gen_lmdb, cpu=args.cpu)
             except RuntimeError as error:
                 raise CheckError(str(error)) from None
         elif "train" in steps:

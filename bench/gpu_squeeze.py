@@ -14,8 +14,6 @@ Snapshots come back to OUT (about 3 MB each) to be scored on val here with the P
 import pathlib
 import re
 import shutil
-import subprocess
-import sys
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 # stage: (share of the training time, base lr, gamma, step at this fraction of the stage)
@@ -23,25 +21,6 @@ STAGES = {"head": (0.4, 1e-3, 0.3, 0.75), "all": (0.6, 1e-4, 0.5, 0.5)}
 GPU_CROP, GPU_BATCH = 224, 32
 CPU_CROP, CPU_BATCH = 128, 2   # --cpu: checks the machinery on a few photos
 TRUNK = "squeezenet_grey.caffemodel"
-
-
-def build_records(photos, work, side, cpu):
-    """Train records: every photo whole at short side `side`; val: 48 centre crops (6 with --cpu)."""
-    listing = sorted(p for p in pathlib.Path(photos).rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    if not listing:
-        raise RuntimeError(f"{photos}: no photos (carry them: bench/gpu_check.sh --prepare)")
-    list_file = work / "squeeze_photos.txt"
-    list_file.write_text("".join(f"{p.resolve()}\n" for p in listing))
-    val_file = work / "squeeze_val.txt"
-    val_file.write_text("".join(f"{p.resolve()}\n" for p in listing[:6 if cpu else 48]))
-    for source, output, extra in ((list_file, "squeeze_train_lmdb", ["--scales", str(side)]),
-                                  (val_file, "squeeze_val_lmdb", ["--size", str(side), "--resize", "crop"])):
-        result = subprocess.run([sys.executable, str(REPO_ROOT / "tools/gen_lmdb.py"), str(source), "-o",
-                                 str(work / output), "--workers", "8", "--force", "-q", *extra],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"gen_lmdb failed for {output}: {result.stderr.strip()[-300:]}")
-    return len(listing)
 
 
 def replacements(work, crop, batch):
@@ -58,15 +37,19 @@ def carried_side(photos):
     return min(sides) if sides else GPU_CROP
 
 
-def train_squeeze(caffe, work, photos, trunk, seconds, out, results, rewrite, stage_solver, cpu=False):
+def train_squeeze(caffe, work, photos, trunk, seconds, out, results, rewrite, stage_solver, gen_lmdb, cpu=False):
     """Both stages in `seconds` (split by STAGES' shares after timing the all-layers net); every
-    snapshot of both stages copied to out; results["training"]."""
+    snapshot of both stages copied to out; results["training"]. rewrite, stage_solver, gen_lmdb:
+    bench/gpu_check.py's."""
     if not pathlib.Path(trunk).is_file():
         raise RuntimeError(f"{trunk}: no trunk weights (bench/gpu_check.sh --prepare copies "
                            f"models/squeezenet/{TRUNK} there; `make squeezenet` makes it)")
     side = carried_side(photos)
     crop = CPU_CROP if cpu else min(GPU_CROP, side)
-    record = {"recipe": "squeeze (stock nets)", "photos": build_records(photos, work, side, cpu), "side": side,
+    # Train records: every photo whole at the carried side; val: 48 centre crops (6 with --cpu).
+    count = gen_lmdb(photos, work / "squeeze_train_lmdb", side, 0, scales=str(side))
+    gen_lmdb(photos, work / "squeeze_val_lmdb", side, 0, "crop", 6 if cpu else 48)
+    record = {"recipe": "squeeze (stock nets)", "photos": count, "side": side,
               "crop": crop, "batch": CPU_BATCH if cpu else GPU_BATCH, "stages": {}}
     data = replacements(work, crop, record["batch"])
     code, output, _ = caffe.run("time", "-model", str(rewrite("train_val_squeeze_all_stock.prototxt", work, data)),
