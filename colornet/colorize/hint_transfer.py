@@ -31,6 +31,7 @@ import numpy as np
 from colornet.colorize import families
 from colornet.colorize import upsample as chroma_upsample
 from colornet.colorize.hints import HINT_GRID_SIDE, fixed_patches, grid_shape, prior_weights, propagate
+from colornet.colorize.settings import LIMITS
 
 BASES = ("automatic", "hint_net")
 # The net's colours enter the affinities in units of a full 8-bit chroma step (yuv64's offsets and
@@ -59,7 +60,7 @@ class HintTransfer:
         transfer = cls(**fields)
         if transfer.base not in BASES:
             raise TransferError(f"{where}: hint_transfer.base must be one of {', '.join(BASES)} (found {transfer.base!r})")
-        for name, low, high in (("temperature", 0.01, 5.0), ("net_guide", 0.0, 1000.0)):
+        for name, (low, high) in (("temperature", LIMITS["temperature"]), ("net_guide", (0.0, 1000.0))):
             value = getattr(transfer, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
                 raise TransferError(f"{where}: hint_transfer.{name} must be a number from {low} to {high} (found {value!r})")

@@ -55,11 +55,11 @@ class Model:
         # The hint-conditioned net beside it (colorize/hint_net.py) and the weight of its colours
         # beside the hints' propagation, both chosen on val (bench/bench_hints.py).
         hint_net = card.get("hint_net")
+        own_weights = self.weights == self.deploy.parent / "weights.caffemodel"
         self.hint_net = (self.deploy.parent / hint_net["deploy"], self.deploy.parent / hint_net["weights"]) \
-            if hint_net and self.weights == self.deploy.parent / "weights.caffemodel" else None
+            if hint_net and own_weights else None
         # How hinted photos are made from the net's colours (colorize/hint_transfer.py); where the
         # card names it, its weight and reach are the ones chosen with it.
-        own_weights = self.weights == self.deploy.parent / "weights.caffemodel"
         transfer = card.get("hint_transfer") if own_weights else None
         try:
             self.hint_transfer = HintTransfer.from_card(transfer, card_path) if transfer else None

@@ -101,10 +101,8 @@ class Colorizer:
         outputs = self.hint_net.get().forward(self.net_batch([lum]), hint_map_batch([hints], [lum.shape], self.model.side))
         chroma = decode(outputs, self.model.family, temperature or self.temperature, self.method,
                         class_scale=self.model.class_scale)[0]
-        if self.model.family != "yuv64" or not self.dark_limit:
-            return chroma
         sure = cv2.resize(outputs[CONFIDENCE][0].max(axis=0), chroma.shape[:0:-1], interpolation=cv2.INTER_LINEAR)
-        return fade_dark_offsets(lum, chroma, self.dark_limit, floor=sure)
+        return self.faded_in_the_dark(lum, chroma, floor=sure)
 
     def transfer_base(self, lum, hints):
         """The colours a model with a hint_transfer corrects with the hints: its base net's at the
@@ -112,10 +110,14 @@ class Colorizer:
         transfer = self.model.hint_transfer
         if transfer.base == "hint_net":
             return self.hinted_net_chroma(lum, hints, transfer.temperature)
-        chroma = self.chroma([lum], transfer.temperature)[0]
+        return self.faded_in_the_dark(lum, self.chroma([lum], transfer.temperature)[0])
+
+    def faded_in_the_dark(self, lum, chroma, floor=0.0):
+        """A net's chroma 2×h×w with the dark-pixel fade (yuv64 with a dark limit; else as it is),
+        keeping at least `floor` (a number or h×w) of it at each cell."""
         if self.model.family != "yuv64" or not self.dark_limit:
             return chroma
-        return fade_dark_offsets(lum, chroma, self.dark_limit)
+        return fade_dark_offsets(lum, chroma, self.dark_limit, floor=floor)
 
     def colorize(self, photos, hints=None):
         """hints: per photo a list of hints.Hint (or None). A model whose card names a
