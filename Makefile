@@ -43,7 +43,7 @@ DEFAULT_ITER ?= $(SQUEEZE_HEAD_ITER)
 DEFAULT_PRIOR ?= data/yuv64_prior_probs_world.npy
 DEFAULT_UNDO ?= 0,0.5,0.75,1
 
-.PHONY: squeezenet train-squeeze train-squeeze-control train-squeeze-hints lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
+.PHONY: squeezenet train-squeeze lmdb-scales-lab train-squeeze-lab train-squeeze-control train-squeeze-hints lmdb-scales train-scales finetune test-all train-continue serve diagrams demo samples evaluate train-default help setup test photos photo-report lmdb lmdb-bgr lmdb-lab hdf5 inspect train-color train-fcn train-lab313 prior gpu-bundle
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -143,6 +143,16 @@ train-squeeze: squeezenet  ## train the squeeze family: head (trunk frozen), the
 train-squeeze-control:  ## the squeeze head on a random trunk, same photos (what the pretraining buys) → logs/, models/snapshots/
 	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }
 	$(PYTHON) tools/train.py prototxt/experiments/solver_squeeze_control.prototxt --log logs/squeeze_control.log $(TRAIN_ARGS)
+
+lmdb-scales-lab: photos  ## 8-bit Lab LMDBs of whole photos at SCALES short sides for the Lab/313 squeeze head, and the train photos' 313-bin prior
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_scales_lab_lmdb --format lab --scales $(SCALES) --workers $(WORKERS) --force
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_lab_lmdb --format lab --size $(SIZE) --resize crop --workers $(WORKERS) --force
+	$(PYTHON) tools/compute_prior.py $(PHOTOS)/train.txt -o data/lab313_prior_probs_world.npy
+
+train-squeeze-lab: squeezenet  ## the squeeze head under Lab/313 bins (trunk frozen; from make lmdb-scales-lab) → logs/, models/snapshots/
+	@test -d data/train_scales_lab_lmdb || { echo "data/train_scales_lab_lmdb is missing: run 'make lmdb-scales-lab' first" >&2; exit 2; }
+	$(PYTHON) tools/train.py prototxt/solver_squeeze_lab.prototxt --log logs/squeeze_lab.log \
+		--weights models/squeezenet/squeezenet_grey.caffemodel,prototxt/squeeze_lab_constants.caffemodel $(TRAIN_ARGS)
 
 train-squeeze-hints:  ## the hint-conditioned squeeze net from models/default's weights (hints simulated) → logs/, models/snapshots/
 	@test -d data/train_scales_lmdb || { echo "data/train_scales_lmdb is missing: run 'make lmdb-scales' first" >&2; exit 2; }

@@ -4,7 +4,8 @@ Five families, one module each in this package (common.py holds the shared Zhang
 layers and solver skeleton):
 - color.py: the YUV-64 color net (plain, HDF5, L2 regression, rebalanced stages), full and lite;
 - fcn.py: FCN-8s on the YUV-64 classes, full and lite;
-- squeeze.py: the ImageNet-trained SqueezeNet trunk (squeezenet.py) under a YUV-64 colour head;
+- squeeze.py: the ImageNet-trained SqueezeNet trunk (squeezenet.py) under a YUV-64 colour head
+  (squeeze_lab.py: the same under Lab/313 bins; squeeze_hints.py: the hint-conditioned variant);
 - lab313.py: Zhang et al.'s Lab/313 net with Python layers (the reference) and with stock layers
   only (lab313_stock, for GPUs and `caffe train -gpu all`), full and lite, plus the stock net's
   frozen constants (lab313_stock_constants.caffemodel, from data/pts_in_hull.npy and
@@ -17,7 +18,7 @@ import logging
 import numpy as np
 
 from colornet.colour import lab313 as lab313_numpy
-from colornet.nets import color, fcn, lab313, squeeze, squeeze_hints, squeezenet
+from colornet.nets import color, fcn, lab313, squeeze, squeeze_hints, squeeze_lab, squeezenet
 from colornet.nets.common import HEADER, prototxt_name
 
 log = logging.getLogger("make_prototxt")
@@ -60,6 +61,9 @@ def generate():
     files["train_val_squeeze_hints.prototxt"] = squeeze_hints.train_val()
     files["solver_squeeze_hints.prototxt"] = squeeze_hints.solver()
     files["deploy_squeeze_hints.prototxt"] = squeeze_hints.deploy()
+    files["train_val_squeeze_lab.prototxt"] = squeeze_lab.train_val()
+    files["solver_squeeze_lab.prototxt"] = squeeze_lab.solver()
+    files["deploy_squeeze_lab.prototxt"] = squeeze_lab.deploy()
     files["deploy_squeezenet.prototxt"] = squeezenet.classifier_deploy()
     files["train_val_color_hdf5.prototxt"] = color.color_hdf5_train_val(color.FULL)
     files["train_val_color_l2.prototxt"] = color.color_l2_train_val(color.FULL)
@@ -71,7 +75,8 @@ def generate_constants():
     and prior (regenerate after `make prior`), and the stock squeeze nets' class weights."""
     centres = lab313_numpy.load_centres()
     prior = np.load(lab313_numpy.repo_path(lab313_numpy.DEFAULT_PRIOR))
-    return {lab313.STOCK_CONSTANTS: lab313.stock_constants(centres, prior), squeeze.INFOGAIN: squeeze.infogain_matrix()}
+    return {lab313.STOCK_CONSTANTS: lab313.stock_constants(centres, prior), squeeze.INFOGAIN: squeeze.infogain_matrix(),
+            squeeze_lab.CONSTANTS: squeeze_lab.constants()}
 
 
 def write_generated(output):

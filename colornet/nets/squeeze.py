@@ -76,11 +76,12 @@ def upsample(L, ns, bottom, name, factor, channels):
     return layer
 
 
-def colour_head(L, P, ns, tops, head_param, feature_scales=FEATURE_SCALES, hints=None):
+def colour_head(L, P, ns, tops, head_param, feature_scales=FEATURE_SCALES, hints=None, classes=None):
     """Hypercolumn of the luminance, pool1 and fire3/5/7/9 on fire3's grid → two 3×3 convolutions → 64 class scores at
     twice fire3's resolution (half the input's side); returns the upsampled scores. ``hints``: a
     hint-map top: the head is frozen and the hints' evidence is added to its scores
-    (colornet/nets/squeeze_hints.py)."""
+    (colornet/nets/squeeze_hints.py). ``classes`` (name, count): other classes, scored on fire3's
+    grid itself and returned there, under that name (the Lab/313 head: colornet/nets/squeeze_lab.py)."""
     filler = dict(weight_filler=dict(type="msra"), bias_filler=dict(type="constant", value=0))
     hint_param, head_param = (head_param, FIXED * 2) if hints is not None and head_param else (None, head_param)
     if head_param:
@@ -107,6 +108,10 @@ def colour_head(L, P, ns, tops, head_param, feature_scales=FEATURE_SCALES, hints
     ns.head1_relu = L.ReLU(ns.head1, in_place=True)
     ns.head2 = L.Convolution(ns.head1, num_output=HEAD, kernel_size=3, pad=2, dilation=2, **filler)
     ns.head2_relu = L.ReLU(ns.head2, in_place=True)
+    if classes is not None:
+        name, count = classes
+        setattr(ns, name, L.Convolution(ns.head2, num_output=count, kernel_size=1, **filler))
+        return getattr(ns, name)
     ns.scores = scores = L.Convolution(ns.head2, num_output=YUV64_CLASSES, kernel_size=1, **filler)
     if hints is not None:
         from colornet.nets import squeeze_hints
