@@ -266,3 +266,22 @@ def test_hints_are_not_faded_in_the_dark_but_the_automatic_colours_are(tmp_path)
     hinted, hinted_unfaded = faded.colorize([grey], [hints])[0], unfaded.colorize([grey], [hints])[0]
     patch = (slice(max(dark[0] - 1, 0), dark[0] + 2), slice(max(dark[1] - 1, 0), dark[1] + 2))
     assert np.array_equal(hinted[patch], hinted_unfaded[patch]) and not np.array_equal(hinted, hinted_unfaded)
+
+
+def test_the_lab_family_fades_dark_pixels_by_the_same_8_bit_limit():
+    from colornet.colorize import families
+    lab = families.family("lab313")
+    levels = np.float32([10.0, 30.0, 45.0, 60.0, 90.0])  # L; ×2.55: 25.5 … 229.5
+    lum = np.tile(np.repeat(levels, 2), (8, 1))
+    chroma = np.zeros((2, 4, 5), np.float32)
+    chroma[0], chroma[1] = 20.0, -15.0
+    plain, faded = lab.compose(lum, chroma, guided=False), lab.compose(lum, chroma, guided=False, dark_limit=128)
+
+    def ab(bgr):
+        from colornet.colour import lab313
+        return lab313.bgr_to_lab(bgr.transpose(2, 0, 1)[None].astype(np.float32))[0, 1:]
+    plain_ab, faded_ab = ab(plain), ab(faded)
+    assert np.array_equal(plain[:, 6:], faded[:, 6:])  # L 60 and 90: above 128 / 2.55
+    shrink = np.abs(faded_ab).sum(axis=0)[4, ::2] / np.abs(plain_ab).sum(axis=0)[4, ::2]
+    # min(1, 2.55·L / 128) of the chroma is kept, within 8-bit rounding
+    np.testing.assert_allclose(shrink[:3], levels[:3] * 2.55 / 128, atol=0.1)
