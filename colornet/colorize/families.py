@@ -27,6 +27,9 @@ class Yuv64:
     def class_colours(self):
         return Codec().class_uv_offsets.astype(np.float32)  # 64×2 decoded (u, v) − 128
 
+    def class_count(self):
+        return len(Codec().class_uv_offsets)
+
     def decode(self, outputs, temperature, method="mean", class_scale=None):
         """→ N×2×h×w centred U, V offsets, by annealed mean, geometric median or argmax."""
         offsets = self.class_colours()
@@ -89,9 +92,16 @@ class Lab313:
     def class_colours(self):
         return lab313.load_centres()
 
+    def class_count(self):
+        return len(self.class_colours())
+
     def decode(self, outputs, temperature, method="mean", class_scale=None):
-        """→ N×2×h×w ab by annealed mean (the family's only decoding)."""
-        return lab313.annealed_expectation(outputs[self.output_name], self.class_colours(), temperature)
+        """→ N×2×h×w ab by annealed mean (the family's only decoding); class_scale: per-bin
+        factors on the probabilities (undoing a share of the training's rebalancing), as yuv64's."""
+        scores = outputs[self.output_name]
+        if class_scale is not None:
+            scores = scores + np.log(np.asarray(class_scale, dtype=scores.dtype))[None, :, None, None]
+        return lab313.annealed_expectation(scores, self.class_colours(), temperature)
 
     def scores(self, outputs, class_scale=None):
         return outputs[self.output_name]

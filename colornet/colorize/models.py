@@ -71,8 +71,9 @@ class Model:
         # They belong to the weights they were chosen with: with other weights they do not apply.
         self.hint_weight = chosen.get("hint_weight") if chosen else None
         self.hint_reach = chosen.get("hint_reach", 0) if chosen else 0
-        if self.class_scale is not None and len(self.class_scale) != 64:
-            raise ModelError(f"{card_path}: class_scale must list 64 factors, one per YUV-64 class "
+        classes = families.family(self.family).class_count()
+        if self.class_scale is not None and len(self.class_scale) != classes:
+            raise ModelError(f"{card_path}: class_scale must list {classes} factors, one per {self.family} class "
                              f"(found {len(self.class_scale)}); re-export the model")
         dims = re.search(r'type:\s*"Input".*?shape\s*{([^}]*)}', text, re.S)
         sides = [int(d) for d in re.findall(r"dim:\s*(\d+)", dims.group(1))] if dims else []

@@ -1,4 +1,4 @@
-"""Choose a YUV-64 model's decoding on val: how much of the training's class rebalancing to undo,
+"""Choose a model's decoding on val (YUV-64, or Lab/313 with its mean only): how much of the training's class rebalancing to undo,
 the annealed mean's temperature (or the geometric median), and the luminance below which chroma
 fades to grey (colorize/decoding.py says why).
 
@@ -25,7 +25,6 @@ import pathlib
 
 import numpy as np
 
-from colornet.colorize import families
 from colornet.colorize import decoding
 from colornet.colorize.models import Model
 from colornet.colorize.pipeline import Colorizer
@@ -50,9 +49,13 @@ class Boost:
     prior: str
     boost_lambda: float
     ignore_class: int = 36
+    family: str = "yuv64"     # lab313: Zhang et al.'s prior boost over the 313 bins (no class ignored)
 
     def weights(self):
-        return class_boost_weights(np.load(lab313.repo_path(self.prior)), self.boost_lambda, self.ignore_class)
+        prior = np.load(lab313.repo_path(self.prior))
+        if self.family == "lab313":
+            return lab313.prior_boost_weights(prior, self.boost_lambda)
+        return class_boost_weights(prior, self.boost_lambda, self.ignore_class)
 
     def card_scale(self, strength):
         """The model card's class_scale undoing `strength` of this rebalancing (None for 0)."""
@@ -152,8 +155,9 @@ def tune(photo_inputs, model_name, weights, boost, output, card=False, backend=N
     if not photos:
         raise ValueError(f"no photos in {' '.join(map(str, photo_inputs))}")
     model = Model.resolve(model_name, weights)
-    if not families.family(model.family).has_classes:
-        raise ValueError(f"{model.deploy}: decode tuning is for YUV-64 models (this one is {model.family})")
+    if model.family == "lab313":
+        # its only decoding is the annealed mean; the rebalancing undone is the 313 bins' boost
+        boost = dataclasses.replace(boost, family="lab313", ignore_class=None)
     model.class_scale, model.method, model.temperature, model.dark_limit = None, None, None, 0  # from the raw net
     results = sweep(photos, model, boost, backend, max_side, strengths=strengths, progress=progress)
     chosen, clause = choose(results, plain_margin)

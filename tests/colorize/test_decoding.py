@@ -285,3 +285,41 @@ def test_the_lab_family_fades_dark_pixels_by_the_same_8_bit_limit():
     shrink = np.abs(faded_ab).sum(axis=0)[4, ::2] / np.abs(plain_ab).sum(axis=0)[4, ::2]
     # min(1, 2.55·L / 128) of the chroma is kept, within 8-bit rounding
     np.testing.assert_allclose(shrink[:3], levels[:3] * 2.55 / 128, atol=0.1)
+
+
+def test_the_lab_familys_class_scale_weighs_bins_as_yuv64s_does():
+    from colornet.colorize import families
+    lab = families.family("lab313")
+    scores = np.zeros((1, lab.class_count(), 2, 2), np.float32)  # every bin alike: the mean of all centres
+    target = int(np.argmax(lab.class_colours()[:, 1]))           # the most yellow bin
+    scale = np.ones(lab.class_count())
+    scale[target] = 1e6
+    plain = lab.decode({"conv8_313": scores}, 1.0)
+    favoured = lab.decode({"conv8_313": scores}, 1.0, class_scale=scale)
+    np.testing.assert_allclose(favoured[0, :, 0, 0], lab.class_colours()[target], atol=0.5)
+    assert abs(plain[0, 1, 0, 0] - lab.class_colours()[target, 1]) > 20
+
+
+def test_a_card_whose_class_scale_is_not_one_per_class_of_its_family_is_refused(tmp_path):
+    import json
+    import shutil
+    from colornet.colorize.models import Model, ModelError
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    shutil.copy("prototxt/deploy_squeeze_lab.prototxt", folder / "deploy.prototxt")
+    (folder / "weights.caffemodel").write_bytes(b"")
+    (folder / "model.json").write_text(json.dumps({"class_scale": [1.0] * 64}))
+    with pytest.raises(ModelError, match="313 factors, one per lab313 class"):
+        Model.resolve(str(folder))
+    (folder / "model.json").write_text(json.dumps({"class_scale": [1.0] * 313}))
+    assert len(Model.resolve(str(folder)).class_scale) == 313
+
+
+def test_undoing_a_lab_nets_rebalancing_uses_the_313_bins_prior_boost():
+    from colornet.colour import lab313
+    from colornet.evaluate.decode_tuning import Boost
+    boost = Boost("data/lab313_prior_probs_world.npy", 0.5, None, "lab313")
+    weights = lab313.prior_boost_weights(np.load("data/lab313_prior_probs_world.npy"), 0.5)
+    np.testing.assert_allclose(boost.weights(), weights)
+    assert len(boost.card_scale(0.5)) == 313
+    np.testing.assert_allclose(boost.card_scale(1.0), 1 / weights, rtol=1e-5)
