@@ -64,6 +64,16 @@ class TrainError(ValueError):
     """The solver or the starting weights do not exist."""
 
 
+def repo_relative(weights):
+    """One weights file (of caffe's comma-separated --weights) as caffe, run in the repo root, finds
+    it: the path was given relative to where we were started."""
+    weights = pathlib.Path(weights)
+    if not weights.is_file():
+        raise TrainError(f"{weights}: no such weights file (train the first stage, or fix the path)")
+    weights = weights.resolve()
+    return weights.relative_to(REPO_ROOT) if weights.is_relative_to(REPO_ROOT) else weights
+
+
 def train(solver, log_path, fresh=False, gpu=None, caffe="caffe", weights=None):
     """Run `caffe train` on `solver` from the repo root, appending its output to `log_path`;
     resumes from the newest snapshot unless `fresh`. Returns caffe's exit status."""
@@ -71,13 +81,7 @@ def train(solver, log_path, fresh=False, gpu=None, caffe="caffe", weights=None):
     if not solver.exists():
         raise TrainError(f"{solver}: no such solver file (run `python tools/make_prototxt.py`?)")
     if weights is not None:
-        weights = pathlib.Path(weights)
-        if not weights.is_file():
-            raise TrainError(f"{weights}: no such weights file (train the first stage, or fix the path)")
-        # caffe runs in the repo root; the path was given relative to where we were started.
-        weights = weights.resolve()
-        if weights.is_relative_to(REPO_ROOT):
-            weights = weights.relative_to(REPO_ROOT)
+        weights = ",".join(str(repo_relative(path)) for path in str(weights).split(","))
     prefix = snapshot_prefix(solver)
     (REPO_ROOT / prefix).parent.mkdir(parents=True, exist_ok=True)
     resume_from = None if fresh else latest_solverstate(prefix)

@@ -55,7 +55,7 @@ def test_the_loss_boosts_bins_by_the_world_photos_prior(caffe):
 @pytest.mark.slow  # a real training run
 def test_head_learns_alone_and_lowers_the_loss_on_real_photos(caffe, tmp_path, tiny_lab_lmdb):
     solver = solver_on_tiny_lmdb(caffe, tmp_path, "squeeze_lab", tiny_lab_lmdb, batch=4, base_lr=0.001, max_iter=30)
-    solver.net.copy_from(str(REPO_ROOT / "models/squeezenet/squeezenet_grey.caffemodel"))
+    solver.net.copy_from(str(REPO_ROOT / "models/default/weights.caffemodel"))  # its trunk is the decoded one
     solver.net.copy_from(CONSTANTS)
     before = convolution_weights(solver.net)
     losses = []

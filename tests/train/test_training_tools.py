@@ -125,3 +125,13 @@ def test_plot_log_side_by_side_reads_one_net_output_from_each_run(tmp_path):
     assert output.stat().st_size > 10_000
     with pytest.raises(plot_log.NotACaffeLog, match="no train net output named loss"):
         plot_log.compare_runs([python, stock], "loss", tmp_path / "other.png")
+
+
+def test_weights_may_be_caffes_comma_separated_list_each_file_checked(tmp_path):
+    """The Lab/313 squeeze head starts from the trunk and its loss's constants (make train-squeeze-lab)."""
+    solver = REPO_ROOT / "prototxt/solver_squeeze_lab.prototxt"
+    trunk, constants = "models/default/weights.caffemodel", "prototxt/squeeze_lab_constants.caffemodel"
+    with pytest.raises(train.TrainError, match="nothing.caffemodel: no such weights file"):
+        train.train(solver, tmp_path / "lab.log", weights=f"{REPO_ROOT / constants},{tmp_path / 'nothing.caffemodel'}")
+    assert not (tmp_path / "lab.log").exists()
+    assert [str(train.repo_relative(REPO_ROOT / path)) for path in (trunk, constants)] == [trunk, constants]
