@@ -13,7 +13,7 @@ import zlib
 import cv2
 from google.protobuf import text_format
 
-from tests.conftest import REPO_ROOT, write_tiny_train_net
+from tests.conftest import REPO_ROOT, convolution_weights, write_tiny_train_net
 
 SKIMAGE_DATA = pathlib.Path(__import__("skimage").__file__).parent / "data"
 
@@ -89,3 +89,29 @@ def solver_on_tiny_lmdb(caffe, tmp_path, net_name, lmdb_path, batch, base_lr, ma
         f'net: "{net}"\ntype: "Adam"\nbase_lr: {base_lr}\nmomentum: 0.9\nmomentum2: 0.99\n'
         f'lr_policy: "fixed"\nmax_iter: {max_iter}\nsolver_mode: CPU\nrandom_seed: 1\n')
     return caffe.get_solver(str(tmp_path / "solver.prototxt"))
+
+
+def steps_moving(solver, loss_blob, steps=30):
+    """Run `steps` solver steps one by one → (the (de)convolution layers whose weights moved, the
+    loss blob's value after each step)."""
+    import numpy as np
+    before = convolution_weights(solver.net)
+    losses = []
+    for _ in range(steps):
+        solver.step(1)
+        losses.append(float(solver.net.blobs[loss_blob].data))
+    after = convolution_weights(solver.net)
+    return {name for name in before if not np.array_equal(before[name], after[name])}, losses
+
+
+def deploy_in_both_backends(caffe, deploy, tmp_path, input_name, array, output):
+    """A deploy net with its initial (filled) weights, run on `array` by pycaffe and by OpenCV's
+    dnn from the same saved weights → (pycaffe's output blob, OpenCV's)."""
+    net = caffe.Net(str(deploy), caffe.TEST)
+    weights = tmp_path / "random.caffemodel"
+    net.save(str(weights))
+    net.blobs[input_name].data[...] = array
+    by_caffe = net.forward()[output].copy()
+    dnn = cv2.dnn.readNetFromCaffe(str(deploy), str(weights))
+    dnn.setInput(array)
+    return by_caffe, dnn.forward()

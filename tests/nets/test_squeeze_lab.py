@@ -4,8 +4,8 @@ and lowers the loss on real photos, and the deploy net is one the Lab/313 colori
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT, convolution_weights
-from tests.helpers import solver_on_tiny_lmdb, with_input_instead_of_data
+from tests.conftest import REPO_ROOT
+from tests.helpers import deploy_in_both_backends, solver_on_tiny_lmdb, steps_moving, with_input_instead_of_data
 from tests.nets.test_lab313_stock import lab8_crops, skimage_photos
 from colornet.colour import lab313
 from colornet.nets import lab313 as lab313_nets
@@ -57,32 +57,19 @@ def test_head_learns_alone_and_lowers_the_loss_on_real_photos(caffe, tmp_path, t
     solver = solver_on_tiny_lmdb(caffe, tmp_path, "squeeze_lab", tiny_lab_lmdb, batch=4, base_lr=0.001, max_iter=30)
     solver.net.copy_from(str(REPO_ROOT / "models/default/weights.caffemodel"))  # its trunk is the decoded one
     solver.net.copy_from(CONSTANTS)
-    before = convolution_weights(solver.net)
-    losses = []
-    for _ in range(30):
-        solver.step(1)
-        losses.append(float(solver.net.blobs["loss8_313"].data))
-    after = convolution_weights(solver.net)
-    changed = {name for name in before if not np.array_equal(before[name], after[name])}
+    changed, losses = steps_moving(solver, "loss8_313")
     assert changed == HEAD_LAYERS
     assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:3]), losses
 
 
 def test_deploy_takes_l_and_answers_313_scores_that_opencv_and_the_lab_family_read(caffe, tmp_path):
-    import cv2
     from colornet.colorize import families
-    deploy = str(REPO_ROOT / net_path("deploy_squeeze_lab.prototxt"))
-    net = caffe.Net(deploy, caffe.TEST)
-    weights = tmp_path / "random.caffemodel"
-    net.save(str(weights))
     lum = np.random.default_rng(1).uniform(0, 100, (1, 1, 224, 224)).astype(np.float32)
-    net.blobs["data_l"].data[...] = lum
-    scores = net.forward()["conv8_313"].copy()
+    scores, by_opencv = deploy_in_both_backends(caffe, REPO_ROOT / net_path("deploy_squeeze_lab.prototxt"), tmp_path,
+                                                "data_l", lum, "conv8_313")
     assert scores.shape == (1, lab313_nets.LAB_BINS, 56, 56)
     family = families.BY_INPUT["data_l"]
     assert family.name == "lab313" and family.output_name == "conv8_313"
     ab = family.decode({"conv8_313": scores}, 0.38)
     assert ab.shape == (1, 2, 56, 56) and np.isfinite(ab).all()
-    dnn = cv2.dnn.readNetFromCaffe(deploy, str(weights))
-    dnn.setInput(lum)
-    np.testing.assert_allclose(dnn.forward(), scores, atol=2e-3 * np.abs(scores).max())
+    np.testing.assert_allclose(by_opencv, scores, atol=2e-3 * np.abs(scores).max())

@@ -3,8 +3,8 @@ head stage learning its head alone, a few real solver steps, and its deploy net 
 import numpy as np
 import pytest
 
-from tests.conftest import REPO_ROOT, convolution_weights, write_tiny_train_net
-from tests.helpers import solver_on_tiny_lmdb, with_input_instead_of_data
+from tests.conftest import REPO_ROOT, write_tiny_train_net
+from tests.helpers import deploy_in_both_backends, solver_on_tiny_lmdb, steps_moving, with_input_instead_of_data
 from colornet.nets import squeeze, squeezenet
 from colornet.nets.common import net_path
 
@@ -52,28 +52,15 @@ def test_head_stage_moves_only_the_head_and_lowers_the_loss(caffe, tmp_path, tin
     upsampling keep their weights, every head layer moves."""
     write_tiny_train_net(tmp_path, "squeeze_head", tiny_lmdb, 4)
     solver = solver_on_tiny_lmdb(caffe, tmp_path, "squeeze_head", tiny_lmdb, batch=4, base_lr=0.001, max_iter=30)
-    before = convolution_weights(solver.net)
-    losses = []
-    for _ in range(30):
-        solver.step(1)
-        losses.append(float(solver.net.blobs["loss"].data))
-    after = convolution_weights(solver.net)
-    changed = {name for name in before if not np.array_equal(before[name], after[name])}
+    changed, losses = steps_moving(solver, "loss")
     assert changed == HEAD_LAYERS
     assert np.mean(losses[-5:]) < 0.85 * np.mean(losses[:3]), losses
 
 
 def test_deploy_gives_64_classes_at_half_the_side_and_opencv_agrees(caffe, tmp_path):
-    import cv2
-    deploy = str(REPO_ROOT / "prototxt/deploy_squeeze.prototxt")
-    net = caffe.Net(deploy, caffe.TEST)
-    weights = tmp_path / "random.caffemodel"
-    net.save(str(weights))
     y = np.random.default_rng(1).integers(0, 256, (1, 1, 224, 224)).astype(np.float32)
-    net.blobs["data_y"].data[...] = y
-    prob = net.forward()["prob"].copy()
+    prob, by_opencv = deploy_in_both_backends(caffe, REPO_ROOT / "prototxt/deploy_squeeze.prototxt", tmp_path,
+                                              "data_y", y, "prob")
     assert prob.shape == (1, 64, 112, 112)
     np.testing.assert_allclose(prob.sum(axis=1), 1, atol=1e-4)
-    dnn = cv2.dnn.readNetFromCaffe(deploy, str(weights))
-    dnn.setInput(y)
-    np.testing.assert_allclose(dnn.forward(), prob, atol=2e-3)
+    np.testing.assert_allclose(by_opencv, prob, atol=2e-3)
