@@ -10,15 +10,19 @@ from colornet.evaluate import paired
 
 @pytest.fixture(scope="module")
 def two_evaluations(tmp_path_factory):
-    """The default model on three real photos, vivid (T 0.38) and plain-mean (T 1.0)."""
+    """The default model on three real photos, vivid (T 0.38) and plain-mean (T 1.0), scored as
+    tools/evaluate.py scores them."""
     import skimage
     data = pathlib.Path(skimage.__file__).parent / "data"
     photos = [data / name for name in ("astronaut.png", "coffee.png", "chelsea.png")]
+    from colornet.colorize.models import Model
+    from colornet.colorize.pipeline import Colorizer
+    from colornet.evaluate.scoring import score_set
     root = tmp_path_factory.mktemp("paired")
-    for name, temperature in (("vivid", "0.38"), ("plain", "1.0")):
-        result = run_tool("evaluate", *photos, "--temperature", temperature, "--max-side", "256", "-q",
-                          "-o", root / name)
-        assert result.returncode == 0, result.stderr
+    colorizer = Colorizer(Model.resolve("default"), "opencv")
+    for name, temperature in (("vivid", 0.38), ("plain", 1.0)):
+        score_set(photos, colorizer.with_settings(temperature=temperature), root / name, "three photos",
+                  max_side=256, quiet=True)
     return root / "vivid", root / "plain", photos
 
 
