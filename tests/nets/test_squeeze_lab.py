@@ -1,6 +1,8 @@
 """The squeeze family under Lab/313 bins (colornet/nets/squeeze_lab.py): the trunk sees the L it
 was decoded for, the loss's constants come from the world photos' prior, the head alone learns
 and lowers the loss on real photos, and the deploy net is one the Lab/313 colorize path runs."""
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -73,3 +75,22 @@ def test_deploy_takes_l_and_answers_313_scores_that_opencv_and_the_lab_family_re
     ab = family.decode({"conv8_313": scores}, 0.38)
     assert ab.shape == (1, 2, 56, 56) and np.isfinite(ab).all()
     np.testing.assert_allclose(by_opencv, scores, atol=2e-3 * np.abs(scores).max())
+
+
+def test_make_trains_the_shipped_snapshot_from_the_trunk_and_the_losss_constants():
+    """`make train-squeeze-lab` runs the generated solver from both weights files, and the
+    snapshot models/squeeze-lab was exported from is the one that solver writes last."""
+    import json
+    import re
+    from caffe.proto import caffe_pb2
+    from google.protobuf import text_format
+    from tests.conftest import make_dry_run
+    commands = make_dry_run("train-squeeze-lab")
+    solver_path = re.search(r"train\.py (\S+)", commands).group(1)
+    assert solver_path == net_path("solver_squeeze_lab.prototxt")
+    assert re.search(r"--weights (\S+)", commands).group(1).split(",") == [
+        "models/squeezenet/squeezenet_grey.caffemodel", net_path(squeeze_lab.CONSTANTS)]
+    solver = text_format.Parse((REPO_ROOT / solver_path).read_text(), caffe_pb2.SolverParameter())
+    card = json.loads((REPO_ROOT / "models/squeeze-lab/model.json").read_text())
+    assert card["family"] == "lab313" and card["deploy_source"] == net_path("deploy_squeeze_lab.prototxt")
+    assert card["snapshot"] == f"{pathlib.Path(solver.snapshot_prefix).name}_iter_{solver.max_iter}.caffemodel"
