@@ -107,14 +107,15 @@ class Lab313:
         return outputs[self.output_name]
 
     def compose(self, lum, chroma, guided=True, dark_limit=0):
-        """In float, band by band; dark_limit (0: off): the card's 8-bit luminance (L·2.55 here)
-        below which chroma fades to grey, as yuv64's."""
-        ab = chroma_upsample.upsample(chroma, lum, 100, dtype=np.float32, guided=guided)
+        """In float, band by band (the chroma too: upsample.float_bands); dark_limit (0: off): the
+        card's 8-bit luminance (L·2.55 here) below which chroma fades to grey, as yuv64's."""
+        ab_band = chroma_upsample.float_bands(chroma, lum, 100, guided=guided)
         bgr = np.empty(lum.shape + (3,), np.uint8)
         for rows in chroma_upsample.row_bands(lum.shape[0]):
+            ab = ab_band(rows)
             if dark_limit:
-                ab[rows] *= decoding.dark_factor(lum[rows] * self.lum_to_8bit, dark_limit)[..., None]
-            bgr[rows] = lab313.lab_to_bgr(np.dstack([lum[rows], ab_in_gamut(lum[rows], ab[rows])]))
+                ab = ab * decoding.dark_factor(lum[rows] * self.lum_to_8bit, dark_limit)[..., None]
+            bgr[rows] = lab313.lab_to_bgr(np.dstack([lum[rows], ab_in_gamut(lum[rows], ab)]))
         return bgr
 
     def colour(self, chroma, lum_at):

@@ -98,6 +98,30 @@ def upsample(chroma, guide, guide_range, offset=0.0, dtype=np.uint8, guided=True
     return result if middle is guide else cv2.resize(result, (width, height), interpolation=cv2.INTER_CUBIC)
 
 
+def float_bands(chroma, guide, guide_range, guided=True, guided_max_pixels=GUIDED_MAX_PIXELS):
+    """upsample(..., dtype=float32) a band of rows at a time: → a function of a row slice giving
+    that band's H_band×W×2 float32 chroma. The guided result is made at up to guided_max_pixels
+    as upsample makes it; a larger photo's bands are cubic warps of it onto their rows (the same
+    mapping as upsample's full-size cubic resize), so no full-size float chroma ever exists: at
+    12 MP it would be 96 MB."""
+    height, width = guide.shape
+    if not guided:  # cubic all the way (an option, not the default): as upsample does it
+        small = upsample(chroma, guide, guide_range, dtype=np.float32, guided=False)
+    else:
+        middle = halve(guide, lambda h, w: h * w <= guided_max_pixels)
+        small = upsample(chroma, middle, guide_range, dtype=np.float32, guided=True,
+                         guided_max_pixels=guided_max_pixels)
+    if small.shape[:2] == (height, width):
+        return lambda rows: small[rows]
+    scale_x, scale_y = small.shape[1] / width, small.shape[0] / height
+
+    def band(rows):
+        warp = np.float64([[scale_x, 0, 0.5 * scale_x - 0.5], [0, scale_y, (rows.start + 0.5) * scale_y - 0.5]])
+        return cv2.warpAffine(small, warp, (width, rows.stop - rows.start),
+                              flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    return band
+
+
 def halve(image, done):
     """Halve the image's sides by area averaging until done(height, width): OpenCV averages
     exact 2×2 blocks on a fast path, a tenth of the time of one large INTER_AREA step."""

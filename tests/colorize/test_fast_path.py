@@ -74,6 +74,21 @@ def test_lab_luminance_and_compose_in_bands_equal_the_whole_image():
                                   lab313.lab_to_bgr(np.dstack([lum, ab_in_gamut(lum, upsampled)])))
 
 
+def test_lab_chroma_in_bands_equals_the_whole_image_upsampling():
+    """The Lab/313 composition's chroma a band at a time (upsample.float_bands): the same as
+    upsample's whole float image, on a real photo's L, at or below the guided size (slices of it),
+    above it (cubic warps of the guided result onto each band) and with cubic upsampling."""
+    from colornet.colour import lab313
+    bgr = cv2.imread(str(SKIMAGE_DATA / "coffee.png"))
+    lum = lab313.bgr8_to_l(np.vstack([bgr, bgr[:300]]))
+    chroma = np.random.default_rng(2).normal(0, 20, (2, 56, 56)).astype(np.float32)
+    for guided, most in ((True, upsample.GUIDED_MAX_PIXELS), (True, 60_000), (False, upsample.GUIDED_MAX_PIXELS)):
+        whole = upsample.upsample(chroma, lum, 100, dtype=np.float32, guided=guided, guided_max_pixels=most)
+        band = upsample.float_bands(chroma, lum, 100, guided=guided, guided_max_pixels=most)
+        joined = np.vstack([band(rows) for rows in upsample.row_bands(lum.shape[0], 128)])
+        np.testing.assert_allclose(joined, whole, atol=1e-3)
+
+
 def bilinear_taps(source, target):
     """Index pairs and weights of OpenCV's INTER_LINEAR mapping (pixel centres aligned, edges
     clamped) from ``source`` samples to ``target``: (i0, i1, f) each of length target."""
