@@ -146,7 +146,7 @@ train-squeeze-control:  ## the squeeze head on a random trunk, same photos (what
 
 lmdb-scales-lab: photos  ## 8-bit Lab LMDBs of whole photos at SCALES short sides for the Lab/313 squeeze head, and the train photos' 313-bin prior
 	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/train.txt -o data/train_scales_lab_lmdb --format lab --scales $(SCALES) --workers $(WORKERS) --force
-	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_lab_lmdb --format lab --size $(SIZE) --resize crop --workers $(WORKERS) --force
+	$(PYTHON) tools/gen_lmdb.py $(PHOTOS)/val.txt -o data/val_squeeze_lab_lmdb --format lab --size $(SIZE) --resize crop --workers $(WORKERS) --force
 	$(PYTHON) tools/compute_prior.py $(PHOTOS)/train.txt -o data/lab313_prior_probs_world.npy
 
 train-squeeze-lab: squeezenet  ## the squeeze head under Lab/313 bins (trunk frozen; from make lmdb-scales-lab) → logs/, models/snapshots/

@@ -49,7 +49,7 @@ def write_tiny_train_net(tmp_path, net_name, lmdb_path, batch):
     returns the path of the copy."""
     text = (REPO_ROOT / f"prototxt/train_val_{net_name}.prototxt").read_text()
     for source in ("data/train_lmdb", "data/train_scales_lmdb", "data/val_lmdb", "data/train_scales_lab_lmdb",
-                   "data/val_lab_lmdb"):
+                   "data/val_squeeze_lab_lmdb"):
         text = text.replace(source, str(lmdb_path))
     text = text.replace("batch_size: 16", f"batch_size: {batch}").replace("batch_size: 8", f"batch_size: {batch}")
     path = tmp_path / "net.prototxt"
