@@ -119,11 +119,13 @@ def colour_head(L, P, ns, tops, head_param, feature_scales=FEATURE_SCALES, hints
     return upsample(L, ns, scores, "scores_up", 2, YUV64_CLASSES)
 
 
-def grey_input(L, ns, data_y):
-    # Frozen Scale: Y − 117 in training and deploy alike (conv1's bias carries the B, G, R means).
-    ns.data_y_centred = L.Scale(data_y, bias_term=True, filler=dict(type="constant", value=1),
-                                bias_filler=dict(type="constant", value=-squeezenet.GREY_MEAN), param=FROZEN * 2)
-    return ns.data_y_centred
+def grey_input(L, ns, luminance, name="data_y_centred", scale=1):
+    # Frozen Scale: Y − 117 (or L·2.55 − 117) in training and deploy alike (conv1's bias carries
+    # the B, G, R means).
+    layer = L.Scale(luminance, bias_term=True, filler=dict(type="constant", value=scale),
+                    bias_filler=dict(type="constant", value=-squeezenet.GREY_MEAN), param=FROZEN * 2)
+    setattr(ns, name, layer)
+    return layer
 
 
 def squeeze_train_val(stage, hint_seed=None, stock=False):
@@ -196,13 +198,19 @@ def squeeze_deploy(hint_channels=0):
 
 
 def squeeze_solver(stage, stock=False):
-    solver = base_solver("squeeze", SQUEEZE)
     name = stage + ("_stock" if stock else "")
+    return head_solver(name, STAGES[stage][2:])
+
+
+def head_solver(name, schedule, weights=()):
+    """The solver of train_val_squeeze_NAME (snapshots models/snapshots/squeeze_NAME); schedule:
+    (base lr, gamma, stepsize, iterations, snapshot interval); weights: files it always loads."""
+    solver = base_solver("squeeze", SQUEEZE)
     solver.net = net_path(f"train_val_squeeze_{name}.prototxt")
     solver.snapshot_prefix = f"models/snapshots/squeeze_{name}"
+    solver.weights.extend(weights)
     solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
-    _, _, lr, gamma, stepsize, iterations, snapshot = STAGES[stage]
-    solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter = lr, gamma, stepsize, iterations
+    solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter, snapshot = schedule
     solver.snapshot, solver.test_interval = snapshot, snapshot
     solver.test_iter.append(12)
     return str(solver)

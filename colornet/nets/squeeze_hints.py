@@ -24,7 +24,6 @@ import json
 from colornet.colour import hint_evidence
 from colornet.nets import squeeze
 from colornet.nets.color import YUV64_CLASSES
-from colornet.nets.common import MEAN_LOSS_WEIGHT_DECAY, base_solver, net_path
 
 HINT_CHANNELS = 3
 EVIDENCE = dict(hint_evidence.DEFAULTS)
@@ -67,11 +66,4 @@ def deploy():
 
 
 def solver():
-    solver = base_solver("squeeze_hints", squeeze.SQUEEZE)
-    solver.net = net_path("train_val_squeeze_hints.prototxt")
-    solver.snapshot_prefix = "models/snapshots/squeeze_hints"
-    solver.weight_decay = MEAN_LOSS_WEIGHT_DECAY
-    solver.base_lr, solver.gamma, solver.stepsize, solver.max_iter, snapshot = SCHEDULE
-    solver.snapshot, solver.test_interval = snapshot, snapshot
-    solver.test_iter.append(12)
-    return str(solver)
+    return squeeze.head_solver("hints", SCHEDULE)

@@ -15,31 +15,27 @@ loss's frozen constants from the world photos' prior; `make train-squeeze-lab`).
 """
 from colornet.colour import lab313 as lab313_colour
 from colornet.nets import lab313, squeeze, squeezenet
-from colornet.nets.common import FROZEN, MEAN_LOSS_WEIGHT_DECAY, base_solver, caffe_modules, lmdb_data, net_path
+from colornet.nets.common import FROZEN, caffe_modules, lmdb_data, net_path
 
 VARIANT = squeeze.SQUEEZE
 TRAIN_LMDB = "data/train_scales_lab_lmdb"
-VAL_LMDB = "data/val_lab_lmdb"
-# The 313-bin prior of the train photos (make prior-world), for the loss's prior boost.
+# Its own val records (at make's SIZE, centre-cropped): make lmdb-lab writes data/val_lab_lmdb at 256.
+VAL_LMDB = "data/val_squeeze_lab_lmdb"
+# The 313-bin prior of the train photos (make lmdb-scales-lab), for the loss's prior boost.
 PRIOR = "data/lab313_prior_probs_world.npy"
 CONSTANTS = "squeeze_lab_constants.caffemodel"
 CLASSES = ("conv8_313", lab313.LAB_BINS)
 # The head stage's schedule (squeeze.STAGES["head"]: trunk frozen, head from scratch), run on to 4,000
 # iterations: its val loss was still falling at 2,000 (4,109, 4,033, 4,063, 3,801 at 500-2,000).
-SCHEDULE = dict(base_lr=1e-3, gamma=0.3, stepsize=1500, max_iter=4000, snapshot=500)
-
-
-def grey_from_l(L, ns, data_l):
-    ns.data_l_grey = L.Scale(data_l, bias_term=True,
-                             filler=dict(type="constant", value=lab313_colour.LAB8_L_SCALE),
-                             bias_filler=dict(type="constant", value=-squeezenet.GREY_MEAN), param=FROZEN * 2)
-    return ns.data_l_grey
+# (base lr, gamma, stepsize, iterations, snapshot interval)
+SCHEDULE = (1e-3, 0.3, 1500, 4000, 500)
 
 
 def scores(L, P, ns, data_l, head_param=None):
     """The trunk (frozen where the head learns) and the head's conv8_313 on fire3's grid."""
     frozen = FROZEN * 2 if head_param else None
-    tops = squeezenet.squeezenet_trunk(L, P, ns, grey_from_l(L, ns, data_l), conv1_pad=4, frozen=frozen)
+    grey = squeeze.grey_input(L, ns, data_l, "data_l_grey", lab313_colour.LAB8_L_SCALE)
+    tops = squeezenet.squeezenet_trunk(L, P, ns, grey, conv1_pad=4, frozen=frozen)
     return squeeze.colour_head(L, P, ns, tops, head_param, classes=CLASSES)
 
 
@@ -67,16 +63,7 @@ def deploy():
 
 
 def solver():
-    settings = base_solver("squeeze", VARIANT)
-    settings.net = net_path("train_val_squeeze_lab.prototxt")
-    settings.snapshot_prefix = "models/snapshots/squeeze_lab"
-    settings.weights.append(net_path(CONSTANTS))
-    settings.weight_decay = MEAN_LOSS_WEIGHT_DECAY
-    settings.base_lr, settings.gamma = SCHEDULE["base_lr"], SCHEDULE["gamma"]
-    settings.stepsize, settings.max_iter = SCHEDULE["stepsize"], SCHEDULE["max_iter"]
-    settings.snapshot = settings.test_interval = SCHEDULE["snapshot"]
-    settings.test_iter.append(12)
-    return str(settings)
+    return squeeze.head_solver("lab", SCHEDULE, weights=[net_path(CONSTANTS)])
 
 
 def constants():
