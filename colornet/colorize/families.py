@@ -27,9 +27,6 @@ class Yuv64:
     def class_colours(self):
         return Codec().class_uv_offsets.astype(np.float32)  # 64×2 decoded (u, v) − 128
 
-    def class_count(self):
-        return len(Codec().class_uv_offsets)
-
     def decode(self, outputs, temperature, method="mean", class_scale=None):
         """→ N×2×h×w centred U, V offsets, by annealed mean, geometric median or argmax."""
         offsets = self.class_colours()
@@ -91,9 +88,6 @@ class Lab313:
 
     def class_colours(self):
         return lab313.load_centres()
-
-    def class_count(self):
-        return len(self.class_colours())
 
     def decode(self, outputs, temperature, method="mean", class_scale=None):
         """→ N×2×h×w ab by annealed mean (the family's only decoding); class_scale: per-bin

@@ -71,7 +71,7 @@ class Model:
         # They belong to the weights they were chosen with: with other weights they do not apply.
         self.hint_weight = chosen.get("hint_weight") if chosen else None
         self.hint_reach = chosen.get("hint_reach", 0) if chosen else 0
-        classes = families.family(self.family).class_count()
+        classes = len(families.family(self.family).class_colours())
         if self.class_scale is not None and len(self.class_scale) != classes:
             raise ModelError(f"{card_path}: class_scale must list {classes} factors, one per {self.family} class "
                              f"(found {len(self.class_scale)}); re-export the model")

@@ -290,9 +290,9 @@ def test_the_lab_family_fades_dark_pixels_by_the_same_8_bit_limit():
 def test_the_lab_familys_class_scale_weighs_bins_as_yuv64s_does():
     from colornet.colorize import families
     lab = families.family("lab313")
-    scores = np.zeros((1, lab.class_count(), 2, 2), np.float32)  # every bin alike: the mean of all centres
+    scores = np.zeros((1, len(lab.class_colours()), 2, 2), np.float32)  # every bin alike: the mean of all centres
     target = int(np.argmax(lab.class_colours()[:, 1]))           # the most yellow bin
-    scale = np.ones(lab.class_count())
+    scale = np.ones(len(lab.class_colours()))
     scale[target] = 1e6
     plain = lab.decode({"conv8_313": scores}, 1.0)
     favoured = lab.decode({"conv8_313": scores}, 1.0, class_scale=scale)
