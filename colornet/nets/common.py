@@ -11,7 +11,8 @@ FROZEN = [dict(lr_mult=0, decay_mult=0)]
 # say what each showed): generated under prototxt/experiments/, so prototxt/ shows the design's
 # nets and the shipped models' nets.
 EXPERIMENTS = {"train_val_color_l2", "train_val_color_lite_scales_grey", "solver_color_lite_scales_grey",
-               "train_val_squeeze_control", "solver_squeeze_control"}
+               "train_val_squeeze_control", "solver_squeeze_control",
+               "deploy_squeeze_control"}
 
 
 def prototxt_name(file_name):

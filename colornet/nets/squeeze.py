@@ -184,8 +184,9 @@ def infogain_matrix():
     return blob.SerializeToString()
 
 
-def squeeze_deploy(hint_channels=0):
-    """The deploy net; hint_channels > 0: also an Input "hints" of that many channels."""
+def squeeze_deploy(hint_channels=0, stage="head"):
+    """The deploy net; hint_channels > 0: also an Input "hints" of that many channels; stage
+    "control": the random-trunk control's head, which reads its tops unscaled."""
     caffe, L, P = caffe_modules()
     ns = caffe.NetSpec()
     ns.data_y = L.Input(shape=dict(dim=[1, 1, 224, 224]))
@@ -193,8 +194,10 @@ def squeeze_deploy(hint_channels=0):
     if hint_channels:
         ns.hints = hints = L.Input(shape=dict(dim=[1, hint_channels, 224, 224]))
     tops = squeezenet.squeezenet_trunk(L, P, ns, grey_input(L, ns, ns.data_y), conv1_pad=4)
-    ns.prob = L.Softmax(colour_head(L, P, ns, tops, None, hints=hints))
-    return f'name: "squeeze{"_hints" if hints is not None else ""}_deploy"\n{ns.to_proto()}'
+    scales = None if stage == "control" else FEATURE_SCALES
+    ns.prob = L.Softmax(colour_head(L, P, ns, tops, None, scales, hints=hints))
+    name = "_hints" if hints is not None else "_control" if stage == "control" else ""
+    return f'name: "squeeze{name}_deploy"\n{ns.to_proto()}'
 
 
 def squeeze_solver(stage, stock=False):
