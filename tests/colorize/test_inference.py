@@ -356,3 +356,5 @@ def test_constant_blobs_come_from_each_deploy_files_own_fillers(yuv_model):
     assert lab["conv8_313_rh"][0].shape == (313,) and lab["conv8_313_rh"][0][0] == np.float32(2.606)
     assert [float(b[0]) for b in lab["data_l_centred"]] == [1.0, -50.0]
     np.testing.assert_array_equal(lab["class8_ab"][0].reshape(2, 313), lab313.load_centres().T)
+    squeeze_lab = models.constant_blobs(models.Model(REPO_ROOT / "prototxt/deploy_squeeze_lab.prototxt", weights))
+    np.testing.assert_allclose([float(b[0]) for b in squeeze_lab["data_l_grey"]], [2.55, -117.0], rtol=1e-6)
