@@ -111,9 +111,8 @@ def _layer_block(text, name):
 def constant_blobs(model):
     """Blobs of the frozen layers whose values the method fixes, for weights that lack them:
     the constant fillers of the deploy's own Scale layers (input centring, the squeeze Lab net's
-    L → grey, conv8_313_rh), which
-    pycaffe applies by itself but OpenCV does not, and class8_ab's bin centres, which no filler
-    can express."""
+    L → grey, conv8_313_rh), which pycaffe applies by itself but OpenCV does not, and class8_ab's
+    bin centres, which no filler can express."""
     text = model.deploy.read_text()
     blobs = {}
     for name, channels in (("data_y_centred", 1), ("data_l_centred", 1), ("data_l_grey", 1),
