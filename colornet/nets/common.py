@@ -12,7 +12,7 @@ FROZEN = [dict(lr_mult=0, decay_mult=0)]
 # nets and the shipped models' nets.
 EXPERIMENTS = {"train_val_color_l2", "train_val_color_lite_scales_grey", "solver_color_lite_scales_grey",
                "train_val_squeeze_control", "solver_squeeze_control",
-               "deploy_squeeze_control"}
+               "deploy_squeeze_control", "solver_squeeze_head_long"}
 
 
 def prototxt_name(file_name):

@@ -58,6 +58,7 @@ def generate():
         files[f"train_val_squeeze_{stage}_stock.prototxt"] = squeeze.squeeze_train_val(stage, stock=True)
         files[f"solver_squeeze_{stage}_stock.prototxt"] = squeeze.squeeze_solver(stage, stock=True)
     files["deploy_squeeze.prototxt"] = squeeze.squeeze_deploy()
+    files["solver_squeeze_head_long.prototxt"] = squeeze.head_long_solver()
     files["deploy_squeeze_control.prototxt"] = squeeze.squeeze_deploy(stage="control")
     files["train_val_squeeze_hints.prototxt"] = squeeze_hints.train_val()
     files["solver_squeeze_hints.prototxt"] = squeeze_hints.solver()

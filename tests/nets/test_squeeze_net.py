@@ -89,3 +89,17 @@ def test_each_stage_has_a_deploy_net_computing_its_training_net(caffe, tmp_path,
     net.blobs["data_y"].data[...] = y
     prob = net.forward()["prob"]
     np.testing.assert_allclose(prob, expected, atol=1e-5)
+
+
+def test_the_long_head_solver_resumes_the_head_stage_itself():
+    """tools/train.py resumes from the newest snapshot of the solver's prefix: the long head solver
+    must share the head stage's net, prefix and schedule and only run further."""
+    from caffe.proto import caffe_pb2
+    from google.protobuf import text_format
+
+    def solver(name):
+        return text_format.Parse((REPO_ROOT / net_path(name)).read_text(), caffe_pb2.SolverParameter())
+    head, long = solver("solver_squeeze_head.prototxt"), solver("solver_squeeze_head_long.prototxt")
+    assert long.max_iter > head.max_iter
+    long.max_iter = head.max_iter
+    assert long == head
