@@ -204,7 +204,7 @@ def head_long_solver(iterations=4000):
     """The head stage's own solver (net, snapshots, schedule) run on to ``iterations``: tools/train.py
     resumes it from the head stage's newest snapshot, so it asks whether the head, still fitting
     its training photos no better than val (loss 2.72 against 2.71 at 2,000), gains from more
-    iterations at the step schedule's lower rates (3·10⁻⁴, then 9·10⁻⁵)."""
+    iterations at the step schedule's lower rates (3·10⁻⁴, then 9·10⁻⁵). It did not (docs/training.md)."""
     lr, gamma, stepsize, _, snapshot = STAGES["head"][2:]
     return head_solver("head", (lr, gamma, stepsize, iterations, snapshot))
 
