@@ -63,6 +63,12 @@ STAGES = {
 }
 
 
+def stage_feature_scales(stage):
+    """The fixed scales the stage's head reads the trunk's tops through: none for the control,
+    whose random (xavier) trunk keeps its tops near unit scale already."""
+    return None if stage == "control" else FEATURE_SCALES
+
+
 def learning(multiplier):
     return [dict(lr_mult=multiplier, decay_mult=1), dict(lr_mult=2 * multiplier, decay_mult=0)]
 
@@ -143,9 +149,7 @@ def squeeze_train_val(stage, hint_seed=None, stock=False):
     ns.label_uv2 = L.Pooling(ns.label_uv, pool=P.Pooling.MAX, kernel_size=1, stride=2)
     tops = squeezenet.squeezenet_trunk(L, P, ns, grey_input(L, ns, ns.data_y), conv1_pad=4,
                                        frozen=learning(trunk_lr) if trunk_lr else FROZEN * 2)
-    # The control's random (xavier) trunk keeps its tops near unit scale already.
-    prediction = colour_head(L, P, ns, tops, learning(head_lr), None if stage == "control" else FEATURE_SCALES,
-                             hints=hints)
+    prediction = colour_head(L, P, ns, tops, learning(head_lr), stage_feature_scales(stage), hints=hints)
     ns.label_uv3 = L.Crop(ns.label_uv2, prediction, axis=2, offset=0)
     if stock:
         stock_loss(caffe, L, P, ns, prediction, ns.label_uv3)
@@ -194,8 +198,7 @@ def squeeze_deploy(hint_channels=0, stage="head"):
     if hint_channels:
         ns.hints = hints = L.Input(shape=dict(dim=[1, hint_channels, 224, 224]))
     tops = squeezenet.squeezenet_trunk(L, P, ns, grey_input(L, ns, ns.data_y), conv1_pad=4)
-    scales = None if stage == "control" else FEATURE_SCALES
-    ns.prob = L.Softmax(colour_head(L, P, ns, tops, None, scales, hints=hints))
+    ns.prob = L.Softmax(colour_head(L, P, ns, tops, None, stage_feature_scales(stage), hints=hints))
     name = "_hints" if hints is not None else "_control" if stage == "control" else ""
     return f'name: "squeeze{name}_deploy"\n{ns.to_proto()}'
 
